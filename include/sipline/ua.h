@@ -1,0 +1,240 @@
+/*
+ * sipline/ua.h: the user agent, the top of the sans-IO core.
+ *
+ * The application owns sockets, clocks and DNS; the UA owns every SIP object
+ * (lines, registrations, transactions, dialogs). The contract, as in nghttp2
+ * and ngtcp2:
+ *
+ *   - bytes in:   sipline_ua_recv() for each datagram or stream chunk;
+ *   - bytes out:  loop on sipline_ua_pull_tx() after every call into the UA;
+ *   - time:       arm one timer at sipline_ua_next_deadline() and call
+ *                 sipline_ua_handle_timeout() when it fires;
+ *   - failures:   sipline_ua_transport_error() for ICMP errors and TCP/TLS
+ *                 connect failures and closes (SPEC R5c);
+ *   - events:     loop on sipline_ua_poll_event() after every call; events
+ *                 say what happened and why (SIM.md names);
+ *   - DNS:        a SIPLINE_EV_DNS_QUERY event asks, sipline_ua_dns_answer()
+ *                 answers.
+ *
+ * `now` is the application's monotonic time in milliseconds; it must never
+ * decrease from one call to the next.
+ */
+#ifndef SIPLINE_UA_H
+#define SIPLINE_UA_H
+
+#include "sipline/base.h"
+#include "sipline/profile.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An IPv4 or IPv6 address and port; family 0 means unset. */
+typedef struct sipline_addr {
+  uint8_t family; /* 4 or 6 */
+  uint8_t ip[16]; /* network order; IPv4 in the first 4 bytes */
+  uint16_t port;
+} sipline_addr;
+
+/* Parses "1.2.3.4", "1.2.3.4:5060", "::1", "[::1]:5060". 0 or MALFORMED. */
+int sipline_addr_parse(const char *s, size_t len, sipline_addr *out);
+/* Writes "1.2.3.4:5060" / "[::1]:5060" (port omitted when 0). */
+int sipline_addr_format(const sipline_addr *a, char *out, size_t cap);
+int sipline_addr_eq(const sipline_addr *a, const sipline_addr *b);
+
+/*
+ * Where bytes go or came from. For outgoing TLS, host is the name to send as
+ * SNI and to verify the certificate against ("" when the target was an IP).
+ */
+typedef struct sipline_path {
+  sipline_transport tp;
+  sipline_addr local;
+  sipline_addr remote;
+  char host[128];
+} sipline_path;
+
+/* Why a transport failed (sipline_ua_transport_error). */
+typedef enum sipline_tperr {
+  SIPLINE_TPERR_UNREACHABLE = 1, /* ICMP port/host unreachable */
+  SIPLINE_TPERR_REFUSED,         /* TCP connect refused */
+  SIPLINE_TPERR_CONNECT_TIMEOUT, /* TCP/TLS connect did not complete */
+  SIPLINE_TPERR_CLOSED,          /* the connection closed or reset */
+  SIPLINE_TPERR_TLS,             /* TLS handshake or verification failed */
+} sipline_tperr;
+
+typedef enum sipline_event_type {
+  SIPLINE_EV_NONE = 0,
+  SIPLINE_EV_REGISTERED,   /* server, expires */
+  SIPLINE_EV_UNREGISTERED, /* server, reason */
+  SIPLINE_EV_REG_FAILED,   /* server, reason, retry_in (ms; NONE = never) */
+  SIPLINE_EV_SERVER_DOWN,  /* server, reason */
+  SIPLINE_EV_SERVER_UP,    /* server, reason */
+  SIPLINE_EV_FAILOVER,     /* from, to, reason */
+  SIPLINE_EV_FALLBACK,     /* from, to, reason */
+  SIPLINE_EV_CALL,         /* id, state, server, text = target */
+  SIPLINE_EV_DNS_QUERY,    /* id, qtype, text = name */
+  SIPLINE_EV_EXECUTE,      /* xml-service item: text = URL, priority, state
+                              ("now", "queued", "run", "dropped") */
+  SIPLINE_EV_NOTIFY,       /* text = event package, status answered, from */
+  SIPLINE_EV_AUTH_FAILED,  /* inbound request refused: from, reason, status */
+  SIPLINE_EV_KEEPALIVE,    /* server, state ("ok", "failed") */
+  SIPLINE_EV_WARNING,      /* reason, text */
+  SIPLINE_EV__MAX
+} sipline_event_type;
+
+/* SIM.md's name for an event type ("registered", "reg_failed", ...). */
+const char *sipline_event_name(sipline_event_type t);
+
+typedef enum sipline_dns_qtype {
+  SIPLINE_DNS_A = 1,
+  SIPLINE_DNS_AAAA = 28,
+  SIPLINE_DNS_SRV = 33,
+  SIPLINE_DNS_NAPTR = 35,
+} sipline_dns_qtype;
+
+/*
+ * An event. Strings are NUL-terminated and empty when not used; which fields
+ * a type uses is listed beside it above. line is 1-based, 0 when the event is
+ * not about one line.
+ */
+typedef struct sipline_event {
+  sipline_event_type type;
+  sipline_tstamp t;
+  unsigned line;
+  unsigned id;
+  int status;
+  int priority;
+  int qtype;
+  uint32_t expires;
+  sipline_tstamp retry_in;
+  char server[80];
+  char from[80];
+  char to[80];
+  char reason[64];
+  char state[16];
+  char text[512];
+} sipline_event;
+
+/* One DNS record in an answer. */
+typedef struct sipline_dns_rr {
+  sipline_dns_qtype type;
+  uint16_t priority; /* SRV; NAPTR order */
+  uint16_t weight;   /* SRV; NAPTR preference */
+  uint16_t port;     /* SRV */
+  char target[256];  /* SRV target, NAPTR replacement */
+  char service[32];  /* NAPTR service ("SIP+D2U") */
+  sipline_addr addr; /* A/AAAA */
+} sipline_dns_rr;
+
+typedef struct sipline_settings {
+  /* The configuration; copied by sipline_ua_new (the caller keeps its own). */
+  const sipline_profile *profile;
+  /* Seed of the UA's random source (tags, branches, jitter). */
+  uint64_t seed;
+  /* The address to put in Via and Contact (the daemon's bound address). */
+  const char *local_host; /* default "127.0.0.1" */
+  /* User-Agent header value; default "sipline/<version>". */
+  const char *user_agent;
+  /* +sip.instance value (a URN); default: a UUID URN from the seed. */
+  const char *instance_id;
+  /* Cap on queued events; older events are dropped past it (default 4096). */
+  unsigned max_events;
+} sipline_settings;
+
+typedef struct sipline_ua sipline_ua;
+
+/*
+ * Creates a UA. mem may be NULL (C library). user_data is not used by the
+ * core. Errors: SIPLINE_ERR_INVAL (no profile), SIPLINE_ERR_CONFIG,
+ * SIPLINE_ERR_NOMEM.
+ */
+int sipline_ua_new(sipline_ua **pua, const sipline_settings *st,
+                   const sipline_mem *mem, void *user_data);
+/* Frees everything the UA owns; NULL is accepted. Sends nothing. */
+void sipline_ua_del(sipline_ua *ua);
+void *sipline_ua_user_data(const sipline_ua *ua);
+
+/* Starts every line with Register = Yes (sends the first REGISTERs). */
+int sipline_ua_start(sipline_ua *ua, sipline_tstamp now);
+/*
+ * Un-registers every line (Expires: 0) and hangs up calls. Keep driving the
+ * UA until sipline_ua_is_shut_down() says 1 (or give up on a deadline).
+ */
+int sipline_ua_shutdown(sipline_ua *ua, sipline_tstamp now);
+int sipline_ua_is_shut_down(const sipline_ua *ua);
+
+/*
+ * Feeds received bytes. For UDP, p/n is one datagram; for TCP/TLS, the next
+ * chunk of the stream of that path (the UA keeps partial messages). Returns
+ * 0, or a negative error for bytes it had to drop (the UA stays usable; a
+ * stream that cannot be framed any more also gets SIPLINE_ERR_MALFORMED and
+ * the application should close it).
+ */
+int sipline_ua_recv(sipline_ua *ua, const sipline_path *path,
+                    const uint8_t *p, size_t n, sipline_tstamp now);
+
+/* Reports a transport failure on a path (see sipline_tperr). */
+int sipline_ua_transport_error(sipline_ua *ua, const sipline_path *path,
+                               int why, sipline_tstamp now);
+
+/*
+ * Pulls the next datagram or stream chunk to send. Returns its length and
+ * sets *p (valid until the next call into the UA) and *path, or
+ * SIPLINE_ERR_AGAIN when nothing is queued.
+ */
+ptrdiff_t sipline_ua_pull_tx(sipline_ua *ua, sipline_path *path,
+                             const uint8_t **p, sipline_tstamp now);
+
+/* The earliest time the UA needs sipline_ua_handle_timeout; NONE if none. */
+sipline_tstamp sipline_ua_next_deadline(const sipline_ua *ua);
+int sipline_ua_handle_timeout(sipline_ua *ua, sipline_tstamp now);
+
+/* Copies the next event into *ev: 1 when there was one, 0 when none. */
+int sipline_ua_poll_event(sipline_ua *ua, sipline_event *ev);
+
+/* Answers a SIPLINE_EV_DNS_QUERY (n = 0 for NXDOMAIN or failure). */
+int sipline_ua_dns_answer(sipline_ua *ua, unsigned id,
+                          const sipline_dns_rr *rr, size_t n,
+                          sipline_tstamp now);
+
+/*
+ * Places a call from a line to a user or URI (a minimal INVITE session until
+ * the dialog layer grows: INVITE, ACK, BYE). *call_id gets a handle for
+ * sipline_ua_hangup and SIPLINE_EV_CALL events.
+ */
+int sipline_ua_call(sipline_ua *ua, unsigned line, const char *to,
+                    unsigned *call_id, sipline_tstamp now);
+int sipline_ua_hangup(sipline_ua *ua, unsigned call_id, sipline_tstamp now);
+
+/* Status for operators (siplinectl status). */
+#define SIPLINE_MAX_SERVERS 16
+typedef struct sipline_server_status {
+  char addr[80];       /* host:port */
+  int up;              /* 1 UP, 0 DOWN */
+  sipline_tstamp since; /* when it went DOWN (or came UP) */
+  int registered;      /* 1 when a binding is current there */
+  uint32_t expires;    /* granted expiry of that binding */
+  sipline_tstamp expires_at;
+} sipline_server_status;
+
+typedef struct sipline_line_status {
+  unsigned line;
+  char aor[160];
+  char state[24];     /* "unregistered", "registering", "registered", ... */
+  char current[80];   /* the server new requests go to */
+  uint32_t expires;   /* granted expiry at current */
+  sipline_tstamp next_refresh;
+  sipline_tstamp fallback_at; /* NONE when not on a backup */
+  unsigned calls;
+  unsigned n_servers;
+  sipline_server_status servers[SIPLINE_MAX_SERVERS];
+} sipline_line_status;
+
+unsigned sipline_ua_line_count(const sipline_ua *ua);
+int sipline_ua_line_status(const sipline_ua *ua, unsigned line,
+                           sipline_line_status *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

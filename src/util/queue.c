@@ -1,0 +1,57 @@
+/* src/util/queue.c: a FIFO of owned blobs (outgoing datagrams, events). */
+#include <string.h>
+
+#include "util.h"
+
+void sipline__queue_init(sipline__queue *q, const sipline_mem *mem,
+                         size_t hdr_size) {
+  memset(q, 0, sizeof(*q));
+  q->mem = mem;
+  q->hdr_size = hdr_size;
+}
+
+void sipline__queue_free(sipline__queue *q) {
+  sipline__qitem *it = q->head;
+  while (it) {
+    sipline__qitem *next = it->next;
+    sipline_mem_free(q->mem, it);
+    it = next;
+  }
+  q->head = q->tail = NULL;
+  q->count = 0;
+}
+
+int sipline__queue_push(sipline__queue *q, const void *hdr, const void *data,
+                        size_t len) {
+  if (len > SIZE_MAX - sizeof(sipline__qitem) - q->hdr_size)
+    return SIPLINE_ERR_NOMEM;
+  sipline__qitem *it =
+      sipline_mem_malloc(q->mem, sizeof(*it) + q->hdr_size + len);
+  if (!it)
+    return SIPLINE_ERR_NOMEM;
+  it->next = NULL;
+  it->len = len;
+  if (q->hdr_size)
+    memcpy(it->data, hdr, q->hdr_size);
+  if (len)
+    memcpy(it->data + q->hdr_size, data, len);
+  if (q->tail)
+    q->tail->next = it;
+  else
+    q->head = it;
+  q->tail = it;
+  q->count++;
+  return 0;
+}
+
+sipline__qitem *sipline__queue_pop(sipline__queue *q) {
+  sipline__qitem *it = q->head;
+  if (!it)
+    return NULL;
+  q->head = it->next;
+  if (!q->head)
+    q->tail = NULL;
+  q->count--;
+  it->next = NULL;
+  return it;
+}

@@ -1,0 +1,132 @@
+/*
+ * src/util/util.h: internal helpers shared by every layer: growable byte
+ * buffers, a deadline min-heap and a FIFO of owned byte blobs. All memory goes
+ * through a sipline_mem; nothing here reads a clock.
+ */
+#ifndef SIPLINE_UTIL_H
+#define SIPLINE_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sipline/base.h"
+
+#define SIPLINE__UNUSED(x) ((void)(x))
+#define SIPLINE__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define SIPLINE__MIN(a, b) ((a) < (b) ? (a) : (b))
+#define SIPLINE__MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#if defined(__GNUC__)
+#define SIPLINE__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define SIPLINE__PRINTF(f, a)
+#endif
+
+/*
+ * A growable buffer. Appends never fail loudly: the first allocation failure
+ * sets err to SIPLINE_ERR_NOMEM and later appends do nothing, so a builder
+ * can append a whole message and check err once at the end.
+ */
+typedef struct sipline__buf {
+  char *p;
+  size_t len;
+  size_t cap;
+  const sipline_mem *mem;
+  int err;
+} sipline__buf;
+
+void sipline__buf_init(sipline__buf *b, const sipline_mem *mem);
+void sipline__buf_free(sipline__buf *b);
+void sipline__buf_reset(sipline__buf *b);
+int sipline__buf_reserve(sipline__buf *b, size_t extra);
+void sipline__buf_append(sipline__buf *b, const void *p, size_t n);
+void sipline__buf_append_pl(sipline__buf *b, sipline_pl pl);
+void sipline__buf_append_str(sipline__buf *b, const char *s);
+void sipline__buf_printf(sipline__buf *b, const char *fmt, ...)
+    SIPLINE__PRINTF(2, 3);
+void sipline__buf_vprintf(sipline__buf *b, const char *fmt, va_list ap);
+/* Takes the bytes out of the buffer; the caller frees them with b->mem. */
+char *sipline__buf_steal(sipline__buf *b, size_t *len);
+
+/* Copies a view into a NUL-terminated allocation; NULL on failure. */
+char *sipline__strndup(const sipline_mem *mem, const char *p, size_t n);
+char *sipline__strdup(const sipline_mem *mem, const char *s);
+
+/*
+ * Deadlines. A timer is embedded in the object that owns it; the heap only
+ * holds pointers, so arming never allocates once the heap has grown.
+ */
+typedef struct sipline__timer sipline__timer;
+typedef void (*sipline__timer_cb)(sipline__timer *t, void *arg,
+                                  sipline_tstamp now);
+struct sipline__timer {
+  sipline_tstamp when;
+  size_t idx; /* position in the heap + 1; 0 when not armed */
+  sipline__timer_cb cb;
+  void *arg;
+};
+
+typedef struct sipline__theap {
+  sipline__timer **v;
+  size_t n;
+  size_t cap;
+  const sipline_mem *mem;
+} sipline__theap;
+
+void sipline__theap_init(sipline__theap *h, const sipline_mem *mem);
+void sipline__theap_free(sipline__theap *h);
+void sipline__timer_init(sipline__timer *t, sipline__timer_cb cb, void *arg);
+/* Arms (or re-arms) t at when. Returns 0 or SIPLINE_ERR_NOMEM. */
+int sipline__timer_arm(sipline__theap *h, sipline__timer *t,
+                       sipline_tstamp when);
+/* Disarms t; harmless when t is not armed. */
+void sipline__timer_cancel(sipline__theap *h, sipline__timer *t);
+static inline bool sipline__timer_armed(const sipline__timer *t) {
+  return t->idx != 0;
+}
+/* The earliest deadline, or SIPLINE_TSTAMP_NONE. */
+sipline_tstamp sipline__theap_next(const sipline__theap *h);
+/*
+ * Fires every timer due at or before now, earliest first; a callback may arm
+ * or cancel any timer. Returns how many fired.
+ */
+size_t sipline__theap_run(sipline__theap *h, sipline_tstamp now);
+
+/* A FIFO of owned blobs with an attached fixed-size header (e.g. a path). */
+typedef struct sipline__qitem {
+  struct sipline__qitem *next;
+  size_t len;
+  /* hdr_size bytes of header, then len bytes of data */
+  _Alignas(max_align_t) unsigned char data[];
+} sipline__qitem;
+
+typedef struct sipline__queue {
+  sipline__qitem *head;
+  sipline__qitem *tail;
+  size_t count;
+  size_t hdr_size;
+  const sipline_mem *mem;
+} sipline__queue;
+
+void sipline__queue_init(sipline__queue *q, const sipline_mem *mem,
+                         size_t hdr_size);
+void sipline__queue_free(sipline__queue *q);
+/* Copies hdr (hdr_size bytes) and data in. 0 or SIPLINE_ERR_NOMEM. */
+int sipline__queue_push(sipline__queue *q, const void *hdr, const void *data,
+                        size_t len);
+/* Unlinks the head; the caller frees it with sipline_mem_free(q->mem). */
+sipline__qitem *sipline__queue_pop(sipline__queue *q);
+static inline void *sipline__qitem_hdr(sipline__qitem *it) {
+  return it->data;
+}
+static inline unsigned char *sipline__qitem_body(sipline__qitem *it,
+                                                 size_t hdr_size) {
+  return it->data + hdr_size;
+}
+
+/* Constant-time comparison of two equal-length byte strings (1 if equal). */
+int sipline__ct_eq(const void *a, const void *b, size_t n);
+
+#endif
