@@ -1,0 +1,291 @@
+# tests/integration/lib.sh: the harness for sipline's integration tests and
+# the demo. Source it from bash; it starts real peers (Kamailio, SIPp,
+# siplined, python3 -m http.server) on 127.0.0.1, each in its own process
+# group, records every PID under $IT_DIR, and an EXIT trap stops them all by
+# PID whatever happens.
+#
+#   it_init [name]                 temp dir + cleanup trap (call first)
+#   it_free_port                   a port free on 127.0.0.1 for UDP and TCP
+#   start_kamailio NAME PORT       a registrar (kamailio/kamailio.cfg)
+#   kam_pids NAME                  every PID of that instance (main + workers)
+#   stop_kamailio NAME [SIG]       signal all of them (KILL), wait until gone
+#   freeze_kamailio / thaw_kamailio NAME   SIGSTOP / SIGCONT all of them
+#   kam_ul_dump NAME               kamcmd ul.dump on that instance's socket
+#   kam_has_binding NAME USER      0 when USER has a contact there
+#   start_bg NAME CMD...           any other process (SIPp, siplined, ...)
+#   stop_bg NAME [SIG]             stop it (its process group) by PID
+#   wait_for SECONDS CMD...        poll CMD every 0.1 s until it succeeds
+#   it_now                         wall clock, seconds with milliseconds
+#
+# Facts this is built on: Kamailio's workers share its sockets, so stopping
+# an instance means signalling every one of its processes; SIGSTOP on
+# Kamailio also blocks kamcmd on it (hence the timeouts); SIPp binds 5060
+# unless given -p, so every SIPp here gets an explicit local port.
+
+IT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+IT_KAM_CFG=${IT_KAM_CFG:-$IT_LIB_DIR/kamailio/kamailio.cfg}
+IT_KAM_DB=${IT_KAM_DB:-$IT_LIB_DIR/kamailio/db}
+IT_SIPP_DIR=$IT_LIB_DIR/sipp
+IT_DIR=${IT_DIR:-}
+
+it_log() { printf '[%s] %s\n' "$(date +%H:%M:%S.%3N)" "$*" >&2; }
+it_fail() {
+  it_log "FAIL: $*"
+  IT_FAILED=1
+  exit 1
+}
+
+it_now() { date +%s.%3N; }
+# it_elapsed T0 [T1]: T1 (default now) - T0 in seconds, 3 decimals.
+it_elapsed() {
+  local t1=${2:-$(it_now)}
+  awk -v a="$1" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+
+# it_init [NAME]: creates $IT_DIR and installs the cleanup trap.
+it_init() {
+  local name=${1:-it}
+  IT_FAILED=0
+  IT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sipline-$name.XXXXXX")
+  mkdir -p "$IT_DIR/procs"
+  trap 'it_cleanup' EXIT
+  trap 'exit 130' INT TERM
+}
+
+# Records a process (its PID is also its process group: see start_bg).
+it_track() { echo "$2" >"$IT_DIR/procs/$1"; }
+
+# Every PID in process group $1 (the group a setsid child leads) plus the
+# descendants of $1 (in case a child left the group).
+it_group_pids() {
+  local pg=$1 p kids
+  {
+    pgrep -g "$pg" 2>/dev/null
+    kids=$(pgrep -P "$pg" 2>/dev/null)
+    while [ -n "$kids" ]; do
+      echo "$kids"
+      local next=""
+      for p in $kids; do next="$next $(pgrep -P "$p" 2>/dev/null)"; done
+      kids=$(echo $next)
+    done
+    kill -0 "$pg" 2>/dev/null && echo "$pg"
+  } | sort -un
+}
+
+# it_signal_group PGID SIG: signals every process of the group by PID.
+it_signal_group() {
+  local pids
+  pids=$(it_group_pids "$1")
+  [ -n "$pids" ] && kill -s "$2" $pids 2>/dev/null
+  return 0
+}
+
+# it_kill_group PGID [SIG] [WAIT]: signals, then waits until all are gone
+# (SIGKILL after WAIT seconds, default 5).
+it_kill_group() {
+  local pg=$1 sig=${2:-KILL} wait=${3:-5} i
+  # A stopped process does not act on SIGTERM until it runs again.
+  it_signal_group "$pg" CONT
+  it_signal_group "$pg" "$sig"
+  for ((i = 0; i < wait * 20; i++)); do
+    [ -z "$(it_group_pids "$pg")" ] && return 0
+    sleep 0.05
+  done
+  it_signal_group "$pg" KILL
+  for ((i = 0; i < 40; i++)); do
+    [ -z "$(it_group_pids "$pg")" ] && return 0
+    sleep 0.05
+  done
+  it_log "processes of group $pg survived SIGKILL: $(it_group_pids "$pg")"
+  return 1
+}
+
+it_cleanup() {
+  local rc=$? f pg
+  trap - EXIT
+  [ -n "$IT_DIR" ] && [ -d "$IT_DIR/procs" ] || return
+  for f in "$IT_DIR"/procs/*; do
+    [ -f "$f" ] || continue
+    pg=$(cat "$f")
+    # siplined first, gently, so that it can un-register.
+    it_kill_group "$pg" TERM 3 || true
+  done
+  if [ "$rc" -ne 0 ] || [ "${IT_FAILED:-0}" -ne 0 ]; then
+    it_log "failed (rc $rc); logs in $IT_DIR:"
+    for f in "$IT_DIR"/*.log "$IT_DIR"/*/*.log; do
+      [ -s "$f" ] || continue
+      echo "----- ${f#"$IT_DIR"/} (last 40 lines)" >&2
+      tail -n 40 "$f" >&2
+    done
+    [ -n "${IT_KEEP:-}" ] || rm -rf "$IT_DIR"
+  else
+    [ -n "${IT_KEEP:-}" ] || rm -rf "$IT_DIR"
+  fi
+  exit "$rc"
+}
+
+# it_free_port: prints a port that is free on 127.0.0.1 for both UDP and TCP,
+# with the next one free too (so PORT+1 can be used for a helper), chosen at
+# random in 20000-59999 so that parallel tests rarely meet.
+it_free_port() {
+  python3 - <<'EOF'
+import random, socket
+for _ in range(200):
+    p = random.randrange(20000, 60000)
+    ok = True
+    socks = []
+    for port in (p, p + 1):
+        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+            s = socket.socket(socket.AF_INET, kind)
+            try:
+                s.bind(("127.0.0.1", port))
+                socks.append(s)
+            except OSError:
+                ok = False
+                s.close()
+    for s in socks:
+        s.close()
+    if ok:
+        print(p)
+        break
+else:
+    raise SystemExit("no free port")
+EOF
+}
+
+# wait_for SECONDS CMD...: runs CMD every 0.1 s until it succeeds (0) or the
+# time is up (1).
+wait_for() {
+  local secs=$1
+  shift
+  local end
+  end=$(awk -v n="$(it_now)" -v s="$secs" 'BEGIN { printf "%.3f", n + s }')
+  while :; do
+    "$@" >/dev/null 2>&1 && return 0
+    awk -v n="$(it_now)" -v e="$end" 'BEGIN { exit !(n >= e) }' && return 1
+    sleep 0.1
+  done
+}
+
+# start_bg NAME CMD...: starts CMD in its own session and process group
+# (setsid), stdout+stderr to $IT_DIR/NAME.log, and records its PID.
+start_bg() {
+  local name=$1
+  shift
+  setsid "$@" >"$IT_DIR/$name.log" 2>&1 </dev/null &
+  local pid=$!
+  disown "$pid" 2>/dev/null || true
+  it_track "$name" "$pid"
+  echo "$pid" >"$IT_DIR/$name.pid"
+}
+
+bg_pid() { cat "$IT_DIR/procs/$1" 2>/dev/null; }
+bg_alive() { local p; p=$(bg_pid "$1") && kill -0 "$p" 2>/dev/null; }
+
+# stop_bg NAME [SIG] [WAIT]
+stop_bg() {
+  local pg
+  pg=$(bg_pid "$1") || return 0
+  it_kill_group "$pg" "${2:-TERM}" "${3:-5}"
+  rm -f "$IT_DIR/procs/$1"
+}
+
+# --- Kamailio ---------------------------------------------------------------
+
+kam_dir() { echo "$IT_DIR/kam-$1"; }
+kam_ctl() { echo "unix:$(kam_dir "$1")/ctl.sock"; }
+
+# start_kamailio NAME PORT: starts an instance listening on 127.0.0.1:PORT
+# (UDP and TCP), waits until it answers kamcmd, prints its main PID.
+start_kamailio() {
+  local name=$1 port=$2 d
+  d=$(kam_dir "$name")
+  mkdir -p "$d"
+  rm -rf "$d/db"
+  cp -r "$IT_KAM_DB" "$d/db"
+  echo "$port" >"$d/port"
+  setsid kamailio -f "$IT_KAM_CFG" -DD -E -m 32 -M 8 -w "$d" -Y "$d" \
+    -P "$d/kamailio.pid" \
+    -l "udp:127.0.0.1:$port" -l "tcp:127.0.0.1:$port" \
+    -A "CTLSOCK=\"unix:$d/ctl.sock\"" -A "RPCFIFO=\"$d/rpc.fifo\"" \
+    -A "DBURL=\"text://$d/db\"" \
+    >"$d/kamailio.log" 2>&1 </dev/null &
+  local pid=$!
+  disown "$pid" 2>/dev/null || true
+  it_track "kam-$name" "$pid"
+  echo "$pid" >"$d/main.pid"
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      it_log "kamailio $name exited at start (port $port):"
+      tail -n 20 "$d/kamailio.log" >&2
+      return 1
+    fi
+    # The ctl socket answers, and both SIP sockets are bound.
+    timeout 2 kamcmd -s "unix:$d/ctl.sock" core.version >/dev/null 2>&1 &&
+      kam_listening "$port" && break
+    sleep 0.1
+  done
+  if [ "$i" -ge 100 ]; then
+    it_log "kamailio $name did not come up on port $port in 10 s"
+    return 1
+  fi
+  echo "$pid"
+}
+
+kam_listening() {
+  ss -Hlnu "sport = :$1" | grep -q 127.0.0.1 &&
+    ss -Hlnt "sport = :$1" | grep -q 127.0.0.1
+}
+
+kam_pid() { cat "$(kam_dir "$1")/main.pid"; }
+kam_port() { cat "$(kam_dir "$1")/port"; }
+kam_pids() { it_group_pids "$(kam_pid "$1")"; }
+
+# stop_kamailio NAME [SIG]: every process of the instance, by PID. SIGKILL by
+# default (a crash: registrations are lost, sockets close).
+stop_kamailio() {
+  local pg
+  pg=$(kam_pid "$1")
+  it_kill_group "$pg" "${2:-KILL}" 5
+  rm -f "$IT_DIR/procs/kam-$1"
+}
+
+freeze_kamailio() { it_signal_group "$(kam_pid "$1")" STOP; }
+thaw_kamailio() { it_signal_group "$(kam_pid "$1")" CONT; }
+
+# kam_ul_dump NAME: the instance's usrloc (kamcmd output; times out after
+# 3 s since a frozen instance never answers).
+kam_ul_dump() {
+  timeout 3 kamcmd -s "$(kam_ctl "$1")" ul.dump
+}
+
+# kam_contacts NAME USER: the Contact addresses bound to USER, one a line.
+kam_contacts() {
+  kam_ul_dump "$1" | awk -v u="$2" '
+    /AoR:/ { a = $2; sub(/@.*/, "", a); sub(/^sips?:/, "", a); on = (a == u) }
+    on && /Address:/ { print $2 }'
+}
+
+kam_has_binding() { [ -n "$(kam_contacts "$1" "$2")" ]; }
+kam_no_binding() { [ -z "$(kam_contacts "$1" "$2")" ]; }
+
+# --- SIPp -------------------------------------------------------------------
+
+# start_sipp NAME LOCALPORT ARGS...: SIPp in the background (no screen,
+# error log and trace in $IT_DIR), always with an explicit local port.
+start_sipp() {
+  local name=$1 lport=$2
+  shift 2
+  start_bg "$name" sipp -nostdin -i 127.0.0.1 -p "$lport" \
+    -trace_err -error_file "$IT_DIR/$name.errors.log" "$@"
+}
+
+# run_sipp NAME LOCALPORT ARGS...: SIPp in the foreground; returns its status.
+run_sipp() {
+  local name=$1 lport=$2
+  shift 2
+  sipp -nostdin -i 127.0.0.1 -p "$lport" -trace_err \
+    -error_file "$IT_DIR/$name.errors.log" "$@" \
+    >"$IT_DIR/$name.log" 2>&1 </dev/null
+}
