@@ -1,0 +1,271 @@
+/*
+ * src/ua/ua.h: the engine under the public sipline_ua API, and the
+ * interface the modules (reg, dlg, event) are written against.
+ *
+ * The engine owns: the allocator, the random source, one timer heap for
+ * everything, a copy of the profile and settings, the transport layer (tx
+ * queue, stream flows), the transaction layer, the bounded event queue and
+ * the module table. Modules never see the application: they send through
+ * client and server transactions (txn/txn.h) or sipline__ua_send, arm
+ * timers in ua->timers, emit events with sipline__ua_emit and ask for DNS
+ * with sipline__ua_dns_query.
+ *
+ * Dispatch of an incoming request (sipline_ua_recv):
+ *   1. framing and parsing (tp); a request that cannot be parsed is dropped
+ *      or answered 400 when enough of it was decoded;
+ *   2. transaction matching: retransmissions and ACKs for non-2xx are
+ *      absorbed; a CANCEL is answered 200/481 by the engine and the INVITE's
+ *      handler is told (SIPLINE__STX_CANCELLED);
+ *   3. validation (sipline_msg_validate → 400 with the reason, 505, 416 for
+ *      a non-sip/sips/tel Request-URI, 420 for an unknown Require option);
+ *   4. each module's on_request in table order until one returns 1;
+ *   5. nobody: OPTIONS → 200 with Allow/Accept/Supported, ACK → dropped,
+ *      anything else → 501 (405 for a known method we do not serve).
+ * Responses go to their client transaction; stray responses are dropped.
+ *
+ * Reentrancy: modules may call any sipline__ function from any callback
+ * (including create transactions and emit events). Objects are never freed
+ * while a callback is running (see txn.h).
+ */
+#ifndef SIPLINE_UA_INTERNAL_H
+#define SIPLINE_UA_INTERNAL_H
+
+#include "sipline/msg.h"
+#include "sipline/profile.h"
+#include "sipline/ua.h"
+#include "tp/tp.h"
+#include "txn/txn.h"
+#include "util/util.h"
+
+/* ---------------------------------------------------------------------
+ * Modules.
+ */
+
+/* Where new out-of-dialog requests of a line go (filled by reg). */
+typedef struct sipline__target {
+  sipline_path path; /* transport and remote address (local left unset) */
+  char domain[128];  /* the host for the Request-URI / To: the proxy's
+                        domain, not the outbound proxy (SPEC R2) */
+  char server[80];   /* "host:port" of the server, for events */
+} sipline__target;
+
+/*
+ * A module: a vtable of optional hooks (NULL = not interested). st is the
+ * module's state, created by init and passed back to every hook. Hooks that
+ * return int return 0 or a negative SIPLINE_ERR_* unless said otherwise.
+ */
+typedef struct sipline__module {
+  const char *name; /* "reg", "dlg", "event" */
+
+  /* Creates the module's state (*st). Called by sipline_ua_new after the
+   * engine is ready (profile, rng, timers usable). Must not send. */
+  int (*init)(sipline_ua *ua, void **st);
+  /* Frees the state and everything the module owns; must not send. Timers
+   * the module armed in ua->timers must be cancelled here. */
+  void (*del)(sipline_ua *ua, void *st);
+
+  /* sipline_ua_start / sipline_ua_shutdown / sipline_ua_is_shut_down. */
+  int (*start)(sipline_ua *ua, void *st, sipline_tstamp now);
+  int (*shutdown)(sipline_ua *ua, void *st, sipline_tstamp now);
+  /* 1 when the module has nothing left to do for the shutdown. */
+  int (*is_shut_down)(const sipline_ua *ua, void *st);
+
+  /*
+   * A new, valid incoming request. stx is its server transaction (NULL for
+   * an ACK, which has none: an ACK for a 2xx). req and path are valid only
+   * during the call. Return 1 when handled (the module answered or keeps
+   * the stx to answer later, see sipline__stx_set_handler), 0 when not
+   * this module's (the next module is asked), or a negative error (the
+   * engine answers 500 if nothing was sent).
+   */
+  int (*on_request)(sipline_ua *ua, void *st, sipline__stx *stx,
+                    const sipline_msg *req, const sipline_path *path,
+                    sipline_tstamp now);
+
+  /* A DNS answer for a query id this module issued: return 1 if the id
+   * was the module's, 0 otherwise. rr[0..n-1] are valid during the call. */
+  int (*on_dns)(sipline_ua *ua, void *st, unsigned id,
+                const sipline_dns_rr *rr, size_t n, sipline_tstamp now);
+
+  /* A transport failure on path (after the transactions using it have
+   * been failed). why is a sipline_tperr. */
+  void (*on_transport_error)(sipline_ua *ua, void *st,
+                             const sipline_path *path, int why,
+                             sipline_tstamp now);
+
+  /* Fills the module's part of a line's status (the engine filled line,
+   * aor and state "unregistered" first). */
+  int (*line_status)(const sipline_ua *ua, void *st, unsigned line,
+                     sipline_line_status *ls);
+
+  /* reg: where new requests of a line go (R1, R2, R4). 0 when filled,
+   * SIPLINE_ERR_NOTFOUND when the line has no usable server now. */
+  int (*line_target)(sipline_ua *ua, void *st, unsigned line,
+                     sipline__target *t);
+  /* reg: a non-REGISTER out-of-dialog request of line failed at t
+   * (err = SIPLINE_ERR_TIMEOUT / _TRANSPORT, or status > 0 for a final
+   * response), so the server policy can fail over (R5, R7). */
+  void (*on_request_failed)(sipline_ua *ua, void *st, unsigned line,
+                            const sipline__target *t, int err_or_status,
+                            sipline_tstamp now);
+
+  /* dlg: calls in progress on a line (R13; event priorities R19). */
+  unsigned (*line_calls)(const sipline_ua *ua, void *st, unsigned line);
+  /* A line just became idle (its last call ended). */
+  void (*on_line_idle)(sipline_ua *ua, void *st, unsigned line,
+                       sipline_tstamp now);
+
+  /* dlg: sipline_ua_call / sipline_ua_hangup. */
+  int (*call)(sipline_ua *ua, void *st, unsigned line, const char *to,
+              unsigned *call_id, sipline_tstamp now);
+  int (*hangup)(sipline_ua *ua, void *st, unsigned call_id,
+                sipline_tstamp now);
+} sipline__module;
+
+#define SIPLINE__MAX_MODULES 8
+
+/* ---------------------------------------------------------------------
+ * The engine.
+ */
+
+struct sipline_ua {
+  sipline_mem mem_store; /* the application's allocator, copied */
+  const sipline_mem *mem; /* &mem_store: pass this to every allocation */
+  void *user_data;
+  sipline_rng rng;        /* seeded from settings.seed */
+  sipline__theap timers;  /* every deadline of the UA (modules too) */
+  sipline_tstamp now;     /* the latest time given by the application */
+
+  /* Copies owned by the engine (allocated with mem). */
+  sipline_profile *profile;
+  char *local_host;  /* settings.local_host or "127.0.0.1" */
+  char *user_agent;  /* settings.user_agent or "sipline/<version>" */
+  char *instance_id; /* settings.instance_id or "urn:uuid:..." from seed */
+
+  sipline__tp tp;
+  sipline__txl txl;
+
+  /* Events: a ring of max_events; the oldest is dropped when full. */
+  sipline_event *ev;
+  unsigned ev_cap, ev_head, ev_count;
+  uint64_t ev_dropped;
+
+  /* The item last returned by sipline_ua_pull_tx (freed on the next). */
+  sipline__qitem *tx_cur;
+
+  unsigned dns_next_id;
+  int shutting_down;
+
+  unsigned n_mods;
+  struct {
+    const sipline__module *m;
+    void *st;
+  } mods[SIPLINE__MAX_MODULES];
+
+  /* counters for tests and status */
+  uint64_t n_rx_bad;       /* requests refused by validation */
+  uint64_t n_rx_unhandled; /* requests no module took */
+};
+
+/*
+ * Creates the engine with the given modules (src/top passes its table;
+ * engine tests pass none). Copies the profile and settings, seeds the rng,
+ * then calls every module's init in order. Errors: SIPLINE_ERR_INVAL,
+ * SIPLINE_ERR_CONFIG, SIPLINE_ERR_NOMEM.
+ */
+int sipline__ua_create(sipline_ua **pua, const sipline_settings *st,
+                       const sipline_mem *mem, void *user_data,
+                       const sipline__module *const *mods, unsigned n_mods);
+
+/* The state of the module called name, or NULL. */
+void *sipline__ua_module_state(const sipline_ua *ua, const char *name);
+
+/* ---------------------------------------------------------------------
+ * Services for modules.
+ */
+
+/* Events. Fills type, line and zeroes the rest. */
+void sipline__event_init(sipline_event *ev, sipline_event_type type,
+                         unsigned line);
+/* snprintf into a fixed event field (truncates; always NUL-terminated). */
+void sipline__event_str(char *dst, size_t cap, const char *fmt, ...)
+    SIPLINE__PRINTF(3, 4);
+/*
+ * Queues a copy of ev, stamping ev->t with ua->now (the time of the call
+ * the application is making). When the queue is full the oldest event is
+ * dropped and ua->ev_dropped counted. Never fails.
+ */
+void sipline__ua_emit(sipline_ua *ua, const sipline_event *ev);
+/* Shorthand for a SIPLINE_EV_WARNING with reason and text. */
+void sipline__ua_warn(sipline_ua *ua, unsigned line, const char *reason,
+                      const char *fmt, ...) SIPLINE__PRINTF(4, 5);
+
+/* Random identifiers (RFC 3261 §19.3 and §8.1.1.7), NUL-terminated. */
+#define SIPLINE__TAG_LEN 16            /* tag: 16 chars of [A-Za-z0-9] */
+#define SIPLINE__BRANCH_LEN (7 + 20)   /* "z9hG4bK" + 20 random chars */
+#define SIPLINE__CALLID_LEN 32         /* 32 random chars (no host part) */
+void sipline__ua_new_tag(sipline_ua *ua, char out[SIPLINE__TAG_LEN + 1]);
+void sipline__ua_new_branch(sipline_ua *ua,
+                            char out[SIPLINE__BRANCH_LEN + 1]);
+void sipline__ua_new_callid(sipline_ua *ua,
+                            char out[SIPLINE__CALLID_LEN + 1]);
+/* A uniform random number in [0, bound) (jitter, random delays). */
+uint64_t sipline__ua_random(sipline_ua *ua, uint64_t bound);
+
+/* The line's configuration (1-based), or NULL. */
+const sipline_line_cfg *sipline__ua_line_cfg(const sipline_ua *ua,
+                                             unsigned line);
+
+/*
+ * The local address to put in Via sent-by and Contact for a line: the
+ * settings' local_host and the line's SIP Port (SPEC §1: SIP_Port_n_).
+ */
+uint16_t sipline__ua_local_port(const sipline_ua *ua, unsigned line);
+/* Appends "Via: SIP/2.0/<TP> <host>:<port>;branch=<branch>;rport\r\n". */
+void sipline__ua_append_via(const sipline_ua *ua, sipline__buf *b,
+                            unsigned line, sipline_transport tp,
+                            const char *branch);
+/* Appends "<sip:user@host:port[;transport=tcp|tls]>" (no header name). */
+void sipline__ua_append_contact_uri(const sipline_ua *ua, sipline__buf *b,
+                                    unsigned line, sipline_transport tp);
+/* Appends "User-Agent: ...\r\n" and "Max-Forwards: 70\r\n". */
+void sipline__ua_append_common(const sipline_ua *ua, sipline__buf *b);
+
+/* Queues raw bytes on a path (keep-alive CRLFs, a 2xx ACK). */
+int sipline__ua_send(sipline_ua *ua, const sipline_path *path,
+                     const void *p, size_t n);
+
+/*
+ * Starts a client transaction (sipline__ctx_new on ua->txl); the path's
+ * local address is filled from the line's port when unset.
+ */
+int sipline__ua_request(sipline_ua *ua, const sipline__ctx_params *p,
+                        sipline_tstamp now, sipline__ctx **out);
+
+/*
+ * Asks the application to resolve name: emits SIPLINE_EV_DNS_QUERY with a
+ * fresh id (returned in *id) and the line it is for. The answer comes back
+ * through the modules' on_dns hook.
+ */
+int sipline__ua_dns_query(sipline_ua *ua, unsigned line, const char *name,
+                          sipline_dns_qtype qtype, unsigned *id);
+
+/* Asks the modules where line's out-of-dialog requests go (reg). */
+int sipline__ua_line_target(sipline_ua *ua, unsigned line,
+                            sipline__target *t);
+/* Reports a failed out-of-dialog request to the modules (reg). */
+void sipline__ua_request_failed(sipline_ua *ua, unsigned line,
+                                const sipline__target *t, int err_or_status,
+                                sipline_tstamp now);
+/* Calls in progress on line, summed over the modules (dlg). */
+unsigned sipline__ua_line_calls(const sipline_ua *ua, unsigned line);
+/* The dlg module says the line's last call ended: tells every module. */
+void sipline__ua_line_idle(sipline_ua *ua, unsigned line, sipline_tstamp now);
+
+/* The Allow and Accept values the engine advertises. */
+#define SIPLINE__ALLOW                                                      \
+  "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, UPDATE, INFO, PRACK"
+#define SIPLINE__ACCEPT "application/sdp"
+#define SIPLINE__SUPPORTED "replaces, timer"
+
+#endif
