@@ -102,7 +102,21 @@ typedef struct sipline_profile {
   unsigned n_extra;
   sipline_profile_extra *extra;
   const sipline_mem *mem;
+
+  /*
+   * Warnings about values that were read but partly ignored (an invalid RSC
+   * token, R8: reported once per tag). tag and file_line as for extra; value
+   * holds the sentence ("Try_Backup_RSC: token '5x' ignored (1 invalid)").
+   */
+  unsigned n_warnings;
+  sipline_profile_extra *warnings;
 } sipline_profile;
+
+/* The highest line number a profile accepts (Proxy_100000_). */
+#define SIPLINE_PROFILE_MAX_LINES 100000u
+/* The largest document sipline_profile_parse reads, and its nesting. */
+#define SIPLINE_PROFILE_MAX_SIZE (1024u * 1024u)
+#define SIPLINE_PROFILE_MAX_DEPTH 8u
 
 /* Where a profile error is, for a one-line message. */
 typedef struct sipline_profile_error {
