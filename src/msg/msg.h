@@ -1,0 +1,94 @@
+/*
+ * src/msg/msg.h: internals of the message layer shared by its .c files:
+ * the character-class table the scanners use and a few small helpers.
+ */
+#ifndef SIPLINE_MSG_INTERNAL_H
+#define SIPLINE_MSG_INTERNAL_H
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "sipline/msg.h"
+
+/* Character classes (RFC 3261 §25.1), one bit each. */
+enum {
+  SIPLINE__C_TOKEN = 1u << 0, /* token */
+  SIPLINE__C_UNRES = 1u << 1, /* unreserved = alphanum / mark */
+  SIPLINE__C_USER = 1u << 2,  /* user-unreserved + unreserved */
+  SIPLINE__C_PASS = 1u << 3,  /* password chars besides escapes */
+  SIPLINE__C_PARAM = 1u << 4, /* paramchar besides escapes */
+  SIPLINE__C_HNV = 1u << 5,   /* hname/hvalue chars besides escapes */
+  SIPLINE__C_WORD = 1u << 6,  /* word (Call-ID) */
+  SIPLINE__C_URIC = 1u << 7,  /* uric, for absoluteURI */
+};
+
+extern const uint8_t sipline__cc[256];
+extern const uint8_t sipline__lower[256];
+
+static inline bool sipline__is(unsigned char c, unsigned cls) {
+  return (sipline__cc[c] & cls) != 0;
+}
+static inline bool sipline__digit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
+static inline bool sipline__hex(unsigned char c) {
+  return sipline__digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+static inline bool sipline__alpha(unsigned char c) {
+  return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+static inline bool sipline__ws(unsigned char c) {
+  return c == ' ' || c == '\t';
+}
+/* SP, HTAB, CR, LF: folded values keep their CRLF, treated as LWS. */
+static inline bool sipline__lws(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static inline sipline_pl sipline__pl(const char *p, const char *e) {
+  sipline_pl r = {p, (size_t)(e - p)};
+  return r;
+}
+
+/* Skips LWS from p up to e. */
+static inline const char *sipline__skip_lws(const char *p, const char *e) {
+  while (p < e && sipline__lws((unsigned char)*p))
+    p++;
+  return p;
+}
+/* Strips trailing LWS. */
+static inline const char *sipline__rskip_lws(const char *b, const char *e) {
+  while (e > b && sipline__lws((unsigned char)e[-1]))
+    e--;
+  return e;
+}
+
+/* Case-insensitive equality of n bytes. */
+bool sipline__casen(const char *a, const char *b, size_t n);
+
+/* Parses 1*DIGIT up to max; false if empty, non-digit or too big. */
+bool sipline__uint(sipline_pl in, uint64_t max, uint64_t *out);
+
+/*
+ * Scans a quoted-string starting at p ('"'), honouring quoted-pairs.
+ * Returns the pointer past the closing quote, or NULL if unterminated.
+ */
+const char *sipline__quoted_end(const char *p, const char *e);
+
+/*
+ * Parses one Via value at the start of in and stops at the first ',' outside
+ * a quoted string (or the end). *used gets the bytes consumed (not counting
+ * the comma).
+ */
+int sipline__via_parse_prefix(sipline_pl in, sipline_via *out, size_t *used);
+
+/*
+ * Checks a raw ";a=b;c" generic-param run (header parameters, RFC 3261
+ * generic-param). Returns 0 or SIPLINE_ERR_MALFORMED.
+ */
+int sipline__gen_params_check(sipline_pl params);
+
+/* Length of the canonical name of id (0 for OTHER). */
+size_t sipline__hdr_name_len(sipline_hdr_id id);
+
+#endif

@@ -1,0 +1,614 @@
+/*
+ * src/msg/uri.c: the on-demand sub-parsers (RFC 3261 §19.1, §20, §25):
+ * URIs, name-addr/addr-spec, Via values, comma lists, parameters and
+ * authentication headers. Every result is a view into the input.
+ */
+#include "msg/msg.h"
+
+/* A run of class chars and %HEX escapes; false on any other byte or a bad
+ * escape. */
+static bool esc_run(const char *p, const char *e, unsigned cls) {
+  while (p < e) {
+    const unsigned char c = (unsigned char)*p;
+    if (c == '%') {
+      if (e - p < 3 || !sipline__hex((unsigned char)p[1]) ||
+          !sipline__hex((unsigned char)p[2]))
+        return false;
+      p += 3;
+      continue;
+    }
+    if (!sipline__is(c, cls))
+      return false;
+    p++;
+  }
+  return true;
+}
+
+/*
+ * IPv6reference (RFC 3261 §25.1): hex digits, colons and an optional dotted
+ * IPv4 tail. Deliberately tolerant of the "three colons" form RFC 5118 §4.10
+ * says implementations must accept.
+ */
+static bool ipv6_ok(const char *p, const char *e) {
+  int colons = 0;
+  if (e - p < 2 || e - p > 47)
+    return false;
+  for (; p < e; p++) {
+    const unsigned char c = (unsigned char)*p;
+    if (c == ':')
+      colons++;
+    else if (!sipline__hex(c) && c != '.')
+      return false;
+  }
+  return colons >= 2;
+}
+
+static bool host_char(unsigned char c) {
+  /* hostname = alphanum, '-', '.'; '_' tolerated (seen in deployments). */
+  return sipline__is(c, SIPLINE__C_UNRES) && c != '!' && c != '~' &&
+         c != '*' && c != '\'' && c != '(' && c != ')';
+}
+
+/* Scans a host at p: IPv6 reference or hostname/IPv4. Returns the end, or
+ * NULL when there is none. */
+static const char *scan_host(const char *p, const char *e, uint8_t *v6) {
+  *v6 = 0;
+  if (p < e && *p == '[') {
+    const char *q = memchr(p, ']', (size_t)(e - p));
+    if (q == NULL || !ipv6_ok(p + 1, q))
+      return NULL;
+    *v6 = 1;
+    return q + 1;
+  }
+  const char *s = p;
+  while (p < e && host_char((unsigned char)*p))
+    p++;
+  return p == s ? NULL : p;
+}
+
+static bool port_ok(sipline_pl d, uint16_t *port) {
+  uint64_t v;
+  if (!sipline__uint(d, 65535, &v))
+    return false;
+  *port = (uint16_t)v;
+  return true;
+}
+
+/* uri-parameters: *( ";" pname [ "=" pvalue ] ), each pname non-empty. */
+static bool uri_params_ok(const char *p, const char *e) {
+  while (p < e) {
+    if (*p != ';')
+      return false;
+    p++;
+    const char *s = p;
+    while (p < e && *p != ';')
+      p++;
+    const char *eq = memchr(s, '=', (size_t)(p - s));
+    const char *ne = eq ? eq : p;
+    if (ne == s || !esc_run(s, ne, SIPLINE__C_PARAM))
+      return false;
+    if (eq && (eq + 1 == p || !esc_run(eq + 1, p, SIPLINE__C_PARAM)))
+      return false;
+  }
+  return true;
+}
+
+/* headers: hname "=" hvalue *( "&" hname "=" hvalue ). */
+static bool uri_headers_ok(const char *p, const char *e) {
+  for (;;) {
+    const char *s = p;
+    while (p < e && *p != '&')
+      p++;
+    const char *eq = memchr(s, '=', (size_t)(p - s));
+    if (eq == NULL || eq == s || !esc_run(s, eq, SIPLINE__C_HNV) ||
+        !esc_run(eq + 1, p, SIPLINE__C_HNV))
+      return false;
+    if (p == e)
+      return true;
+    p++;
+  }
+}
+
+int sipline_uri_parse(sipline_pl in, sipline_uri *out) {
+  memset(out, 0, sizeof(*out));
+  if (in.p == NULL || in.len == 0)
+    return SIPLINE_ERR_MALFORMED;
+  const char *p = in.p, *e = in.p + in.len;
+  /* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+  if (!sipline__alpha((unsigned char)*p))
+    return SIPLINE_ERR_MALFORMED;
+  const char *s = p++;
+  while (p < e && (sipline__alpha((unsigned char)*p) ||
+                   sipline__digit((unsigned char)*p) || *p == '+' ||
+                   *p == '-' || *p == '.'))
+    p++;
+  if (p >= e || *p != ':')
+    return SIPLINE_ERR_MALFORMED;
+  out->scheme = sipline__pl(s, p);
+  p++;
+  out->opaque = sipline__pl(p, e);
+  const size_t sl = out->scheme.len;
+  if (sl == 3 && sipline__casen(s, "sip", 3))
+    out->scheme_id = SIPLINE_SCHEME_SIP;
+  else if (sl == 4 && sipline__casen(s, "sips", 4))
+    out->scheme_id = SIPLINE_SCHEME_SIPS;
+  else if (sl == 3 && sipline__casen(s, "tel", 3))
+    out->scheme_id = SIPLINE_SCHEME_TEL;
+
+  if (out->scheme_id == SIPLINE_SCHEME_OTHER) {
+    /* absoluteURI: only check it is a non-empty run of uric. */
+    if (p == e || !esc_run(p, e, SIPLINE__C_URIC))
+      return SIPLINE_ERR_MALFORMED;
+    for (const char *q = p; q < e; q++)
+      if (*q == '%' && (e - q < 3 || !sipline__hex((unsigned char)q[1]) ||
+                        !sipline__hex((unsigned char)q[2])))
+        return SIPLINE_ERR_MALFORMED;
+    return 0;
+  }
+  if (out->scheme_id == SIPLINE_SCHEME_TEL) {
+    /* RFC 3966: the number up to the first ';', then its parameters. */
+    const char *sc = memchr(p, ';', (size_t)(e - p));
+    const char *ne = sc ? sc : e;
+    if (ne == p || !esc_run(p, ne, SIPLINE__C_PARAM))
+      return SIPLINE_ERR_MALFORMED;
+    for (const char *q = p; q < ne; q++)
+      if (*q == '[' || *q == ']' || *q == ':' || *q == '&' || *q == '$')
+        return SIPLINE_ERR_MALFORMED;
+    out->user = sipline__pl(p, ne);
+    if (sc) {
+      if (!uri_params_ok(sc, e))
+        return SIPLINE_ERR_MALFORMED;
+      out->params = sipline__pl(sc, e);
+    }
+    return 0;
+  }
+  /* sip/sips: [ userinfo "@" ] hostport uri-parameters [ headers ]. The user
+   * may contain ';', '?', '/' and ',' (RFC 3261 user-unreserved), so the
+   * '@' decides where it ends. */
+  const char *at = memchr(p, '@', (size_t)(e - p));
+  if (at) {
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    const char *ue = colon ? colon : at;
+    if (ue == p ||
+        !esc_run(p, ue, SIPLINE__C_USER))
+      return SIPLINE_ERR_MALFORMED;
+    out->user = sipline__pl(p, ue);
+    if (colon) {
+      if (!esc_run(colon + 1, at, SIPLINE__C_PASS))
+        return SIPLINE_ERR_MALFORMED;
+      out->password = sipline__pl(colon + 1, at);
+    }
+    p = at + 1;
+  }
+  const char *he = scan_host(p, e, &out->host_is_ipv6);
+  if (he == NULL)
+    return SIPLINE_ERR_MALFORMED;
+  out->host = sipline__pl(p, he);
+  p = he;
+  if (p < e && *p == ':') {
+    const char *ps = ++p;
+    while (p < e && sipline__digit((unsigned char)*p))
+      p++;
+    if (!port_ok(sipline__pl(ps, p), &out->port))
+      return SIPLINE_ERR_MALFORMED;
+    out->has_port = 1;
+  }
+  if (p < e && *p == ';') {
+    const char *q = memchr(p, '?', (size_t)(e - p));
+    const char *pe = q ? q : e;
+    if (!uri_params_ok(p, pe))
+      return SIPLINE_ERR_MALFORMED;
+    out->params = sipline__pl(p, pe);
+    p = pe;
+  }
+  if (p < e && *p == '?') {
+    if (!uri_headers_ok(p + 1, e))
+      return SIPLINE_ERR_MALFORMED;
+    out->headers = sipline__pl(p + 1, e);
+    p = e;
+  }
+  return p == e ? 0 : SIPLINE_ERR_MALFORMED;
+}
+
+/* gen-value = token / host / quoted-string; returns its end or NULL. */
+static const char *scan_gen_value(const char *p, const char *e) {
+  if (p < e && *p == '"')
+    return sipline__quoted_end(p, e);
+  const char *s = p;
+  /* token chars plus ':' '[' ']' for IPv6 hosts (RFC 5118 §4.5). */
+  while (p < e && (sipline__is((unsigned char)*p, SIPLINE__C_TOKEN) ||
+                   *p == ':' || *p == '[' || *p == ']'))
+    p++;
+  return p == s ? NULL : p;
+}
+
+/*
+ * Walks *( SEMI generic-param ) from p, stopping at stop (a ',' for Via) or
+ * e. Calls back per parameter through the out pointers of a Via when v is
+ * set. Returns the end of the run or NULL when malformed.
+ */
+static const char *scan_params(const char *p, const char *e, char stop,
+                               sipline_via *v) {
+  for (;;) {
+    const char *q = sipline__skip_lws(p, e);
+    if (q >= e || *q == stop)
+      return p;
+    if (*q != ';')
+      return NULL;
+    q = sipline__skip_lws(q + 1, e);
+    const char *ns = q;
+    while (q < e && sipline__is((unsigned char)*q, SIPLINE__C_TOKEN))
+      q++;
+    if (q == ns)
+      return NULL;
+    sipline_pl name = sipline__pl(ns, q);
+    sipline_pl val = SIPLINE_PL_NULL;
+    int has_val = 0;
+    const char *r = sipline__skip_lws(q, e);
+    if (r < e && *r == '=') {
+      r = sipline__skip_lws(r + 1, e);
+      const char *ve = scan_gen_value(r, e);
+      if (ve == NULL)
+        return NULL;
+      val = sipline__pl(r, ve);
+      has_val = 1;
+      q = ve;
+    }
+    if (v) {
+      switch (name.len) {
+      case 6:
+        if (sipline__casen(name.p, "branch", 6)) {
+          if (!has_val)
+            return NULL;
+          v->branch = val;
+        }
+        break;
+      case 8:
+        if (sipline__casen(name.p, "received", 8)) {
+          if (!has_val)
+            return NULL;
+          v->received = val;
+        }
+        break;
+      case 5:
+        if (sipline__casen(name.p, "maddr", 5)) {
+          if (!has_val)
+            return NULL;
+          v->maddr = val;
+        } else if (sipline__casen(name.p, "rport", 5)) {
+          v->has_rport = 1;
+          if (has_val && !port_ok(val, &v->rport))
+            return NULL;
+        }
+        break;
+      default:
+        break;
+      }
+    }
+    p = q;
+  }
+}
+
+int sipline__gen_params_check(sipline_pl params) {
+  const char *e = params.p + params.len;
+  const char *end = scan_params(params.p, e, 0, NULL);
+  if (end == NULL || sipline__skip_lws(end, e) != e)
+    return SIPLINE_ERR_MALFORMED;
+  return 0;
+}
+
+int sipline_param_get(sipline_pl params, const char *name, sipline_pl *val) {
+  const size_t nl = strlen(name);
+  const char *p = params.p, *e = params.p + params.len;
+  if (p == NULL)
+    return SIPLINE_ERR_NOTFOUND;
+  while (p < e) {
+    p = sipline__skip_lws(p, e);
+    if (p < e && *p == ';')
+      p = sipline__skip_lws(p + 1, e);
+    const char *ns = p;
+    while (p < e && *p != '=' && *p != ';' && !sipline__lws((unsigned char)*p))
+      p++;
+    const char *ne = p;
+    p = sipline__skip_lws(p, e);
+    sipline_pl v = {p, 0};
+    if (p < e && *p == '=') {
+      p = sipline__skip_lws(p + 1, e);
+      const char *vs = p;
+      if (p < e && *p == '"') {
+        const char *q = sipline__quoted_end(p, e);
+        p = q ? q : e;
+      }
+      while (p < e && *p != ';')
+        p++;
+      v = sipline__pl(vs, sipline__rskip_lws(vs, p));
+    }
+    if ((size_t)(ne - ns) == nl && nl > 0 && sipline__casen(ns, name, nl)) {
+      if (val)
+        *val = v;
+      return 0;
+    }
+    if (p < e && *p != ';')
+      p++; /* junk: keep walking */
+  }
+  return SIPLINE_ERR_NOTFOUND;
+}
+
+int sipline_nameaddr_parse(sipline_pl in, sipline_nameaddr *out) {
+  memset(out, 0, sizeof(*out));
+  if (in.p == NULL)
+    return SIPLINE_ERR_MALFORMED;
+  const char *p = sipline__skip_lws(in.p, in.p + in.len);
+  const char *e = sipline__rskip_lws(p, in.p + in.len);
+  if (p == e)
+    return SIPLINE_ERR_MALFORMED;
+  if (e - p == 1 && *p == '*') {
+    out->star = 1;
+    return 0;
+  }
+  const char *laq = NULL;
+  if (*p == '"') {
+    const char *q = sipline__quoted_end(p, e);
+    if (q == NULL)
+      return SIPLINE_ERR_MALFORMED;
+    out->display = sipline__pl(p + 1, q - 1);
+    q = sipline__skip_lws(q, e);
+    if (q >= e || *q != '<')
+      return SIPLINE_ERR_MALFORMED;
+    laq = q;
+  } else if (*p == '<') {
+    laq = p;
+  } else {
+    /* Either *(token LWS) "<" or an addr-spec (a scheme then ':'). */
+    const char *t = p;
+    while (t < e && sipline__is((unsigned char)*t, SIPLINE__C_TOKEN))
+      t++;
+    if (t == e || *t != ':') {
+      const char *dend = t;
+      for (;;) {
+        t = sipline__skip_lws(t, e);
+        if (t < e && *t == '<') {
+          laq = t;
+          break;
+        }
+        if (t < e && sipline__is((unsigned char)*t, SIPLINE__C_TOKEN)) {
+          while (t < e && sipline__is((unsigned char)*t, SIPLINE__C_TOKEN))
+            t++;
+          dend = t;
+          continue;
+        }
+        return SIPLINE_ERR_MALFORMED;
+      }
+      if (dend == p)
+        return SIPLINE_ERR_MALFORMED;
+      out->display = sipline__pl(p, dend);
+    }
+  }
+  if (laq) {
+    const char *gt = memchr(laq + 1, '>', (size_t)(e - laq - 1));
+    if (gt == NULL)
+      return SIPLINE_ERR_MALFORMED;
+    out->uri_raw = sipline__pl(laq + 1, gt);
+    p = gt + 1;
+  } else {
+    /* addr-spec: RFC 3261 §20.10 puts a URI holding ',', ';' or '?' in <>,
+     * so the URI ends at the first ';' (header parameters follow) and
+     * must not contain '?' or ','. */
+    const char *u = p;
+    while (u < e && *u != ';' && !sipline__lws((unsigned char)*u)) {
+      if (*u == '?' || *u == ',')
+        return SIPLINE_ERR_MALFORMED;
+      u++;
+    }
+    out->uri_raw = sipline__pl(p, u);
+    p = u;
+  }
+  if (sipline_uri_parse(out->uri_raw, &out->uri) != 0)
+    return SIPLINE_ERR_MALFORMED;
+  p = sipline__skip_lws(p, e);
+  if (p < e) {
+    if (*p != ';')
+      return SIPLINE_ERR_MALFORMED;
+    out->params = sipline__pl(p, e);
+    if (sipline__gen_params_check(out->params) != 0)
+      return SIPLINE_ERR_MALFORMED;
+    sipline_pl tag;
+    if (sipline_param_get(out->params, "tag", &tag) == 0)
+      out->tag = tag;
+  }
+  return 0;
+}
+
+static const char *scan_token(const char *p, const char *e) {
+  while (p < e && sipline__is((unsigned char)*p, SIPLINE__C_TOKEN))
+    p++;
+  return p;
+}
+
+int sipline__via_parse_prefix(sipline_pl in, sipline_via *out, size_t *used) {
+  memset(out, 0, sizeof(*out));
+  if (in.p == NULL)
+    return SIPLINE_ERR_MALFORMED;
+  const char *e = in.p + in.len;
+  const char *p = sipline__skip_lws(in.p, e);
+  /* sent-protocol = protocol-name SLASH protocol-version SLASH transport */
+  const char *s = p;
+  p = scan_token(p, e);
+  if (p == s)
+    return SIPLINE_ERR_MALFORMED;
+  p = sipline__skip_lws(p, e);
+  if (p >= e || *p != '/')
+    return SIPLINE_ERR_MALFORMED;
+  p = sipline__skip_lws(p + 1, e);
+  const char *vs = p;
+  p = scan_token(p, e);
+  if (p == vs)
+    return SIPLINE_ERR_MALFORMED;
+  out->protocol = sipline__pl(s, p);
+  p = sipline__skip_lws(p, e);
+  if (p >= e || *p != '/')
+    return SIPLINE_ERR_MALFORMED;
+  p = sipline__skip_lws(p + 1, e);
+  const char *ts = p;
+  p = scan_token(p, e);
+  if (p == ts)
+    return SIPLINE_ERR_MALFORMED;
+  out->transport = sipline__pl(ts, p);
+  /* LWS sent-by */
+  const char *hs = sipline__skip_lws(p, e);
+  if (hs == p)
+    return SIPLINE_ERR_MALFORMED;
+  uint8_t v6;
+  const char *he = scan_host(hs, e, &v6);
+  if (he == NULL)
+    return SIPLINE_ERR_MALFORMED;
+  out->host = sipline__pl(hs, he);
+  p = sipline__skip_lws(he, e);
+  if (p < e && *p == ':') {
+    p = sipline__skip_lws(p + 1, e);
+    const char *ps = p;
+    while (p < e && sipline__digit((unsigned char)*p))
+      p++;
+    if (!port_ok(sipline__pl(ps, p), &out->port))
+      return SIPLINE_ERR_MALFORMED;
+    out->has_port = 1;
+  } else {
+    p = he;
+  }
+  const char *ps = sipline__skip_lws(p, e);
+  const char *pe = scan_params(p, e, ',', out);
+  if (pe == NULL)
+    return SIPLINE_ERR_MALFORMED;
+  if (pe > ps)
+    out->params = sipline__pl(ps, pe);
+  p = sipline__skip_lws(pe, e);
+  if (p < e && *p != ',')
+    return SIPLINE_ERR_MALFORMED;
+  *used = (size_t)(p - in.p);
+  return 0;
+}
+
+int sipline_via_parse(sipline_pl in, sipline_via *out) {
+  size_t used;
+  int r = sipline__via_parse_prefix(in, out, &used);
+  if (r != 0)
+    return r;
+  return used == in.len ? 0 : SIPLINE_ERR_MALFORMED;
+}
+
+int sipline_list_next(sipline_pl *rest, sipline_pl *item) {
+  const char *p = rest->p, *e = rest->p + rest->len;
+  if (p == NULL)
+    return 0;
+  p = sipline__skip_lws(p, e);
+  if (p >= e) {
+    rest->p = e;
+    rest->len = 0;
+    return 0;
+  }
+  if (*p == ',') {
+    /* The separator left by the previous call: an element must follow. */
+    p = sipline__skip_lws(p + 1, e);
+    if (p >= e || *p == ',')
+      return SIPLINE_ERR_MALFORMED;
+  }
+  const char *s = p;
+  while (p < e) {
+    const char c = *p;
+    if (c == '"') {
+      p = sipline__quoted_end(p, e);
+      if (p == NULL)
+        return SIPLINE_ERR_MALFORMED;
+      continue;
+    }
+    if (c == '<') {
+      p = memchr(p, '>', (size_t)(e - p));
+      if (p == NULL)
+        return SIPLINE_ERR_MALFORMED;
+      p++;
+      continue;
+    }
+    if (c == ',')
+      break;
+    p++;
+  }
+  const char *ie = sipline__rskip_lws(s, p);
+  if (ie == s)
+    return SIPLINE_ERR_MALFORMED;
+  item->p = s;
+  item->len = (size_t)(ie - s);
+  rest->p = p;
+  rest->len = (size_t)(e - p);
+  return 1;
+}
+
+int sipline_auth_hdr_parse(sipline_pl in, sipline_auth_hdr *out) {
+  out->scheme = SIPLINE_PL_NULL;
+  out->n = 0;
+  if (in.p == NULL)
+    return SIPLINE_ERR_MALFORMED;
+  const char *e = in.p + in.len;
+  const char *p = sipline__skip_lws(in.p, e);
+  const char *s = p;
+  p = scan_token(p, e);
+  if (p == s)
+    return SIPLINE_ERR_MALFORMED;
+  out->scheme = sipline__pl(s, p);
+  const char *q = sipline__skip_lws(p, e);
+  if (q < e && q == p)
+    return SIPLINE_ERR_MALFORMED;
+  p = q;
+  while (p < e) {
+    const char *ns = p;
+    p = scan_token(p, e);
+    if (p == ns)
+      return SIPLINE_ERR_MALFORMED;
+    sipline_pl name = sipline__pl(ns, p);
+    p = sipline__skip_lws(p, e);
+    if (p >= e || *p != '=')
+      return SIPLINE_ERR_MALFORMED;
+    p = sipline__skip_lws(p + 1, e);
+    sipline_pl val;
+    if (p < e && *p == '"') {
+      const char *qe = sipline__quoted_end(p, e);
+      if (qe == NULL)
+        return SIPLINE_ERR_MALFORMED;
+      val = sipline__pl(p + 1, qe - 1);
+      p = qe;
+    } else {
+      const char *vs = p;
+      while (p < e && *p != ',' && !sipline__lws((unsigned char)*p) &&
+             *p != '"')
+        p++;
+      if (p == vs)
+        return SIPLINE_ERR_MALFORMED;
+      val = sipline__pl(vs, p);
+    }
+    if (out->n >= SIPLINE_AUTH_MAX_PARAMS)
+      return SIPLINE_ERR_TOOBIG;
+    out->p[out->n].name = name;
+    out->p[out->n].value = val;
+    out->n++;
+    p = sipline__skip_lws(p, e);
+    if (p < e) {
+      if (*p != ',')
+        return SIPLINE_ERR_MALFORMED;
+      p = sipline__skip_lws(p + 1, e);
+      if (p >= e)
+        return SIPLINE_ERR_MALFORMED;
+    }
+  }
+  return 0;
+}
+
+int sipline_auth_hdr_get(const sipline_auth_hdr *h, const char *name,
+                         sipline_pl *val) {
+  const size_t nl = strlen(name);
+  for (unsigned i = 0; i < h->n; i++)
+    if (h->p[i].name.len == nl && sipline__casen(h->p[i].name.p, name, nl)) {
+      if (val)
+        *val = h->p[i].value;
+      return 0;
+    }
+  return SIPLINE_ERR_NOTFOUND;
+}
