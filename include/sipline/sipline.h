@@ -9,6 +9,7 @@
 
 #include "sipline/base.h"
 #include "sipline/msg.h"
+#include "sipline/auth.h"
 #include "sipline/profile.h"
 #include "sipline/ua.h"
 

@@ -1,0 +1,72 @@
+/*
+ * src/auth/auth.h: internals of the digest layer shared by the client and
+ * the server: hashing through OpenSSL's EVP, a bounded text writer,
+ * quoted-string escaping and base64url.
+ */
+#ifndef SIPLINE_AUTH_INTERNAL_H
+#define SIPLINE_AUTH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sipline/auth.h"
+#include "util/util.h"
+
+/* The hash behind an algorithm, ignoring -sess: MD5, SHA256 or SHA512_256. */
+sipline_digest_alg sipline__digest_base(sipline_digest_alg a);
+/* 1 for the -sess variants. */
+int sipline__digest_is_sess(sipline_digest_alg a);
+
+/*
+ * Hashes parts[0..n) joined by ':' with alg's hash and writes lowercase hex
+ * (NUL-terminated). Returns 0, SIPLINE_ERR_INVAL or SIPLINE_ERR_CRYPTO.
+ */
+int sipline__digest_hex(sipline_digest_alg alg, const sipline_pl *parts,
+                        size_t n, char *hex);
+
+/* Writes n bytes as lowercase hex (2n chars, NUL-terminated). */
+void sipline__hex(const uint8_t *in, size_t n, char *out);
+
+/*
+ * A bounded writer into a caller's char buffer: appends never overflow; the
+ * first one that does not fit sets err (SIPLINE_ERR_TOOBIG) and later ones
+ * do nothing, so a formatter checks err once.
+ */
+typedef struct sipline__wr {
+  char *p;
+  size_t cap;
+  size_t len;
+  int err;
+} sipline__wr;
+
+void sipline__wr_init(sipline__wr *w, char *p, size_t cap);
+void sipline__wr_pl(sipline__wr *w, sipline_pl s);
+void sipline__wr_str(sipline__wr *w, const char *s);
+/* Appends s as a quoted-string body (without the quotes): '"' and '\'
+ * escaped, CR/LF/NUL replaced by a space so no header can be injected. */
+void sipline__wr_qesc(sipline__wr *w, sipline_pl s);
+/* NUL-terminates; returns the length or err. */
+ptrdiff_t sipline__wr_end(sipline__wr *w);
+
+/*
+ * Removes quoted-pair escapes (RFC 3261 §25.1) from a parameter value that
+ * sipline_auth_hdr_parse() returned with its escapes kept. When in holds no
+ * '\', *out is in itself (no copy); otherwise the unescaped bytes go to
+ * buf (cap bytes). Returns 0 or SIPLINE_ERR_TOOBIG.
+ */
+int sipline__unescape(sipline_pl in, char *buf, size_t cap, sipline_pl *out);
+
+/* base64url without padding (RFC 4648 §5). enc writes 4*ceil(n/3)-pad
+ * chars plus a NUL; dec returns the byte count or SIPLINE_ERR_MALFORMED. */
+size_t sipline__b64url_enc(const uint8_t *in, size_t n, char *out);
+ptrdiff_t sipline__b64url_dec(sipline_pl in, uint8_t *out, size_t cap);
+
+/*
+ * Appends every credentials header line of the client to b ("Authorization:
+ * ...\r\n"). Returns 0 or an error as sipline_auth_client_header().
+ */
+int sipline__auth_client_append(sipline_auth_client *c,
+                                const sipline_auth_req *req,
+                                sipline__buf *b);
+
+#endif

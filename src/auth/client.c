@@ -1,0 +1,519 @@
+/*
+ * src/auth/client.c: answering digest challenges (RFC 3261 §22.2-§22.3,
+ * RFC 2617 §3.2.2, RFC 7616 §3.4, RFC 8760) with a per-line credential
+ * cache so later requests can pre-authenticate with the next nonce count.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "auth/auth.h"
+
+typedef struct realm_entry {
+  sipline_auth_kind kind;
+  sipline_digest_alg alg;
+  sipline_digest_qop qop;
+  uint8_t userhash;
+  uint8_t has_opaque;
+  uint32_t nc;   /* the last nonce count sent with this nonce */
+  uint32_t uses; /* headers sent with this nonce (also without qop) */
+  uint64_t seq; /* when cached, to evict the oldest */
+  /* One allocation: realm NUL nonce NUL opaque NUL, all unescaped. */
+  char *mem;
+  sipline_pl realm, nonce, opaque;
+} realm_entry;
+
+struct sipline_auth_client {
+  const sipline_mem *mem;
+  char *username;
+  char *password;
+  size_t password_len;
+  unsigned flags;
+  uint64_t seq;
+  size_t n; /* entries in use: e[0..n) */
+  realm_entry e[SIPLINE_AUTH_CLIENT_MAX_REALMS];
+};
+
+int sipline_auth_client_new(sipline_auth_client **pc,
+                            const sipline_auth_client_cfg *cfg,
+                            const sipline_mem *mem) {
+  if (!pc)
+    return SIPLINE_ERR_INVAL;
+  *pc = NULL;
+  if (!cfg || !cfg->username || !cfg->password || !cfg->username[0])
+    return SIPLINE_ERR_INVAL;
+  if (!mem)
+    mem = sipline_mem_default();
+  sipline_auth_client *c = sipline_mem_calloc(mem, 1, sizeof(*c));
+  if (!c)
+    return SIPLINE_ERR_NOMEM;
+  c->mem = mem;
+  c->flags = cfg->flags;
+  c->username = sipline__strdup(mem, cfg->username);
+  c->password = sipline__strdup(mem, cfg->password);
+  if (!c->username || !c->password) {
+    sipline_auth_client_del(c);
+    return SIPLINE_ERR_NOMEM;
+  }
+  c->password_len = strlen(c->password);
+  *pc = c;
+  return 0;
+}
+
+static void entry_free(sipline_auth_client *c, realm_entry *e) {
+  sipline_mem_free(c->mem, e->mem);
+  memset(e, 0, sizeof(*e));
+}
+
+static void entry_remove(sipline_auth_client *c, size_t i) {
+  entry_free(c, &c->e[i]);
+  memmove(&c->e[i], &c->e[i + 1], (c->n - i - 1) * sizeof(c->e[0]));
+  c->n--;
+  memset(&c->e[c->n], 0, sizeof(c->e[0]));
+}
+
+void sipline_auth_client_reset(sipline_auth_client *c) {
+  if (!c)
+    return;
+  while (c->n)
+    entry_remove(c, c->n - 1);
+}
+
+void sipline_auth_client_del(sipline_auth_client *c) {
+  if (!c)
+    return;
+  sipline_auth_client_reset(c);
+  if (c->password) {
+    OPENSSL_cleanse(c->password, c->password_len);
+    sipline_mem_free(c->mem, c->password);
+  }
+  sipline_mem_free(c->mem, c->username);
+  sipline_mem_free(c->mem, c);
+}
+
+size_t sipline_auth_client_count(const sipline_auth_client *c) {
+  return c ? c->n : 0;
+}
+
+sipline_auth_kind sipline_auth_client_kind(const sipline_auth_client *c,
+                                           size_t i) {
+  return (c && i < c->n) ? c->e[i].kind : SIPLINE_AUTH_WWW;
+}
+
+/* --- choosing a challenge ---------------------------------------------- */
+
+/* One usable challenge, as views into the caller's header values. */
+typedef struct cand {
+  sipline_pl realm, nonce, opaque; /* escapes kept */
+  uint8_t has_opaque, userhash, stale;
+  sipline_digest_alg alg;
+  sipline_digest_qop qop;
+  /* unescaped realm, for comparing with the cache */
+  char rbuf[SIPLINE_AUTH_MAX_VALUE];
+  sipline_pl urealm;
+} cand;
+
+static int strength(sipline_digest_alg a) {
+  switch (sipline__digest_base(a)) {
+  case SIPLINE_DIGEST_MD5: return 1;
+  case SIPLINE_DIGEST_SHA256: return 2;
+  case SIPLINE_DIGEST_SHA512_256: return 3;
+  default: return 0;
+  }
+}
+
+/* Picks auth or auth-int from a qop-options list ("auth,auth-int"). */
+static sipline_digest_qop choose_qop(sipline_pl list, unsigned flags) {
+  int auth = 0, auth_int = 0;
+  size_t i = 0;
+  while (i < list.len) {
+    size_t j = i;
+    while (j < list.len && list.p[j] != ',')
+      j++;
+    sipline_pl tok = sipline_pl_trim((sipline_pl){list.p + i, j - i});
+    if (sipline_pl_casecmp_str(tok, "auth"))
+      auth = 1;
+    else if (sipline_pl_casecmp_str(tok, "auth-int"))
+      auth_int = 1;
+    i = j + 1;
+  }
+  if (auth && auth_int)
+    return (flags & SIPLINE_AUTH_PREFER_AUTH_INT) ? SIPLINE_QOP_AUTH_INT
+                                                  : SIPLINE_QOP_AUTH;
+  if (auth)
+    return SIPLINE_QOP_AUTH;
+  if (auth_int)
+    return SIPLINE_QOP_AUTH_INT;
+  return SIPLINE_QOP_NONE;
+}
+
+/*
+ * Reads one challenge. Returns 1 when usable (filled *k), 0 when it is one
+ * we skip (another scheme, unknown algorithm or qop), or an error.
+ */
+static int read_challenge(const sipline_auth_client *c, sipline_pl value,
+                          cand *k) {
+  sipline_auth_hdr h;
+  if (sipline_auth_hdr_parse(value, &h) != 0)
+    return SIPLINE_ERR_MALFORMED;
+  if (!sipline_pl_casecmp_str(h.scheme, "Digest"))
+    return 0;
+  memset(k, 0, sizeof(*k));
+  sipline_pl v;
+  if (sipline_auth_hdr_get(&h, "realm", &k->realm) != 0 ||
+      sipline_auth_hdr_get(&h, "nonce", &k->nonce) != 0 || k->nonce.len == 0)
+    return SIPLINE_ERR_MALFORMED;
+  if (k->realm.len >= SIPLINE_AUTH_MAX_VALUE ||
+      k->nonce.len >= SIPLINE_AUTH_MAX_VALUE)
+    return SIPLINE_ERR_TOOBIG;
+  if (sipline_auth_hdr_get(&h, "opaque", &k->opaque) == 0) {
+    if (k->opaque.len >= SIPLINE_AUTH_MAX_VALUE)
+      return SIPLINE_ERR_TOOBIG;
+    k->has_opaque = 1;
+  }
+  if (sipline_auth_hdr_get(&h, "algorithm", &v) != 0)
+    v = SIPLINE_PL_NULL;
+  k->alg = sipline_digest_alg_from(sipline_pl_trim(v));
+  if (k->alg == SIPLINE_DIGEST_NONE)
+    return 0;
+  if ((c->flags & SIPLINE_AUTH_NO_MD5) &&
+      sipline__digest_base(k->alg) == SIPLINE_DIGEST_MD5)
+    return 0;
+  if (sipline_auth_hdr_get(&h, "qop", &v) == 0) {
+    k->qop = choose_qop(v, c->flags);
+    if (k->qop == SIPLINE_QOP_NONE)
+      return 0; /* only qop values we do not know */
+  } else {
+    /* RFC 2069 mode: no cnonce, so no -sess and no replay protection. */
+    if ((c->flags & SIPLINE_AUTH_NO_RFC2069) || sipline__digest_is_sess(k->alg))
+      return 0;
+    k->qop = SIPLINE_QOP_NONE;
+  }
+  if (sipline_auth_hdr_get(&h, "stale", &v) == 0 &&
+      sipline_pl_casecmp_str(sipline_pl_trim(v), "true"))
+    k->stale = 1;
+  if (sipline_auth_hdr_get(&h, "userhash", &v) == 0 &&
+      sipline_pl_casecmp_str(sipline_pl_trim(v), "true"))
+    k->userhash = 1;
+  if (sipline__unescape(k->realm, k->rbuf, sizeof(k->rbuf), &k->urealm))
+    return SIPLINE_ERR_TOOBIG;
+  return 1;
+}
+
+static realm_entry *find_entry(sipline_auth_client *c, sipline_auth_kind kind,
+                               sipline_pl realm, size_t *idx) {
+  for (size_t i = 0; i < c->n; i++)
+    if (c->e[i].kind == kind && sipline_pl_eq(c->e[i].realm, realm)) {
+      if (idx)
+        *idx = i;
+      return &c->e[i];
+    }
+  return NULL;
+}
+
+/* Copies the unescaped realm, nonce and opaque into one allocation. */
+static char *pack(const sipline_mem *mem, const cand *k, sipline_pl out[3]) {
+  char *m = sipline_mem_malloc(mem, k->urealm.len + k->nonce.len +
+                                        k->opaque.len + 3);
+  if (!m)
+    return NULL;
+  sipline_pl src[3] = {k->urealm, k->nonce, k->opaque};
+  char *w = m;
+  for (int i = 0; i < 3; i++) {
+    sipline_pl u = src[i];
+    /* nonce and opaque are unescaped straight into the block: unescaping
+     * never makes a value longer. */
+    if (i > 0) {
+      size_t n = 0;
+      for (size_t j = 0; j < src[i].len; j++) {
+        char ch = src[i].p[j];
+        if (ch == '\\' && j + 1 < src[i].len)
+          ch = src[i].p[++j];
+        w[n++] = ch;
+      }
+      u.len = n;
+    } else if (u.len) {
+      memcpy(w, u.p, u.len);
+    }
+    w[u.len] = '\0';
+    out[i] = (sipline_pl){w, u.len};
+    w += u.len + 1;
+  }
+  return m;
+}
+
+int sipline_auth_client_challenge(sipline_auth_client *c,
+                                  sipline_auth_kind kind,
+                                  const sipline_pl *values, size_t n) {
+  if (!c || (!values && n))
+    return SIPLINE_ERR_INVAL;
+  cand best[SIPLINE_AUTH_CLIENT_MAX_REALMS];
+  size_t nb = 0;
+  int first_err = 0, parsed = 0;
+  for (size_t i = 0; i < n; i++) {
+    cand k;
+    int r = read_challenge(c, values[i], &k);
+    if (r < 0) {
+      if (!first_err || first_err == SIPLINE_ERR_MALFORMED)
+        first_err = r;
+      continue;
+    }
+    parsed = 1;
+    if (r == 0)
+      continue;
+    size_t j = 0;
+    while (j < nb && !sipline_pl_eq(best[j].urealm, k.urealm))
+      j++;
+    if (j == nb) {
+      if (nb == SIPLINE_AUTH_CLIENT_MAX_REALMS)
+        continue; /* more realms than we answer at once */
+      nb++;
+    } else if (strength(k.alg) <= strength(best[j].alg)) {
+      continue;
+    }
+    best[j] = k;
+    /* k.urealm may point into k.rbuf: re-point it at the copy's buffer. */
+    if (k.urealm.p == k.rbuf)
+      best[j].urealm.p = best[j].rbuf;
+  }
+  if (nb == 0)
+    return first_err && !parsed ? first_err
+           : first_err == SIPLINE_ERR_TOOBIG ? SIPLINE_ERR_TOOBIG
+                                             : SIPLINE_ERR_UNSUPPORTED;
+
+  /* Phase 1: allocate every new cache block, so NOMEM changes nothing. */
+  char *blocks[SIPLINE_AUTH_CLIENT_MAX_REALMS];
+  sipline_pl views[SIPLINE_AUTH_CLIENT_MAX_REALMS][3];
+  for (size_t j = 0; j < nb; j++) {
+    blocks[j] = pack(c->mem, &best[j], views[j]);
+    if (!blocks[j]) {
+      while (j--)
+        sipline_mem_free(c->mem, blocks[j]);
+      return SIPLINE_ERR_NOMEM;
+    }
+  }
+
+  /* Phase 2: commit, detecting refused credentials. */
+  int rejected = 0;
+  for (size_t j = 0; j < nb; j++) {
+    const cand *k = &best[j];
+    size_t idx;
+    realm_entry *e = find_entry(c, kind, k->urealm, &idx);
+    if (e && !k->stale && e->uses > 0 &&
+        (e->uses == 1 || sipline_pl_eq(e->nonce, views[j][1]))) {
+      /* We answered this realm's fresh nonce (or this very nonce) and the
+       * server challenges again without stale=true: the password is
+       * wrong. Forget the realm so the next request does not reuse it. */
+      entry_remove(c, idx);
+      sipline_mem_free(c->mem, blocks[j]);
+      rejected = 1;
+      continue;
+    }
+    if (!e) {
+      if (c->n == SIPLINE_AUTH_CLIENT_MAX_REALMS) {
+        size_t old = 0;
+        for (size_t i = 1; i < c->n; i++)
+          if (c->e[i].seq < c->e[old].seq)
+            old = i;
+        entry_remove(c, old);
+      }
+      e = &c->e[c->n++];
+    } else {
+      sipline_mem_free(c->mem, e->mem);
+    }
+    e->kind = kind;
+    e->alg = k->alg;
+    e->qop = k->qop;
+    e->userhash = k->userhash;
+    e->has_opaque = k->has_opaque;
+    e->nc = 0;
+    e->uses = 0;
+    e->seq = ++c->seq;
+    e->mem = blocks[j];
+    e->realm = views[j][0];
+    e->nonce = views[j][1];
+    e->opaque = views[j][2];
+  }
+  return rejected ? SIPLINE_ERR_AUTH : 0;
+}
+
+int sipline_auth_client_on_response(sipline_auth_client *c,
+                                    const sipline_msg *m) {
+  if (!c || !m)
+    return SIPLINE_ERR_INVAL;
+  static const struct {
+    sipline_hdr_id id;
+    sipline_auth_kind kind;
+  } kinds[2] = {{SIPLINE_HDR_WWW_AUTHENTICATE, SIPLINE_AUTH_WWW},
+                {SIPLINE_HDR_PROXY_AUTHENTICATE, SIPLINE_AUTH_PROXY}};
+  int any = 0, ok = 0, err = 0;
+  for (int k = 0; k < 2; k++) {
+    sipline_pl v[SIPLINE_MSG_MAX_HDRS];
+    size_t n = 0;
+    const sipline_hdr *h;
+    while (n < SIPLINE_MSG_MAX_HDRS &&
+           (h = sipline_msg_hdr(m, kinds[k].id, (unsigned)n)) != NULL)
+      v[n++] = h->value;
+    if (!n)
+      continue;
+    any = 1;
+    int r = sipline_auth_client_challenge(c, kinds[k].kind, v, n);
+    if (r == 0)
+      ok = 1;
+    else if (r == SIPLINE_ERR_AUTH || !err)
+      err = r;
+  }
+  if (!any)
+    return SIPLINE_ERR_NOTFOUND;
+  if (err == SIPLINE_ERR_AUTH || err == SIPLINE_ERR_NOMEM)
+    return err;
+  return ok ? 0 : err;
+}
+
+/* --- answering ------------------------------------------------------------ */
+
+static ptrdiff_t format_entry(sipline_auth_client *c, realm_entry *e,
+                              const sipline_auth_req *req, sipline__wr *w) {
+  if (!req || !req->method.len || !req->uri.len)
+    return SIPLINE_ERR_INVAL;
+  if (e->qop != SIPLINE_QOP_NONE && !req->rng)
+    return SIPLINE_ERR_INVAL;
+  if (e->qop != SIPLINE_QOP_NONE && e->nc == UINT32_MAX)
+    return SIPLINE_ERR_RANGE;
+  char cnonce[17] = "";
+  sipline_digest_params p = {
+      .alg = e->alg,
+      .qop = e->qop,
+      .username = sipline_pl_str(c->username),
+      .realm = e->realm,
+      .password = {c->password, c->password_len},
+      .method = req->method,
+      .uri = req->uri,
+      .nonce = e->nonce,
+      .nc = e->nc + 1,
+      .body = req->body,
+  };
+  if (e->qop != SIPLINE_QOP_NONE) {
+    sipline_rng_token(req->rng, cnonce, 16);
+    cnonce[16] = '\0';
+    p.cnonce = (sipline_pl){cnonce, 16};
+  }
+  char resp[SIPLINE_DIGEST_HEX_MAX + 1];
+  int err = sipline_digest_response(&p, resp);
+  if (err)
+    return err;
+  sipline_pl user = p.username;
+  char uh[SIPLINE_DIGEST_HEX_MAX + 1];
+  if (e->userhash) {
+    err = sipline_digest_userhash(e->alg, p.username, e->realm, uh);
+    if (err)
+      return err;
+    user = sipline_pl_str(uh);
+  }
+  sipline__wr_str(w, "Digest username=\"");
+  sipline__wr_qesc(w, user);
+  sipline__wr_str(w, "\", realm=\"");
+  sipline__wr_qesc(w, e->realm);
+  sipline__wr_str(w, "\", nonce=\"");
+  sipline__wr_qesc(w, e->nonce);
+  sipline__wr_str(w, "\", uri=\"");
+  sipline__wr_qesc(w, req->uri);
+  sipline__wr_str(w, "\", response=\"");
+  sipline__wr_str(w, resp);
+  sipline__wr_str(w, "\", algorithm=");
+  sipline__wr_str(w, sipline_digest_alg_name(e->alg));
+  if (e->qop != SIPLINE_QOP_NONE) {
+    char nc[9];
+    static const char hx[] = "0123456789abcdef";
+    for (int i = 0; i < 8; i++)
+      nc[i] = hx[(p.nc >> (28 - 4 * i)) & 15];
+    nc[8] = '\0';
+    sipline__wr_str(w, ", cnonce=\"");
+    sipline__wr_str(w, cnonce);
+    sipline__wr_str(w, e->qop == SIPLINE_QOP_AUTH ? "\", qop=auth, nc="
+                                                  : "\", qop=auth-int, nc=");
+    sipline__wr_str(w, nc);
+  }
+  if (e->has_opaque) {
+    sipline__wr_str(w, ", opaque=\"");
+    sipline__wr_qesc(w, e->opaque);
+    sipline__wr_str(w, "\"");
+  }
+  if (e->userhash)
+    sipline__wr_str(w, ", userhash=true");
+  return w->err;
+}
+
+ptrdiff_t sipline_auth_client_header(sipline_auth_client *c, size_t i,
+                                     const sipline_auth_req *req, char *out,
+                                     size_t cap) {
+  if (!c)
+    return SIPLINE_ERR_INVAL;
+  if (i >= c->n)
+    return SIPLINE_ERR_NOTFOUND;
+  if (!out || !cap)
+    return SIPLINE_ERR_TOOBIG;
+  sipline__wr w;
+  sipline__wr_init(&w, out, cap);
+  ptrdiff_t r = format_entry(c, &c->e[i], req, &w);
+  if (r)
+    return r;
+  r = sipline__wr_end(&w);
+  if (r >= 0) {
+    /* Counted only once the header is out. */
+    if (c->e[i].qop != SIPLINE_QOP_NONE)
+      c->e[i].nc++;
+    if (c->e[i].uses < UINT32_MAX)
+      c->e[i].uses++;
+  }
+  return r;
+}
+
+ptrdiff_t sipline_auth_client_headers(sipline_auth_client *c,
+                                      const sipline_auth_req *req, char *out,
+                                      size_t cap) {
+  if (!c)
+    return SIPLINE_ERR_INVAL;
+  if (!out || !cap)
+    return c->n ? SIPLINE_ERR_TOOBIG : 0;
+  sipline__wr w;
+  sipline__wr_init(&w, out, cap);
+  for (size_t i = 0; i < c->n; i++) {
+    sipline__wr_str(&w, sipline_auth_credentials_hdr(c->e[i].kind));
+    sipline__wr_str(&w, ": ");
+    ptrdiff_t r = format_entry(c, &c->e[i], req, &w);
+    if (r)
+      return r;
+    sipline__wr_str(&w, "\r\n");
+  }
+  ptrdiff_t r = sipline__wr_end(&w);
+  if (r >= 0)
+    for (size_t i = 0; i < c->n; i++) {
+      if (c->e[i].qop != SIPLINE_QOP_NONE)
+        c->e[i].nc++;
+      if (c->e[i].uses < UINT32_MAX)
+        c->e[i].uses++;
+    }
+  return r;
+}
+
+int sipline__auth_client_append(sipline_auth_client *c,
+                                const sipline_auth_req *req,
+                                sipline__buf *b) {
+  if (!c || !b)
+    return SIPLINE_ERR_INVAL;
+  /* Each header is at most a few hundred bytes over the stored values. */
+  size_t need = 1;
+  for (size_t i = 0; i < c->n; i++)
+    need += 2 * (strlen(c->username) + c->e[i].realm.len + c->e[i].nonce.len +
+                 c->e[i].opaque.len + req->uri.len) +
+            400;
+  if (sipline__buf_reserve(b, need))
+    return b->err;
+  ptrdiff_t r =
+      sipline_auth_client_headers(c, req, b->p + b->len, b->cap - b->len);
+  if (r < 0)
+    return (int)r;
+  b->len += (size_t)r;
+  return 0;
+}
