@@ -293,6 +293,34 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
  */
 int sipline_msg_validate(const sipline_msg *m, sipline_msg_error *err);
 
+/*
+ * The checks a UA applies to a well-formed message before acting on it
+ * (RFC 3261 §8.2, §8.1.3.3), beyond the grammar sipline_msg_validate()
+ * checks. For a request, in this order: the mandatory headers (Via, From,
+ * To, Call-ID, CSeq) present, and once (400); Content-Length values agreeing
+ * (400); a top Via branch that is more than the bare magic cookie (400); a
+ * known method (501); a Request-URI scheme it handles, sip/sips/tel (416);
+ * every Require option tag supported (420, not for ACK/CANCEL); for INVITE,
+ * UPDATE and PRACK a body type it understands and no Content-Encoding (415);
+ * for INVITE an Accept that admits application/sdp (406). For a response:
+ * the mandatory headers, and exactly one Via value (RFC 3261 §8.1.3.3,
+ * otherwise dropped).
+ * Returns 0 when the UA would go on; 1 when it would reject or drop the
+ * message, with *err filled: err->status is the response to send, 0 for
+ * "drop silently".
+ */
+typedef struct sipline_msg_uas_opts {
+  /* option tags the UA implements, NULL-terminated; NULL: 100rel, timer */
+  const char *const *supported;
+  /* body types for INVITE/UPDATE/PRACK, NULL-terminated; NULL:
+   * application/sdp, multipart/mixed, multipart/alternative */
+  const char *const *accept;
+} sipline_msg_uas_opts;
+
+int sipline_msg_uas_check(const sipline_msg *m,
+                          const sipline_msg_uas_opts *opts,
+                          sipline_msg_error *err);
+
 /* The n-th (0-based) header line with this id, or NULL. */
 const sipline_hdr *sipline_msg_hdr(const sipline_msg *m, sipline_hdr_id id,
                                    unsigned n);
