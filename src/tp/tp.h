@@ -144,6 +144,14 @@ void sipline__tp_response_path(const sipline_path *in, const sipline_via *via,
 void sipline__tp_via_echo(sipline__buf *b, const sipline_pl via_value,
                           const sipline_via *via, const sipline_path *in);
 
+/* The address without port ("1.2.3.4", "::1"): length or an error. */
+int sipline__addr_format_ip(const sipline_addr *a, char *out, size_t cap);
+/* 1 when a and b hold the same IP (ports ignored). */
+int sipline__addr_ip_eq(const sipline_addr *a, const sipline_addr *b);
+/* A Via or URI host ("1.2.3.4", "[::1]") as an address (port 0);
+ * SIPLINE_ERR_MALFORMED for a host name. */
+int sipline__addr_from_host(sipline_pl host, sipline_addr *out);
+
 /* "UDP", "TCP", "TLS" for a Via header (Auto prints as UDP). */
 const char *sipline__tp_via_name(sipline_transport tp);
 

@@ -53,6 +53,7 @@ typedef struct sipline__txl {
   size_t n_buckets;
   size_t n_live;
   size_t n_dead;       /* terminated, waiting for sipline__txl_reap */
+  const char *server;  /* Server header value for responses; NULL: none */
   /* counters for tests and status */
   uint64_t n_retrans_rx;  /* request retransmissions absorbed */
   uint64_t n_stray_rsp;   /* responses matching no client transaction */
@@ -270,6 +271,14 @@ sipline__stx *sipline__txl_find_invite(sipline__txl *txl,
  * yet (§17.2.1); the UA calls it once the TUs have seen the request.
  */
 int sipline__stx_trying(sipline__stx *stx, sipline_tstamp now);
+
+/*
+ * Ends a server transaction without answering (a request the UA decided to
+ * drop). The handler, if any, gets SIPLINE__STX_GONE.
+ */
+void sipline__stx_abandon(sipline__stx *stx, sipline_tstamp now);
+/* 1 when a TU set a handler (it keeps the transaction to answer later). */
+int sipline__stx_has_handler(const sipline__stx *stx);
 
 /* Tells the TU of a CANCEL (SIPLINE__STX_CANCELLED); 0 if no handler. */
 int sipline__stx_notify_cancel(sipline__stx *stx, sipline_tstamp now);

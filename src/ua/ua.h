@@ -266,6 +266,6 @@ void sipline__ua_line_idle(sipline_ua *ua, unsigned line, sipline_tstamp now);
 #define SIPLINE__ALLOW                                                      \
   "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, UPDATE, INFO, PRACK"
 #define SIPLINE__ACCEPT "application/sdp"
-#define SIPLINE__SUPPORTED "replaces, timer"
+#define SIPLINE__SUPPORTED "timer"
 
 #endif

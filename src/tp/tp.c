@@ -1,0 +1,345 @@
+/*
+ * src/tp/tp.c: flows, framing, the outgoing queue and response routing
+ * (RFC 3261 §18, RFC 3581, RFC 5626 §4.4.1 keep-alives).
+ */
+#include <string.h>
+
+#include "tp.h"
+
+void sipline__tp_init(sipline__tp *tp, const sipline_mem *mem,
+                      sipline__tp_deliver deliver, sipline__tp_reject reject,
+                      void *arg) {
+  memset(tp, 0, sizeof(*tp));
+  tp->mem = mem;
+  sipline__queue_init(&tp->txq, mem, sizeof(sipline_path));
+  tp->max_msg = SIPLINE__TP_MAX_MSG;
+  tp->max_flows = 1024;
+  tp->deliver = deliver;
+  tp->reject = reject;
+  tp->arg = arg;
+}
+
+static void flow_free(sipline__tp *tp, sipline__flow *f) {
+  sipline__buf_free(&f->rx);
+  sipline_mem_free(tp->mem, f);
+}
+
+void sipline__tp_free(sipline__tp *tp) {
+  sipline__queue_free(&tp->txq);
+  sipline__flow *f = tp->flows;
+  while (f) {
+    sipline__flow *next = f->next;
+    flow_free(tp, f);
+    f = next;
+  }
+  tp->flows = NULL;
+  tp->n_flows = 0;
+}
+
+static int addr_match(const sipline_addr *a, const sipline_addr *b) {
+  /* An unset side (family 0) is a wildcard; so is port 0. */
+  if (!a->family || !b->family)
+    return 1;
+  if (!sipline__addr_ip_eq(a, b))
+    return 0;
+  return !a->port || !b->port || a->port == b->port;
+}
+
+int sipline__path_same_flow(const sipline_path *a, const sipline_path *b) {
+  if (a->tp != b->tp)
+    return 0;
+  if (!sipline_addr_eq(&a->remote, &b->remote))
+    return 0;
+  return addr_match(&a->local, &b->local);
+}
+
+sipline__flow *sipline__tp_flow(sipline__tp *tp, const sipline_path *path) {
+  for (sipline__flow *f = tp->flows; f; f = f->next)
+    if (sipline__path_same_flow(&f->path, path))
+      return f;
+  return NULL;
+}
+
+static sipline__flow *flow_get(sipline__tp *tp, const sipline_path *path,
+                               int *err) {
+  sipline__flow *f = sipline__tp_flow(tp, path);
+  if (f) {
+    /* learn the bound local address once the application tells us */
+    if (!f->path.local.family && path->local.family)
+      f->path.local = path->local;
+    return f;
+  }
+  if (tp->n_flows >= tp->max_flows) {
+    *err = SIPLINE_ERR_TOOBIG;
+    return NULL;
+  }
+  f = sipline_mem_calloc(tp->mem, 1, sizeof(*f));
+  if (!f) {
+    *err = SIPLINE_ERR_NOMEM;
+    return NULL;
+  }
+  f->path = *path;
+  sipline__buf_init(&f->rx, tp->mem);
+  f->next = tp->flows;
+  tp->flows = f;
+  tp->n_flows++;
+  return f;
+}
+
+void sipline__tp_flow_close(sipline__tp *tp, const sipline_path *path) {
+  sipline__flow **pp = &tp->flows;
+  while (*pp) {
+    sipline__flow *f = *pp;
+    if (sipline__path_same_flow(&f->path, path)) {
+      *pp = f->next;
+      tp->n_flows--;
+      flow_free(tp, f);
+      continue;
+    }
+    pp = &f->next;
+  }
+}
+
+int sipline__tp_send(sipline__tp *tp, const sipline_path *path,
+                     const void *p, size_t n, sipline_tstamp now) {
+  if (sipline__tp_reliable(path->tp)) {
+    int err = 0;
+    sipline__flow *f = flow_get(tp, path, &err);
+    if (f)
+      f->last_tx = now;
+    /* A full flow table only costs the reassembly of responses on the new
+     * connection (they are framed when they arrive, see tp_recv), so the
+     * send itself still goes out. */
+    if (!f && err == SIPLINE_ERR_NOMEM)
+      return err;
+  }
+  int r = sipline__queue_push(&tp->txq, path, p, n);
+  if (!r)
+    tp->n_tx++;
+  return r;
+}
+
+sipline__qitem *sipline__tp_pop(sipline__tp *tp) {
+  return sipline__queue_pop(&tp->txq);
+}
+
+/* Reject with whatever was decoded; m may be half filled. */
+static void reject(sipline__tp *tp, const sipline_path *path,
+                   const sipline_msg *m, const sipline_msg_error *e,
+                   sipline_tstamp now) {
+  tp->n_rx_bad++;
+  if (tp->reject)
+    tp->reject(tp->arg, path, m, e, now);
+}
+
+static int recv_datagram(sipline__tp *tp, const sipline_path *path,
+                         const char *p, size_t n, sipline_tstamp now) {
+  size_t skip = sipline_stream_skip_crlf(p, n);
+  if (skip == n)
+    return 0; /* a keep-alive (RFC 5626 §4.4.1 over UDP is CRLF too) */
+  /* sipline_msg is large; one per call is fine (no recursion here). */
+  sipline_msg m;
+  sipline_msg_error e = {0};
+  ptrdiff_t r = sipline_msg_parse(&m, p + skip, n - skip,
+                                  SIPLINE_PARSE_DATAGRAM, &e);
+  if (r < 0) {
+    if (!e.reason)
+      e.reason = "Bad Request";
+    reject(tp, path, &m, &e, now);
+    return r == SIPLINE_ERR_TOOBIG ? SIPLINE_ERR_TOOBIG
+                                   : SIPLINE_ERR_MALFORMED;
+  }
+  tp->n_rx_msgs++;
+  return tp->deliver ? tp->deliver(tp->arg, path, &m, now) : 0;
+}
+
+/* 1 when buf holds the end of a header section (CRLFCRLF or LFLF). */
+static int has_header_end(const char *p, size_t n) {
+  for (size_t i = 1; i < n; i++)
+    if (p[i] == '\n' && (p[i - 1] == '\n' ||
+                         (i >= 2 && p[i - 1] == '\r' && p[i - 2] == '\n')))
+      return 1;
+  return 0;
+}
+
+static int recv_stream(sipline__tp *tp, const sipline_path *path,
+                       const char *p, size_t n, sipline_tstamp now) {
+  int err = 0;
+  sipline__flow *f = flow_get(tp, path, &err);
+  if (!f)
+    return err;
+  f->last_rx = now;
+  sipline__buf_append(&f->rx, p, n);
+  if (f->rx.err) {
+    sipline__tp_flow_close(tp, path);
+    return SIPLINE_ERR_NOMEM;
+  }
+  /*
+   * Frame everything we can. The messages are delivered from the flow's
+   * buffer, which nothing else touches during deliver (sends go to the
+   * queue; a flow is only closed by the application's transport_error,
+   * which cannot run while we are in recv).
+   */
+  size_t off = 0;
+  int rc = 0;
+  for (;;) {
+    size_t skip = sipline_stream_skip_crlf(f->rx.p + off, f->rx.len - off);
+    if (skip >= 4) {
+      /* RFC 5626 §4.4.1: a double-CRLF ping is answered with one CRLF. */
+      sipline__queue_push(&tp->txq, &f->path, "\r\n", 2);
+    }
+    off += skip;
+    if (off == f->rx.len)
+      break;
+    const char *mp = f->rx.p + off;
+    size_t ml = f->rx.len - off;
+    if (!has_header_end(mp, ml)) {
+      if (ml > tp->max_msg) {
+        sipline_msg_error e = {.reason = "Message Too Large", .status = 0};
+        reject(tp, path, NULL, &e, now);
+        sipline__tp_flow_close(tp, path);
+        return SIPLINE_ERR_TOOBIG;
+      }
+      break;
+    }
+    sipline_msg m;
+    sipline_msg_error e = {0};
+    ptrdiff_t r = sipline_msg_parse(&m, mp, ml, SIPLINE_PARSE_STREAM, &e);
+    if (r == SIPLINE_ERR_INCOMPLETE) {
+      if (ml > tp->max_msg) {
+        sipline_msg_error e2 = {.reason = "Message Too Large", .status = 0};
+        reject(tp, path, NULL, &e2, now);
+        sipline__tp_flow_close(tp, path);
+        return SIPLINE_ERR_TOOBIG;
+      }
+      break;
+    }
+    if (r <= 0) {
+      /* The stream cannot be framed any more: we do not know where the
+       * next message starts. Drop the buffer; the application closes. */
+      if (!e.reason)
+        e.reason = "Bad Request";
+      reject(tp, path, &m, &e, now);
+      sipline__tp_flow_close(tp, path);
+      return SIPLINE_ERR_MALFORMED;
+    }
+    tp->n_rx_msgs++;
+    if (tp->deliver) {
+      int d = tp->deliver(tp->arg, path, &m, now);
+      if (d < 0 && !rc)
+        rc = d;
+    }
+    off += (size_t)r;
+  }
+  if (off) {
+    memmove(f->rx.p, f->rx.p + off, f->rx.len - off);
+    f->rx.len -= off;
+  }
+  return rc;
+}
+
+int sipline__tp_recv(sipline__tp *tp, const sipline_path *path,
+                     const uint8_t *p, size_t n, sipline_tstamp now) {
+  if (!path || (!p && n))
+    return SIPLINE_ERR_INVAL;
+  if (sipline__tp_reliable(path->tp))
+    return recv_stream(tp, path, (const char *)p, n, now);
+  if (n == 0)
+    return 0;
+  return recv_datagram(tp, path, (const char *)p, n, now);
+}
+
+void sipline__tp_response_path(const sipline_path *in, const sipline_via *via,
+                               sipline_path *out) {
+  *out = *in;
+  out->host[0] = 0;
+  if (sipline__tp_reliable(in->tp))
+    return; /* same connection (§18.2.2, first bullet) */
+  /* RFC 3581 §4: to the source IP, at the source port when rport was
+   * asked for, else at the sent-by port (5060 when absent, §18.2.2). */
+  out->remote = in->remote;
+  if (via && !via->has_rport)
+    out->remote.port = via->has_port && via->port ? via->port : 5060;
+}
+
+/* Appends one ;param run of the top Via, rewriting rport and received. */
+void sipline__tp_via_echo(sipline__buf *b, const sipline_pl via_value,
+                          const sipline_via *via, const sipline_path *in) {
+  char ip[48];
+  if (sipline__addr_format_ip(&in->remote, ip, sizeof(ip)) < 0)
+    ip[0] = 0;
+  const char *params = via->params.p;
+  if (!params || params < via_value.p ||
+      params > via_value.p + via_value.len) {
+    /* no parameters known: echo as is, with received when we can */
+    sipline__buf_append_pl(b, via_value);
+    params = NULL;
+  } else {
+    sipline__buf_append(b, via_value.p, (size_t)(params - via_value.p));
+    const char *end = via_value.p + via_value.len;
+    const char *q = params;
+    while (q < end) {
+      if (*q != ';') {
+        /* something the parser kept after the params: copy it */
+        sipline__buf_append(b, q, (size_t)(end - q));
+        break;
+      }
+      const char *s = q + 1;
+      const char *e = s;
+      int quoted = 0;
+      while (e < end && (quoted || *e != ';')) {
+        if (*e == '"')
+          quoted = !quoted;
+        else if (*e == '\\' && quoted && e + 1 < end)
+          e++;
+        e++;
+      }
+      sipline_pl whole = {s, (size_t)(e - s)};
+      const char *eq = memchr(s, '=', (size_t)(e - s));
+      sipline_pl name = sipline_pl_trim(
+          (sipline_pl){s, eq ? (size_t)(eq - s) : (size_t)(e - s)});
+      if (sipline_pl_casecmp_str(name, "rport")) {
+        if (in->remote.port)
+          sipline__buf_printf(b, ";rport=%u", in->remote.port);
+        else
+          sipline__buf_append_pl(b, SIPLINE_PL(";rport"));
+      } else if (sipline_pl_casecmp_str(name, "received") && ip[0]) {
+        /* replaced by ours below */
+      } else {
+        sipline__buf_append(b, ";", 1);
+        sipline__buf_append_pl(b, whole);
+      }
+      q = e;
+    }
+  }
+  if (!ip[0])
+    return;
+  /* §18.2.1: received when sent-by is not the source address (always
+   * when rport is present, RFC 3581 §4). */
+  sipline_addr host;
+  int same = sipline__addr_from_host(via->host, &host) == 0 &&
+             sipline__addr_ip_eq(&host, &in->remote);
+  if (!same || via->has_rport || (via->received.len && params))
+    sipline__buf_printf(b, ";received=%s", ip);
+}
+
+const char *sipline__tp_via_name(sipline_transport tp) {
+  switch (tp) {
+  case SIPLINE_TP_TCP:
+    return "TCP";
+  case SIPLINE_TP_TLS:
+    return "TLS";
+  default:
+    return "UDP";
+  }
+}
+
+int sipline__tp_from_via(sipline_pl name) {
+  if (sipline_pl_casecmp_str(name, "UDP"))
+    return SIPLINE_TP_UDP;
+  if (sipline_pl_casecmp_str(name, "TCP"))
+    return SIPLINE_TP_TCP;
+  if (sipline_pl_casecmp_str(name, "TLS"))
+    return SIPLINE_TP_TLS;
+  return -1;
+}

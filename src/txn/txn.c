@@ -1,0 +1,1149 @@
+/*
+ * src/txn/txn.c: the four transaction state machines of RFC 3261 §17 with
+ * the RFC 6026 Accepted states, and transaction matching (§17.1.3,
+ * §17.2.3 including the RFC 2543 rules).
+ *
+ * Every transaction sits in one list (txl->all) and one hash bucket (by
+ * branch, or by Call-ID for an RFC 2543 request without the magic cookie).
+ * A transaction that ends is marked TERMINATED and unhooked from the hash
+ * but stays in the list until sipline__txl_reap(), so callbacks never see a
+ * freed object and list walks survive any callback.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "txn.h"
+
+enum kind { K_ICT, K_NICT, K_IST, K_NIST };
+
+enum state {
+  S_CALLING,    /* ICT */
+  S_TRYING,     /* NICT, NIST */
+  S_PROCEEDING, /* all */
+  S_COMPLETED,  /* all */
+  S_CONFIRMED,  /* IST */
+  S_ACCEPTED,   /* ICT, IST (RFC 6026) */
+  S_TERMINATED,
+};
+
+struct sipline__txn {
+  sipline__txn *next, *prev; /* txl->all */
+  sipline__txn *hnext;       /* hash chain; */
+  int hashed;
+  size_t bucket;
+  sipline__txl *txl;
+  uint8_t kind, state, reliable;
+  sipline_method method; /* the request's (ACK matches INVITE) */
+  uint32_t cseq;
+  sipline_path path; /* ctx: where sent; stx: where the request came */
+  sipline__timer t_retx; /* A, E, G */
+  sipline__timer t_end;  /* B, F, D, K, H, I, J, L, M */
+  uint32_t ivl;          /* the current retransmission interval */
+  /* matching keys, views into keys.p */
+  sipline__buf keys;
+  sipline_pl branch; /* RFC 3261 branch (with cookie), or empty for 2543 */
+  sipline_pl sent_by_host;
+  uint16_t sent_by_port;
+  /* RFC 2543 keys (stx without the magic cookie) */
+  sipline_pl ruri, from_tag, to_tag, call_id, top_via;
+  /* what to resend: the ctx's request or the stx's last response */
+  sipline__buf out;
+  sipline_path out_path;
+};
+
+struct sipline__ctx {
+  sipline__txn t;
+  sipline__ctx_cb cb;
+  void *arg;
+  int detached;
+  int got_provisional;
+  int cancel_pending;
+  int tperr;
+  sipline__buf ack;     /* ACK for a non-2xx, built once */
+  sipline__buf ack2xx;  /* the TU's ACK for a 2xx (sipline__ctx_ack_2xx) */
+  sipline_path ack2xx_path;
+  sipline__buf ack2xx_tag;
+};
+
+struct sipline__stx {
+  sipline__txn t;
+  sipline__stx_cb cb;
+  void *arg;
+  int status;
+  int sent_any;
+  char local_tag[24];
+  sipline_path rpath;  /* where responses go (§18.2.2) */
+  sipline__buf skel;   /* Via lines, From, Call-ID, CSeq as they go back */
+  sipline__buf to;     /* the request's To value */
+  sipline__buf rr;     /* Record-Route lines for dialog-creating responses */
+  int to_has_tag;
+  int dialog_creating;
+};
+
+/* ------------------------------------------------------------------ */
+
+static uint32_t hash_pl(sipline_pl s) {
+  uint32_t h = 2166136261u; /* FNV-1a over lower-cased bytes */
+  for (size_t i = 0; i < s.len; i++) {
+    unsigned char c = (unsigned char)s.p[i];
+    if (c >= 'A' && c <= 'Z')
+      c = (unsigned char)(c + 32);
+    h = (h ^ c) * 16777619u;
+  }
+  return h;
+}
+
+static int has_cookie(sipline_pl branch) {
+  return branch.len > 7 && memcmp(branch.p, "z9hG4bK", 7) == 0;
+}
+
+static void defaults(sipline__txn_timers *tv) {
+  tv->t1 = 500;
+  tv->t2 = 4000;
+  tv->t4 = 5000;
+  tv->b = tv->f = tv->h = tv->d = tv->j = 16000;
+}
+
+int sipline__txl_init(sipline__txl *txl, const sipline_mem *mem,
+                      sipline__theap *timers, sipline_rng *rng,
+                      sipline__tp *tp) {
+  memset(txl, 0, sizeof(*txl));
+  txl->mem = mem;
+  txl->timers = timers;
+  txl->rng = rng;
+  txl->tp = tp;
+  defaults(&txl->tv);
+  txl->n_buckets = 256;
+  txl->hash = sipline_mem_calloc(mem, txl->n_buckets, sizeof(*txl->hash));
+  if (!txl->hash)
+    return SIPLINE_ERR_NOMEM;
+  return 0;
+}
+
+void sipline__txl_set_timers(sipline__txl *txl, const sipline_profile *p) {
+  sipline__txn_timers *tv = &txl->tv;
+  defaults(tv);
+  if (!p)
+    return;
+  if (p->t1_ms)
+    tv->t1 = p->t1_ms;
+  if (p->t2_ms)
+    tv->t2 = p->t2_ms;
+  if (p->t4_ms)
+    tv->t4 = p->t4_ms;
+  /* A zero timeout in the profile means the RFC's 64*T1. */
+  uint32_t t64 = 64u * tv->t1;
+  tv->b = p->timer_b_ms ? p->timer_b_ms : t64;
+  tv->f = p->timer_f_ms ? p->timer_f_ms : t64;
+  tv->h = p->timer_h_ms ? p->timer_h_ms : t64;
+  tv->d = p->timer_d_ms ? p->timer_d_ms : 32000;
+  tv->j = p->timer_j_ms ? p->timer_j_ms : t64;
+}
+
+static void txn_free(sipline__txl *txl, sipline__txn *t) {
+  sipline__timer_cancel(txl->timers, &t->t_retx);
+  sipline__timer_cancel(txl->timers, &t->t_end);
+  sipline__buf_free(&t->keys);
+  sipline__buf_free(&t->out);
+  if (t->kind == K_ICT || t->kind == K_NICT) {
+    sipline__ctx *c = (sipline__ctx *)t;
+    sipline__buf_free(&c->ack);
+    sipline__buf_free(&c->ack2xx);
+    sipline__buf_free(&c->ack2xx_tag);
+  } else {
+    sipline__stx *s = (sipline__stx *)t;
+    sipline__buf_free(&s->skel);
+    sipline__buf_free(&s->to);
+    sipline__buf_free(&s->rr);
+  }
+  sipline_mem_free(txl->mem, t);
+}
+
+void sipline__txl_free(sipline__txl *txl) {
+  sipline__txn *t = txl->all;
+  while (t) {
+    sipline__txn *next = t->next;
+    txn_free(txl, t);
+    t = next;
+  }
+  txl->all = NULL;
+  sipline_mem_free(txl->mem, txl->hash);
+  txl->hash = NULL;
+  txl->n_live = txl->n_dead = 0;
+}
+
+static void unhash(sipline__txl *txl, sipline__txn *t) {
+  if (!t->hashed)
+    return;
+  sipline__txn **pp = &txl->hash[t->bucket];
+  while (*pp && *pp != t)
+    pp = &(*pp)->hnext;
+  if (*pp)
+    *pp = t->hnext;
+  t->hnext = NULL;
+  t->hashed = 0;
+}
+
+static void link_txn(sipline__txl *txl, sipline__txn *t, sipline_pl key) {
+  t->bucket = hash_pl(key) & (txl->n_buckets - 1);
+  t->hnext = txl->hash[t->bucket];
+  txl->hash[t->bucket] = t;
+  t->hashed = 1;
+  t->next = txl->all;
+  t->prev = NULL;
+  if (txl->all)
+    txl->all->prev = t;
+  txl->all = t;
+  txl->n_live++;
+}
+
+void sipline__txl_reap(sipline__txl *txl) {
+  if (!txl->n_dead)
+    return;
+  sipline__txn *t = txl->all;
+  while (t) {
+    sipline__txn *next = t->next;
+    if (t->state == S_TERMINATED) {
+      if (t->prev)
+        t->prev->next = t->next;
+      else
+        txl->all = t->next;
+      if (t->next)
+        t->next->prev = t->prev;
+      txn_free(txl, t);
+      txl->n_dead--;
+    }
+    t = next;
+  }
+}
+
+size_t sipline__txl_count(const sipline__txl *txl) { return txl->n_live; }
+
+static void stx_gone(sipline__stx *s, sipline_tstamp now);
+
+/* Moves t to TERMINATED: timers off, out of the hash, reaped later. */
+static void terminate(sipline__txn *t, sipline_tstamp now) {
+  if (t->state == S_TERMINATED)
+    return;
+  sipline__txl *txl = t->txl;
+  t->state = S_TERMINATED;
+  sipline__timer_cancel(txl->timers, &t->t_retx);
+  sipline__timer_cancel(txl->timers, &t->t_end);
+  unhash(txl, t);
+  txl->n_live--;
+  txl->n_dead++;
+  if (t->kind == K_IST || t->kind == K_NIST)
+    stx_gone((sipline__stx *)t, now);
+}
+
+static int arm(sipline__txn *t, sipline__timer *tm, sipline_tstamp when) {
+  return sipline__timer_arm(t->txl->timers, tm, when);
+}
+
+static void send_out(sipline__txn *t, sipline_tstamp now) {
+  if (t->out.len)
+    sipline__tp_send(t->txl->tp, &t->out_path, t->out.p, t->out.len, now);
+}
+
+/* ------------------------------------------------------------------ */
+/* client transactions */
+
+static void ctx_report(sipline__ctx *c, const sipline_msg *rsp, int err,
+                       sipline_tstamp now) {
+  if (c->detached || !c->cb)
+    return;
+  c->cb(c->arg, c, rsp, err, now);
+}
+
+/* Last report: the TU's handle ends with this callback. */
+static void ctx_report_last(sipline__ctx *c, const sipline_msg *rsp, int err,
+                            sipline_tstamp now) {
+  ctx_report(c, rsp, err, now);
+  c->detached = 1;
+}
+
+static void ctx_on_retx(sipline__timer *tm, void *arg, sipline_tstamp now) {
+  (void)tm;
+  sipline__ctx *c = arg;
+  sipline__txn *t = &c->t;
+  const sipline__txn_timers *tv = &t->txl->tv;
+  if (t->kind == K_ICT) {
+    if (t->state != S_CALLING)
+      return;
+    /* Timer A doubles without a cap (§17.1.1.2). */
+    send_out(t, now);
+    t->ivl = t->ivl > UINT32_MAX / 2 ? UINT32_MAX : t->ivl * 2;
+    arm(t, &t->t_retx, now + t->ivl);
+    return;
+  }
+  if (t->state == S_TRYING) {
+    /* Timer E: min(2E, T2) (§17.1.2.2). */
+    send_out(t, now);
+    t->ivl = SIPLINE__MIN(t->ivl * 2, tv->t2);
+    arm(t, &t->t_retx, now + t->ivl);
+  } else if (t->state == S_PROCEEDING) {
+    send_out(t, now);
+    t->ivl = tv->t2;
+    arm(t, &t->t_retx, now + t->ivl);
+  }
+}
+
+static void ctx_on_end(sipline__timer *tm, void *arg, sipline_tstamp now) {
+  (void)tm;
+  sipline__ctx *c = arg;
+  sipline__txn *t = &c->t;
+  switch (t->state) {
+  case S_CALLING:
+  case S_TRYING:
+  case S_PROCEEDING:
+    /* Timer B or F. */
+    terminate(t, now);
+    ctx_report_last(c, NULL, SIPLINE_ERR_TIMEOUT, now);
+    break;
+  case S_ACCEPTED:
+    /* Timer M: the end of the Accepted state. */
+    terminate(t, now);
+    ctx_report_last(c, NULL, 0, now);
+    break;
+  default:
+    /* Timer D or K. */
+    terminate(t, now);
+    break;
+  }
+}
+
+/* Copies the value of every header with id from m into b as lines. */
+static void copy_hdrs(sipline__buf *b, const sipline_msg *m, sipline_hdr_id id,
+                      const char *name) {
+  for (unsigned i = 0; i < m->n_hdrs; i++)
+    if (m->hdrs[i].id == id) {
+      sipline__buf_printf(b, "%s: ", name);
+      sipline__buf_append_pl(b, m->hdrs[i].value);
+      sipline__buf_append(b, "\r\n", 2);
+    }
+}
+
+/* The first Via value of the first Via line (a line may hold several). */
+static sipline_pl top_via_value(const sipline_msg *m) {
+  const sipline_hdr *h = sipline_msg_hdr(m, SIPLINE_HDR_VIA, 0);
+  if (!h)
+    return SIPLINE_PL_NULL;
+  sipline_pl rest = h->value, item = SIPLINE_PL_NULL;
+  if (sipline_list_next(&rest, &item) != 1)
+    return h->value;
+  return item;
+}
+
+/*
+ * ACK or CANCEL from the original request (§17.1.1.3, §9.1): Request-URI,
+ * top Via, From, Call-ID, Route as in the request; CSeq number with the new
+ * method; To from the response (ACK) or the request (CANCEL).
+ */
+static int build_from_req(sipline__ctx *c, sipline__buf *b, const char *method,
+                          const sipline_msg *rsp) {
+  sipline_msg m;
+  ptrdiff_t r = sipline_msg_parse(&m, c->t.out.p, c->t.out.len,
+                                  SIPLINE_PARSE_DATAGRAM, NULL);
+  if (r < 0)
+    return SIPLINE_ERR_INVAL;
+  sipline__buf_printf(b, "%s ", method);
+  sipline__buf_append_pl(b, m.ruri_raw);
+  sipline__buf_append_str(b, " SIP/2.0\r\nVia: ");
+  sipline__buf_append_pl(b, top_via_value(&m));
+  sipline__buf_append(b, "\r\n", 2);
+  copy_hdrs(b, &m, SIPLINE_HDR_ROUTE, "Route");
+  const sipline_hdr *h = sipline_msg_hdr(&m, SIPLINE_HDR_FROM, 0);
+  if (h) {
+    sipline__buf_append_str(b, "From: ");
+    sipline__buf_append_pl(b, h->value);
+    sipline__buf_append(b, "\r\n", 2);
+  }
+  const sipline_hdr *to = rsp ? sipline_msg_hdr(rsp, SIPLINE_HDR_TO, 0)
+                              : sipline_msg_hdr(&m, SIPLINE_HDR_TO, 0);
+  if (to) {
+    sipline__buf_append_str(b, "To: ");
+    sipline__buf_append_pl(b, to->value);
+    sipline__buf_append(b, "\r\n", 2);
+  }
+  sipline__buf_append_str(b, "Call-ID: ");
+  sipline__buf_append_pl(b, m.call_id);
+  sipline__buf_printf(b, "\r\nCSeq: %u %s\r\n", (unsigned)m.cseq, method);
+  sipline__buf_append_str(b, "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+  return b->err;
+}
+
+static void ctx_send_cancel(sipline__ctx *c, sipline_tstamp now) {
+  c->cancel_pending = 0;
+  sipline__buf b;
+  sipline__buf_init(&b, c->t.txl->mem);
+  if (build_from_req(c, &b, "CANCEL", NULL) == 0) {
+    sipline__ctx_params p = {
+        .path = &c->t.path, .req = b.p, .len = b.len, .cb = NULL, .arg = NULL};
+    sipline__ctx_new(c->t.txl, &p, now, NULL);
+  }
+  sipline__buf_free(&b);
+}
+
+int sipline__ctx_new(sipline__txl *txl, const sipline__ctx_params *p,
+                     sipline_tstamp now, sipline__ctx **out) {
+  if (out)
+    *out = NULL;
+  if (!txl || !p || !p->path || !p->req || !p->len)
+    return SIPLINE_ERR_INVAL;
+  sipline__ctx *c = sipline_mem_calloc(txl->mem, 1, sizeof(*c));
+  if (!c)
+    return SIPLINE_ERR_NOMEM;
+  sipline__txn *t = &c->t;
+  t->txl = txl;
+  sipline__buf_init(&t->keys, txl->mem);
+  sipline__buf_init(&t->out, txl->mem);
+  sipline__buf_init(&c->ack, txl->mem);
+  sipline__buf_init(&c->ack2xx, txl->mem);
+  sipline__buf_init(&c->ack2xx_tag, txl->mem);
+  sipline__timer_init(&t->t_retx, ctx_on_retx, c);
+  sipline__timer_init(&t->t_end, ctx_on_end, c);
+  sipline__buf_append(&t->out, p->req, p->len);
+  if (t->out.err) {
+    txn_free(txl, t);
+    return SIPLINE_ERR_NOMEM;
+  }
+  sipline_msg m;
+  ptrdiff_t r = sipline_msg_parse(&m, t->out.p, t->out.len,
+                                  SIPLINE_PARSE_DATAGRAM, NULL);
+  if (r < 0 || !m.is_request || m.method == SIPLINE_METHOD_ACK ||
+      !has_cookie(m.via.branch) || !m.n_via) {
+    txn_free(txl, t);
+    return SIPLINE_ERR_INVAL;
+  }
+  /* The branch is a view into our own copy of the request: stable. */
+  t->branch = m.via.branch;
+  t->method = m.method;
+  t->cseq = m.cseq;
+  t->kind = m.method == SIPLINE_METHOD_INVITE ? K_ICT : K_NICT;
+  t->state = t->kind == K_ICT ? S_CALLING : S_TRYING;
+  t->path = *p->path;
+  t->out_path = *p->path;
+  t->reliable = (uint8_t)sipline__tp_reliable(p->path->tp);
+  c->cb = p->cb;
+  c->arg = p->arg;
+  c->detached = p->cb == NULL;
+
+  /* Arm first so that a failure leaves nothing queued. */
+  const sipline__txn_timers *tv = &txl->tv;
+  t->ivl = tv->t1;
+  int e = 0;
+  if (!t->reliable)
+    e = arm(t, &t->t_retx, now + t->ivl);
+  if (!e)
+    e = arm(t, &t->t_end, now + (t->kind == K_ICT ? tv->b : tv->f));
+  if (!e)
+    e = sipline__tp_send(txl->tp, &t->out_path, t->out.p, t->out.len, now);
+  if (e) {
+    txn_free(txl, t);
+    return e;
+  }
+  link_txn(txl, t, t->branch);
+  if (out)
+    *out = c;
+  return 0;
+}
+
+void sipline__ctx_detach(sipline__ctx *ctx) {
+  if (ctx)
+    ctx->detached = 1;
+}
+
+int sipline__ctx_cancel(sipline__ctx *ctx, sipline_tstamp now) {
+  if (!ctx || ctx->t.kind != K_ICT)
+    return SIPLINE_ERR_STATE;
+  if (ctx->t.state == S_CALLING && !ctx->got_provisional) {
+    ctx->cancel_pending = 1; /* §9.1: wait for a provisional response */
+    return 0;
+  }
+  if (ctx->t.state != S_PROCEEDING && ctx->t.state != S_CALLING)
+    return SIPLINE_ERR_STATE;
+  ctx_send_cancel(ctx, now);
+  return 0;
+}
+
+int sipline__ctx_ack_2xx(sipline__ctx *ctx, const sipline_path *path,
+                         const char *ack, size_t len, sipline_tstamp now) {
+  if (!ctx || !path || !ack)
+    return SIPLINE_ERR_INVAL;
+  int r = sipline__tp_send(ctx->t.txl->tp, path, ack, len, now);
+  if (r)
+    return r;
+  if (ctx->t.state != S_ACCEPTED)
+    return 0;
+  /* Remember it for retransmitted 2xx with the same To tag. */
+  sipline_msg m;
+  sipline__buf_reset(&ctx->ack2xx);
+  sipline__buf_append(&ctx->ack2xx, ack, len);
+  if (ctx->ack2xx.err)
+    return 0; /* the ACK went out; retransmissions go to the TU then */
+  ctx->ack2xx_path = *path;
+  if (sipline_msg_parse(&m, ctx->ack2xx.p, ctx->ack2xx.len,
+                        SIPLINE_PARSE_DATAGRAM, NULL) > 0) {
+    sipline__buf_reset(&ctx->ack2xx_tag);
+    sipline__buf_append_pl(&ctx->ack2xx_tag, m.to.tag);
+  }
+  return 0;
+}
+
+const sipline_path *sipline__ctx_path(const sipline__ctx *ctx) {
+  return &ctx->t.path;
+}
+int sipline__ctx_tperr(const sipline__ctx *ctx) { return ctx->tperr; }
+sipline_method sipline__ctx_method(const sipline__ctx *ctx) {
+  return ctx->t.method;
+}
+
+static void ict_response(sipline__ctx *c, const sipline_msg *rsp,
+                         sipline_tstamp now) {
+  sipline__txn *t = &c->t;
+  const sipline__txn_timers *tv = &t->txl->tv;
+  int st = rsp->status;
+  switch (t->state) {
+  case S_CALLING:
+  case S_PROCEEDING:
+    if (st < 200) {
+      t->state = S_PROCEEDING;
+      c->got_provisional = 1;
+      sipline__timer_cancel(t->txl->timers, &t->t_retx);
+      /* Timer B only runs in Calling (§17.1.1.2). */
+      sipline__timer_cancel(t->txl->timers, &t->t_end);
+      if (c->cancel_pending)
+        ctx_send_cancel(c, now);
+      ctx_report(c, rsp, 0, now);
+    } else if (st < 300) {
+      /* RFC 6026: Accepted, Timer M = 64*T1; 2xx go to the TU. */
+      t->state = S_ACCEPTED;
+      c->cancel_pending = 0;
+      sipline__timer_cancel(t->txl->timers, &t->t_retx);
+      arm(t, &t->t_end, now + 64u * (uint64_t)tv->t1);
+      ctx_report(c, rsp, 0, now);
+    } else {
+      t->state = S_COMPLETED;
+      c->cancel_pending = 0;
+      sipline__timer_cancel(t->txl->timers, &t->t_retx);
+      sipline__buf_reset(&c->ack);
+      if (build_from_req(c, &c->ack, "ACK", rsp) == 0) {
+        t->out_path = t->path;
+        sipline__tp_send(t->txl->tp, &t->path, c->ack.p, c->ack.len, now);
+      }
+      /* Timer D: 0 on reliable transports (§17.1.1.2). */
+      if (t->reliable)
+        terminate(t, now);
+      else
+        arm(t, &t->t_end, now + tv->d);
+      ctx_report_last(c, rsp, 0, now);
+    }
+    break;
+  case S_ACCEPTED:
+    if (st >= 200 && st < 300) {
+      if (c->ack2xx.len && !c->ack2xx.err &&
+          sipline_pl_eq(rsp->to.tag, (sipline_pl){c->ack2xx_tag.p,
+                                                  c->ack2xx_tag.len})) {
+        sipline__tp_send(t->txl->tp, &c->ack2xx_path, c->ack2xx.p,
+                         c->ack2xx.len, now);
+      } else {
+        ctx_report(c, rsp, 0, now);
+      }
+    }
+    break;
+  case S_COMPLETED:
+    /* A retransmitted final response: ACK again (§17.1.1.2). */
+    if (st >= 300 && c->ack.len && !c->ack.err)
+      sipline__tp_send(t->txl->tp, &t->path, c->ack.p, c->ack.len, now);
+    break;
+  default:
+    break;
+  }
+}
+
+static void nict_response(sipline__ctx *c, const sipline_msg *rsp,
+                          sipline_tstamp now) {
+  sipline__txn *t = &c->t;
+  const sipline__txn_timers *tv = &t->txl->tv;
+  if (t->state != S_TRYING && t->state != S_PROCEEDING)
+    return; /* Completed absorbs retransmissions (§17.1.2.2) */
+  if (rsp->status < 200) {
+    t->state = S_PROCEEDING;
+    ctx_report(c, rsp, 0, now);
+    return;
+  }
+  t->state = S_COMPLETED;
+  sipline__timer_cancel(t->txl->timers, &t->t_retx);
+  /* Timer K: T4 on UDP, 0 on reliable transports. */
+  if (t->reliable)
+    terminate(t, now);
+  else
+    arm(t, &t->t_end, now + tv->t4);
+  ctx_report_last(c, rsp, 0, now);
+}
+
+int sipline__txl_on_response(sipline__txl *txl, const sipline_msg *rsp,
+                             const sipline_path *path, sipline_tstamp now) {
+  (void)path;
+  if (!rsp || rsp->is_request || !rsp->n_via)
+    return 0;
+  sipline_pl br = rsp->via.branch;
+  if (!has_cookie(br) || rsp->status < 100 || rsp->status > 699) {
+    txl->n_stray_rsp++;
+    return 0;
+  }
+  size_t bk = hash_pl(br) & (txl->n_buckets - 1);
+  for (sipline__txn *t = txl->hash[bk]; t; t = t->hnext) {
+    if (t->kind != K_ICT && t->kind != K_NICT)
+      continue;
+    /* §17.1.3: the branch and the CSeq method. */
+    if (!sipline_pl_caseeq(t->branch, br))
+      continue;
+    if (rsp->cseq_method != t->method ||
+        (t->method == SIPLINE_METHOD_UNKNOWN && 0))
+      continue;
+    sipline__ctx *c = (sipline__ctx *)t;
+    if (t->kind == K_ICT)
+      ict_response(c, rsp, now);
+    else
+      nict_response(c, rsp, now);
+    return 1;
+  }
+  txl->n_stray_rsp++;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* server transactions */
+
+static void stx_gone(sipline__stx *s, sipline_tstamp now) {
+  sipline__stx_cb cb = s->cb;
+  s->cb = NULL;
+  if (cb)
+    cb(s->arg, s, SIPLINE__STX_GONE, now);
+}
+
+static void stx_tell(sipline__stx *s, sipline__stx_evt what,
+                     sipline_tstamp now) {
+  if (s->cb)
+    s->cb(s->arg, s, what, now);
+}
+
+static void stx_on_retx(sipline__timer *tm, void *arg, sipline_tstamp now) {
+  (void)tm;
+  sipline__stx *s = arg;
+  sipline__txn *t = &s->t;
+  if (t->kind != K_IST || t->state != S_COMPLETED)
+    return;
+  /* Timer G: min(2G, T2) (§17.2.1). */
+  send_out(t, now);
+  t->ivl = SIPLINE__MIN(t->ivl * 2, t->txl->tv.t2);
+  arm(t, &t->t_retx, now + t->ivl);
+}
+
+static void stx_on_end(sipline__timer *tm, void *arg, sipline_tstamp now) {
+  (void)tm;
+  sipline__stx *s = arg;
+  sipline__txn *t = &s->t;
+  if (t->kind == K_IST && t->state == S_COMPLETED)
+    stx_tell(s, SIPLINE__STX_NO_ACK, now); /* Timer H */
+  /* H, I, J, L: the end. */
+  terminate(t, now);
+}
+
+static sipline_pl keep(sipline__buf *b, sipline_pl v) {
+  /* Offsets are fixed up by the caller once the buffer stops moving. */
+  size_t off = b->len;
+  sipline__buf_append_pl(b, v);
+  return (sipline_pl){(const char *)(uintptr_t)off, v.len};
+}
+
+static sipline_pl fix(const sipline__buf *b, sipline_pl v) {
+  return (sipline_pl){b->p + (uintptr_t)v.p, v.len};
+}
+
+static int stx_matches(const sipline__txn *t, const sipline_msg *req,
+                       sipline_method want, int is_ack) {
+  if (has_cookie(req->via.branch)) {
+    /* §17.2.3: branch, sent-by, and method (ACK matches INVITE). */
+    if (!t->branch.len || !sipline_pl_caseeq(t->branch, req->via.branch))
+      return 0;
+    if (!sipline_pl_caseeq(t->sent_by_host, req->via.host) ||
+        t->sent_by_port != req->via.port)
+      return 0;
+    return t->method == want;
+  }
+  /* RFC 2543 (§17.2.3 last paragraphs). */
+  if (t->branch.len || t->method != want)
+    return 0;
+  if (!sipline_pl_eq(t->ruri, req->ruri_raw) ||
+      !sipline_pl_eq(t->from_tag, req->from.tag) ||
+      !sipline_pl_eq(t->call_id, req->call_id) || t->cseq != req->cseq ||
+      !sipline_pl_eq(t->top_via, top_via_value(req)))
+    return 0;
+  if (is_ack) {
+    /* The ACK's To tag is the one we put in our response. */
+    const sipline__stx *s = (const sipline__stx *)t;
+    if (t->to_tag.len)
+      return sipline_pl_eq(t->to_tag, req->to.tag);
+    return sipline_pl_eq(sipline_pl_str(s->local_tag), req->to.tag);
+  }
+  return sipline_pl_eq(t->to_tag, req->to.tag);
+}
+
+static sipline__stx *stx_find(sipline__txl *txl, const sipline_msg *req,
+                              sipline_method want, int is_ack) {
+  sipline_pl key = has_cookie(req->via.branch) ? req->via.branch
+                                               : req->call_id;
+  size_t bk = hash_pl(key) & (txl->n_buckets - 1);
+  for (sipline__txn *t = txl->hash[bk]; t; t = t->hnext) {
+    if (t->kind != K_IST && t->kind != K_NIST)
+      continue;
+    if (stx_matches(t, req, want, is_ack))
+      return (sipline__stx *)t;
+  }
+  return NULL;
+}
+
+sipline__stx *sipline__txl_find_invite(sipline__txl *txl,
+                                       const sipline_msg *cancel) {
+  if (!txl || !cancel || !cancel->n_via)
+    return NULL;
+  sipline__stx *s = stx_find(txl, cancel, SIPLINE_METHOD_INVITE, 0);
+  return s && s->t.state != S_TERMINATED ? s : NULL;
+}
+
+static int dialog_creating(sipline_method m) {
+  return m == SIPLINE_METHOD_INVITE || m == SIPLINE_METHOD_SUBSCRIBE ||
+         m == SIPLINE_METHOD_REFER || m == SIPLINE_METHOD_NOTIFY;
+}
+
+/* Builds the response skeleton from the request (§8.2.6.2). */
+static int stx_build_skel(sipline__stx *s, const sipline_msg *req,
+                          const sipline_path *path) {
+  sipline__buf *b = &s->skel;
+  int top = 1;
+  for (unsigned i = 0; i < req->n_hdrs; i++) {
+    const sipline_hdr *h = &req->hdrs[i];
+    if (h->id != SIPLINE_HDR_VIA)
+      continue;
+    sipline_pl rest = h->value, item;
+    while (sipline_list_next(&rest, &item) == 1) {
+      sipline__buf_append_str(b, "Via: ");
+      if (top) {
+        sipline_via v;
+        if (sipline_via_parse(item, &v) == 0)
+          sipline__tp_via_echo(b, item, &v, path);
+        else
+          sipline__buf_append_pl(b, item);
+        top = 0;
+      } else {
+        sipline__buf_append_pl(b, item);
+      }
+      sipline__buf_append(b, "\r\n", 2);
+    }
+  }
+  if (top)
+    return SIPLINE_ERR_INVAL; /* no Via at all */
+  const sipline_hdr *h = sipline_msg_hdr(req, SIPLINE_HDR_FROM, 0);
+  if (!h)
+    return SIPLINE_ERR_INVAL;
+  sipline__buf_append_str(b, "From: ");
+  sipline__buf_append_pl(b, h->value);
+  sipline__buf_append_str(b, "\r\nCall-ID: ");
+  sipline__buf_append_pl(b, req->call_id);
+  h = sipline_msg_hdr(req, SIPLINE_HDR_CSEQ, 0);
+  if (!h || !req->call_id.len)
+    return SIPLINE_ERR_INVAL;
+  sipline__buf_append_str(b, "\r\nCSeq: ");
+  sipline__buf_append_pl(b, h->value);
+  sipline__buf_append(b, "\r\n", 2);
+  /* §8.2.6.1: Timestamp is echoed. */
+  h = sipline_msg_hdr(req, SIPLINE_HDR_TIMESTAMP, 0);
+  if (h) {
+    sipline__buf_append_str(b, "Timestamp: ");
+    sipline__buf_append_pl(b, h->value);
+    sipline__buf_append(b, "\r\n", 2);
+  }
+  h = sipline_msg_hdr(req, SIPLINE_HDR_TO, 0);
+  if (!h)
+    return SIPLINE_ERR_INVAL;
+  sipline__buf_append_pl(&s->to, h->value);
+  s->to_has_tag = req->to.tag.len != 0;
+  s->dialog_creating = dialog_creating(req->method) && !s->to_has_tag;
+  if (s->dialog_creating)
+    copy_hdrs(&s->rr, req, SIPLINE_HDR_RECORD_ROUTE, "Record-Route");
+  if (b->err || s->to.err || s->rr.err)
+    return SIPLINE_ERR_NOMEM;
+  return 0;
+}
+
+static sipline__stx *stx_new(sipline__txl *txl, const sipline_msg *req,
+                             const sipline_path *path, int *err) {
+  sipline__stx *s = sipline_mem_calloc(txl->mem, 1, sizeof(*s));
+  if (!s) {
+    *err = SIPLINE_ERR_NOMEM;
+    return NULL;
+  }
+  sipline__txn *t = &s->t;
+  t->txl = txl;
+  sipline__buf_init(&t->keys, txl->mem);
+  sipline__buf_init(&t->out, txl->mem);
+  sipline__buf_init(&s->skel, txl->mem);
+  sipline__buf_init(&s->to, txl->mem);
+  sipline__buf_init(&s->rr, txl->mem);
+  sipline__timer_init(&t->t_retx, stx_on_retx, s);
+  sipline__timer_init(&t->t_end, stx_on_end, s);
+  t->kind = req->method == SIPLINE_METHOD_INVITE ? K_IST : K_NIST;
+  t->state = t->kind == K_IST ? S_PROCEEDING : S_TRYING;
+  t->method = req->method;
+  t->cseq = req->cseq;
+  t->path = *path;
+  t->reliable = (uint8_t)sipline__tp_reliable(path->tp);
+  sipline__tp_response_path(path, &req->via, &s->rpath);
+  t->out_path = s->rpath;
+  sipline_rng_token(txl->rng, s->local_tag, 16);
+  s->local_tag[16] = 0;
+
+  sipline__buf *k = &t->keys;
+  sipline_pl key;
+  if (has_cookie(req->via.branch)) {
+    t->branch = keep(k, req->via.branch);
+    t->sent_by_host = keep(k, req->via.host);
+    t->sent_by_port = req->via.port;
+    if (!k->err) {
+      t->branch = fix(k, t->branch);
+      t->sent_by_host = fix(k, t->sent_by_host);
+    }
+    key = t->branch;
+  } else {
+    t->ruri = keep(k, req->ruri_raw);
+    t->from_tag = keep(k, req->from.tag);
+    t->to_tag = keep(k, req->to.tag);
+    t->call_id = keep(k, req->call_id);
+    t->top_via = keep(k, top_via_value(req));
+    if (!k->err) {
+      t->ruri = fix(k, t->ruri);
+      t->from_tag = fix(k, t->from_tag);
+      t->to_tag = fix(k, t->to_tag);
+      t->call_id = fix(k, t->call_id);
+      t->top_via = fix(k, t->top_via);
+    }
+    key = t->call_id;
+  }
+  int e = k->err ? SIPLINE_ERR_NOMEM : stx_build_skel(s, req, path);
+  if (e) {
+    txn_free(txl, t);
+    *err = e;
+    return NULL;
+  }
+  link_txn(txl, t, key);
+  return s;
+}
+
+int sipline__txl_on_request(sipline__txl *txl, const sipline_msg *req,
+                            const sipline_path *path, sipline_tstamp now,
+                            sipline__stx **out) {
+  *out = NULL;
+  if (!req || !req->is_request || !req->n_via)
+    return SIPLINE_ERR_INVAL;
+  int is_ack = req->method == SIPLINE_METHOD_ACK;
+  sipline_method want = is_ack ? SIPLINE_METHOD_INVITE : req->method;
+  sipline__stx *s = stx_find(txl, req, want, is_ack);
+  if (s) {
+    sipline__txn *t = &s->t;
+    txl->n_retrans_rx++;
+    if (is_ack) {
+      /* ACK for our non-2xx final: Completed → Confirmed, Timer I. */
+      if (t->kind == K_IST && t->state == S_COMPLETED) {
+        t->state = S_CONFIRMED;
+        sipline__timer_cancel(txl->timers, &t->t_retx);
+        if (t->reliable)
+          terminate(t, now);
+        else
+          arm(t, &t->t_end, now + txl->tv.t4);
+        return 1;
+      }
+      if (t->kind == K_IST && t->state == S_ACCEPTED)
+        return 0; /* a 2xx ACK that reused the branch: the TU's (RFC
+                     2543-style clients); no transaction */
+      return 1;
+    }
+    /* A retransmitted request: resend the last response when there is
+     * one to resend (§17.2.1, §17.2.2); Accepted absorbs (RFC 6026). */
+    if (t->state == S_PROCEEDING || t->state == S_COMPLETED)
+      send_out(t, now);
+    return 1;
+  }
+  if (is_ack)
+    return 0; /* an ACK for a 2xx: no transaction, to the TU */
+  int err = 0;
+  s = stx_new(txl, req, path, &err);
+  if (!s)
+    return err;
+  *out = s;
+  return 0;
+}
+
+const char *sipline__reason_phrase(int status) {
+  switch (status) {
+  case 100: return "Trying";
+  case 180: return "Ringing";
+  case 181: return "Call Is Being Forwarded";
+  case 182: return "Queued";
+  case 183: return "Session Progress";
+  case 200: return "OK";
+  case 202: return "Accepted";
+  case 300: return "Multiple Choices";
+  case 301: return "Moved Permanently";
+  case 302: return "Moved Temporarily";
+  case 305: return "Use Proxy";
+  case 380: return "Alternative Service";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 402: return "Payment Required";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 406: return "Not Acceptable";
+  case 407: return "Proxy Authentication Required";
+  case 408: return "Request Timeout";
+  case 410: return "Gone";
+  case 413: return "Request Entity Too Large";
+  case 414: return "Request-URI Too Long";
+  case 415: return "Unsupported Media Type";
+  case 416: return "Unsupported URI Scheme";
+  case 420: return "Bad Extension";
+  case 421: return "Extension Required";
+  case 422: return "Session Interval Too Small";
+  case 423: return "Interval Too Brief";
+  case 480: return "Temporarily Unavailable";
+  case 481: return "Call/Transaction Does Not Exist";
+  case 482: return "Loop Detected";
+  case 483: return "Too Many Hops";
+  case 484: return "Address Incomplete";
+  case 485: return "Ambiguous";
+  case 486: return "Busy Here";
+  case 487: return "Request Terminated";
+  case 488: return "Not Acceptable Here";
+  case 489: return "Bad Event";
+  case 491: return "Request Pending";
+  case 493: return "Undecipherable";
+  case 500: return "Server Internal Error";
+  case 501: return "Not Implemented";
+  case 502: return "Bad Gateway";
+  case 503: return "Service Unavailable";
+  case 504: return "Server Time-out";
+  case 505: return "Version Not Supported";
+  case 513: return "Message Too Large";
+  case 600: return "Busy Everywhere";
+  case 603: return "Decline";
+  case 604: return "Does Not Exist Anywhere";
+  case 606: return "Not Acceptable";
+  default: break;
+  }
+  if (status < 200)
+    return "Trying";
+  if (status < 300)
+    return "OK";
+  if (status < 400)
+    return "Redirected";
+  if (status < 500)
+    return "Request Failed";
+  if (status < 600)
+    return "Server Error";
+  return "Global Failure";
+}
+
+/* A reason phrase may not carry CR or LF; anything else goes. */
+static void append_reason(sipline__buf *b, const char *r) {
+  for (; *r; r++)
+    if (*r != '\r' && *r != '\n')
+      sipline__buf_append(b, r, 1);
+}
+
+int sipline__stx_respond(sipline__stx *s, const sipline__resp *r,
+                         sipline_tstamp now) {
+  if (!s || !r || r->status < 100 || r->status > 699)
+    return SIPLINE_ERR_INVAL;
+  sipline__txn *t = &s->t;
+  int st = r->status;
+  if (t->state == S_TERMINATED)
+    return SIPLINE_ERR_STATE;
+  if (t->state == S_ACCEPTED) {
+    if (st < 200 || st >= 300)
+      return SIPLINE_ERR_STATE; /* only 2xx retransmissions (RFC 6026) */
+  } else if (t->state != S_TRYING && t->state != S_PROCEEDING) {
+    return SIPLINE_ERR_STATE;
+  }
+  sipline__buf b;
+  sipline__buf_init(&b, t->txl->mem);
+  sipline__buf_printf(&b, "SIP/2.0 %d ", st);
+  append_reason(&b, r->reason ? r->reason : sipline__reason_phrase(st));
+  sipline__buf_append(&b, "\r\n", 2);
+  sipline__buf_append(&b, s->skel.p, s->skel.len);
+  sipline__buf_append_str(&b, "To: ");
+  sipline__buf_append(&b, s->to.p, s->to.len);
+  if (!s->to_has_tag && st != 100) {
+    sipline__buf_append_str(&b, ";tag=");
+    const char *tag = r->to_tag && *r->to_tag ? r->to_tag : s->local_tag;
+    if (tag != s->local_tag) {
+      /* the TU's tag becomes ours (2543 ACK matching uses it) */
+      size_t tl = strlen(tag);
+      if (tl >= sizeof(s->local_tag))
+        tl = sizeof(s->local_tag) - 1;
+      memcpy(s->local_tag, tag, tl);
+      s->local_tag[tl] = 0;
+    }
+    sipline__buf_append_str(&b, s->local_tag);
+  }
+  sipline__buf_append(&b, "\r\n", 2);
+  if (s->dialog_creating && st > 100 && st < 300)
+    sipline__buf_append(&b, s->rr.p, s->rr.len);
+  if (t->txl->server && *t->txl->server)
+    sipline__buf_printf(&b, "Server: %s\r\n", t->txl->server);
+  if (r->headers)
+    sipline__buf_append_str(&b, r->headers);
+  size_t blen = r->body ? r->body_len : 0;
+  if (blen && r->content_type)
+    sipline__buf_printf(&b, "Content-Type: %s\r\n", r->content_type);
+  sipline__buf_printf(&b, "Content-Length: %zu\r\n\r\n", blen);
+  if (blen)
+    sipline__buf_append(&b, r->body, blen);
+  if (b.err) {
+    sipline__buf_free(&b);
+    return SIPLINE_ERR_NOMEM;
+  }
+  int e = sipline__tp_send(t->txl->tp, &s->rpath, b.p, b.len, now);
+  if (e) {
+    sipline__buf_free(&b);
+    return e;
+  }
+  /* Keep it for retransmitted requests (and Timer G). */
+  sipline__buf_free(&t->out);
+  t->out = b;
+  t->out_path = s->rpath;
+  s->status = st;
+  s->sent_any = 1;
+  const sipline__txn_timers *tv = &t->txl->tv;
+  if (st < 200) {
+    if (t->kind == K_NIST)
+      t->state = S_PROCEEDING;
+    return 0;
+  }
+  if (t->state == S_ACCEPTED)
+    return 0;
+  if (t->kind == K_IST) {
+    if (st < 300) {
+      /* RFC 6026: Accepted, Timer L = 64*T1. */
+      t->state = S_ACCEPTED;
+      arm(t, &t->t_end, now + 64u * (uint64_t)tv->t1);
+    } else {
+      t->state = S_COMPLETED;
+      t->ivl = tv->t1;
+      if (!t->reliable)
+        arm(t, &t->t_retx, now + t->ivl);
+      arm(t, &t->t_end, now + tv->h);
+    }
+  } else {
+    t->state = S_COMPLETED;
+    /* Timer J: 0 on reliable transports. */
+    if (t->reliable)
+      terminate(t, now);
+    else
+      arm(t, &t->t_end, now + tv->j);
+  }
+  return 0;
+}
+
+int sipline__stx_reply(sipline__stx *stx, int status, const char *reason,
+                       sipline_tstamp now) {
+  sipline__resp r = {.status = status, .reason = reason};
+  return sipline__stx_respond(stx, &r, now);
+}
+
+int sipline__stx_trying(sipline__stx *stx, sipline_tstamp now) {
+  if (!stx || stx->t.kind != K_IST || stx->sent_any ||
+      stx->t.state != S_PROCEEDING)
+    return 0;
+  return sipline__stx_reply(stx, 100, NULL, now);
+}
+
+void sipline__stx_set_handler(sipline__stx *stx, sipline__stx_cb cb,
+                              void *arg) {
+  if (!stx)
+    return;
+  stx->cb = cb;
+  stx->arg = arg;
+}
+
+int sipline__stx_notify_cancel(sipline__stx *stx, sipline_tstamp now) {
+  if (!stx || !stx->cb)
+    return 0;
+  stx_tell(stx, SIPLINE__STX_CANCELLED, now);
+  return 1;
+}
+
+void sipline__stx_abandon(sipline__stx *stx, sipline_tstamp now) {
+  if (stx)
+    terminate(&stx->t, now);
+}
+
+int sipline__stx_is_final(const sipline__stx *stx) {
+  return stx->status >= 200 || stx->t.state == S_TERMINATED;
+}
+int sipline__stx_status(const sipline__stx *stx) { return stx->status; }
+sipline_method sipline__stx_method(const sipline__stx *stx) {
+  return stx->t.method;
+}
+const sipline_path *sipline__stx_path(const sipline__stx *stx) {
+  return &stx->t.path;
+}
+const char *sipline__stx_local_tag(const sipline__stx *stx) {
+  return stx->local_tag;
+}
+int sipline__stx_has_handler(const sipline__stx *stx) {
+  return stx->cb != NULL;
+}
+
+/* ------------------------------------------------------------------ */
+
+size_t sipline__txl_transport_error(sipline__txl *txl,
+                                    const sipline_path *path, int why,
+                                    sipline_tstamp now) {
+  size_t n = 0;
+  /* Walk safely: nothing is freed before reap, and new transactions are
+   * added at the head, behind us. */
+  for (sipline__txn *t = txl->all; t; t = t->next) {
+    if (t->state == S_TERMINATED)
+      continue;
+    if (t->kind == K_ICT || t->kind == K_NICT) {
+      sipline__ctx *c = (sipline__ctx *)t;
+      if (!sipline__path_same_flow(&t->path, path))
+        continue;
+      if (t->state == S_CALLING || t->state == S_TRYING ||
+          t->state == S_PROCEEDING) {
+        c->tperr = why;
+        terminate(t, now);
+        ctx_report_last(c, NULL, SIPLINE_ERR_TRANSPORT, now);
+        n++;
+      } else if (t->reliable) {
+        terminate(t, now); /* nothing more can arrive on it */
+      }
+    } else {
+      sipline__stx *s = (sipline__stx *)t;
+      if (!sipline__path_same_flow(&s->rpath, path) &&
+          !sipline__path_same_flow(&t->path, path))
+        continue;
+      /* §17.2.4: the TU is told; the transaction ends. For UDP an ICMP
+       * error only matters for the address responses go to. */
+      if (!t->reliable && !sipline__path_same_flow(&s->rpath, path))
+        continue;
+      if (s->status < 200)
+        stx_tell(s, SIPLINE__STX_TPERR, now);
+      terminate(t, now);
+      n++;
+    }
+  }
+  return n;
+}

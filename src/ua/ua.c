@@ -1,0 +1,799 @@
+/*
+ * src/ua/ua.c: the engine: creation, the public driving calls (recv,
+ * transport_error, pull_tx, deadlines, events, DNS answers, start and
+ * shutdown, status) and the dispatch of incoming requests to modules.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ua.h"
+
+/* ------------------------------------------------------------------ */
+/* the profile copy */
+
+static void profile_free(const sipline_mem *mem, sipline_profile *p) {
+  if (!p)
+    return;
+  for (unsigned i = 0; p->lines && i < p->n_lines; i++) {
+    sipline_line_cfg *l = &p->lines[i];
+    sipline_mem_free(mem, l->proxy);
+    sipline_mem_free(mem, l->outbound_proxy);
+    sipline_mem_free(mem, l->alt_proxy);
+    sipline_mem_free(mem, l->alt_outbound_proxy);
+    sipline_mem_free(mem, l->user_id);
+    sipline_mem_free(mem, l->password);
+    sipline_mem_free(mem, l->auth_id);
+    sipline_mem_free(mem, l->display_name);
+  }
+  sipline_mem_free(mem, p->lines);
+  for (unsigned i = 0; p->extra && i < p->n_extra; i++) {
+    sipline_mem_free(mem, p->extra[i].tag);
+    sipline_mem_free(mem, p->extra[i].value);
+  }
+  sipline_mem_free(mem, p->extra);
+  sipline_mem_free(mem, p->resync_command);
+  sipline_mem_free(mem, p->reboot_command);
+  sipline_mem_free(mem, p);
+}
+
+static int dup_str(const sipline_mem *mem, char **dst, const char *src) {
+  *dst = NULL;
+  if (!src)
+    return 0;
+  *dst = sipline__strdup(mem, src);
+  return *dst ? 0 : SIPLINE_ERR_NOMEM;
+}
+
+/*
+ * A deep copy made with the UA's allocator, so the application may free its
+ * profile right after sipline_ua_new and the UA frees its copy itself.
+ */
+static int profile_copy(const sipline_mem *mem, const sipline_profile *src,
+                        sipline_profile **out) {
+  *out = NULL;
+  sipline_profile *p = sipline_mem_malloc(mem, sizeof(*p));
+  if (!p)
+    return SIPLINE_ERR_NOMEM;
+  *p = *src;
+  p->mem = mem;
+  p->lines = NULL;
+  p->extra = NULL;
+  p->resync_command = p->reboot_command = NULL;
+  unsigned nl = src->n_lines, nx = src->n_extra;
+  p->n_lines = 0;
+  p->n_extra = 0;
+  int e = 0;
+  if (nl && src->lines) {
+    p->lines = sipline_mem_calloc(mem, nl, sizeof(*p->lines));
+    if (!p->lines)
+      e = SIPLINE_ERR_NOMEM;
+    else
+      p->n_lines = nl;
+    for (unsigned i = 0; !e && i < nl; i++) {
+      const sipline_line_cfg *s = &src->lines[i];
+      sipline_line_cfg *d = &p->lines[i];
+      *d = *s;
+      d->proxy = d->outbound_proxy = d->alt_proxy = d->alt_outbound_proxy =
+          d->user_id = d->password = d->auth_id = d->display_name = NULL;
+      e = dup_str(mem, &d->proxy, s->proxy);
+      if (!e)
+        e = dup_str(mem, &d->outbound_proxy, s->outbound_proxy);
+      if (!e)
+        e = dup_str(mem, &d->alt_proxy, s->alt_proxy);
+      if (!e)
+        e = dup_str(mem, &d->alt_outbound_proxy, s->alt_outbound_proxy);
+      if (!e)
+        e = dup_str(mem, &d->user_id, s->user_id);
+      if (!e)
+        e = dup_str(mem, &d->password, s->password);
+      if (!e)
+        e = dup_str(mem, &d->auth_id, s->auth_id);
+      if (!e)
+        e = dup_str(mem, &d->display_name, s->display_name);
+    }
+  }
+  if (!e && nx && src->extra) {
+    p->extra = sipline_mem_calloc(mem, nx, sizeof(*p->extra));
+    if (!p->extra)
+      e = SIPLINE_ERR_NOMEM;
+    else
+      p->n_extra = nx;
+    for (unsigned i = 0; !e && i < nx; i++) {
+      p->extra[i].file_line = src->extra[i].file_line;
+      e = dup_str(mem, &p->extra[i].tag, src->extra[i].tag);
+      if (!e)
+        e = dup_str(mem, &p->extra[i].value, src->extra[i].value);
+    }
+  }
+  if (!e)
+    e = dup_str(mem, &p->resync_command, src->resync_command);
+  if (!e)
+    e = dup_str(mem, &p->reboot_command, src->reboot_command);
+  if (e) {
+    profile_free(mem, p);
+    return e;
+  }
+  *out = p;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* events */
+
+void sipline__event_init(sipline_event *ev, sipline_event_type type,
+                         unsigned line) {
+  memset(ev, 0, sizeof(*ev));
+  ev->type = type;
+  ev->line = line;
+  ev->retry_in = SIPLINE_TSTAMP_NONE;
+}
+
+void sipline__event_str(char *dst, size_t cap, const char *fmt, ...) {
+  if (!cap)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(dst, cap, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    dst[0] = 0;
+}
+
+void sipline__ua_emit(sipline_ua *ua, const sipline_event *ev) {
+  if (!ua->ev_cap)
+    return;
+  if (ua->ev_count == ua->ev_cap) {
+    /* Full: drop the oldest so the newest (the current state) survives. */
+    ua->ev_head = (ua->ev_head + 1) % ua->ev_cap;
+    ua->ev_count--;
+    ua->ev_dropped++;
+  }
+  unsigned i = (ua->ev_head + ua->ev_count) % ua->ev_cap;
+  ua->ev[i] = *ev;
+  ua->ev[i].t = ua->now;
+  ua->ev_count++;
+}
+
+void sipline__ua_warn(sipline_ua *ua, unsigned line, const char *reason,
+                      const char *fmt, ...) {
+  sipline_event ev;
+  sipline__event_init(&ev, SIPLINE_EV_WARNING, line);
+  sipline__event_str(ev.reason, sizeof(ev.reason), "%s", reason);
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(ev.text, sizeof(ev.text), fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    ev.text[0] = 0;
+  sipline__ua_emit(ua, &ev);
+}
+
+int sipline_ua_poll_event(sipline_ua *ua, sipline_event *ev) {
+  if (!ua || !ev || !ua->ev_count)
+    return 0;
+  *ev = ua->ev[ua->ev_head];
+  ua->ev_head = (ua->ev_head + 1) % ua->ev_cap;
+  ua->ev_count--;
+  return 1;
+}
+
+const char *sipline_event_name(sipline_event_type t) {
+  switch (t) {
+  case SIPLINE_EV_REGISTERED: return "registered";
+  case SIPLINE_EV_UNREGISTERED: return "unregistered";
+  case SIPLINE_EV_REG_FAILED: return "reg_failed";
+  case SIPLINE_EV_SERVER_DOWN: return "server_down";
+  case SIPLINE_EV_SERVER_UP: return "server_up";
+  case SIPLINE_EV_FAILOVER: return "failover";
+  case SIPLINE_EV_FALLBACK: return "fallback";
+  case SIPLINE_EV_CALL: return "call";
+  case SIPLINE_EV_DNS_QUERY: return "dns_query";
+  case SIPLINE_EV_EXECUTE: return "execute";
+  case SIPLINE_EV_NOTIFY: return "notify";
+  case SIPLINE_EV_AUTH_FAILED: return "auth_failed";
+  case SIPLINE_EV_KEEPALIVE: return "keepalive";
+  case SIPLINE_EV_WARNING: return "warning";
+  default: return "none";
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* services */
+
+void sipline__ua_new_tag(sipline_ua *ua, char out[SIPLINE__TAG_LEN + 1]) {
+  sipline_rng_token(&ua->rng, out, SIPLINE__TAG_LEN);
+  out[SIPLINE__TAG_LEN] = 0;
+}
+
+void sipline__ua_new_branch(sipline_ua *ua,
+                            char out[SIPLINE__BRANCH_LEN + 1]) {
+  memcpy(out, "z9hG4bK", 7);
+  sipline_rng_token(&ua->rng, out + 7, SIPLINE__BRANCH_LEN - 7);
+  out[SIPLINE__BRANCH_LEN] = 0;
+}
+
+void sipline__ua_new_callid(sipline_ua *ua,
+                            char out[SIPLINE__CALLID_LEN + 1]) {
+  sipline_rng_token(&ua->rng, out, SIPLINE__CALLID_LEN);
+  out[SIPLINE__CALLID_LEN] = 0;
+}
+
+uint64_t sipline__ua_random(sipline_ua *ua, uint64_t bound) {
+  return sipline_rng_below(&ua->rng, bound);
+}
+
+const sipline_line_cfg *sipline__ua_line_cfg(const sipline_ua *ua,
+                                             unsigned line) {
+  if (!ua || !ua->profile || line == 0 || line > ua->profile->n_lines)
+    return NULL;
+  return &ua->profile->lines[line - 1];
+}
+
+uint16_t sipline__ua_local_port(const sipline_ua *ua, unsigned line) {
+  const sipline_line_cfg *l = sipline__ua_line_cfg(ua, line);
+  if (l && l->sip_port)
+    return l->sip_port;
+  return (uint16_t)(5060 + (line ? line - 1 : 0));
+}
+
+/* The local host as it goes in a URI or Via (IPv6 in brackets). */
+static void append_host(const sipline_ua *ua, sipline__buf *b) {
+  const char *h = ua->local_host;
+  if (strchr(h, ':') && h[0] != '[')
+    sipline__buf_printf(b, "[%s]", h);
+  else
+    sipline__buf_append_str(b, h);
+}
+
+void sipline__ua_append_via(const sipline_ua *ua, sipline__buf *b,
+                            unsigned line, sipline_transport tp,
+                            const char *branch) {
+  sipline__buf_printf(b, "Via: SIP/2.0/%s ", sipline__tp_via_name(tp));
+  append_host(ua, b);
+  sipline__buf_printf(b, ":%u;branch=%s;rport\r\n",
+                      sipline__ua_local_port(ua, line), branch);
+}
+
+void sipline__ua_append_contact_uri(const sipline_ua *ua, sipline__buf *b,
+                                    unsigned line, sipline_transport tp) {
+  const sipline_line_cfg *l = sipline__ua_line_cfg(ua, line);
+  sipline__buf_append_str(b, tp == SIPLINE_TP_TLS ? "<sips:" : "<sip:");
+  if (l && l->user_id && *l->user_id)
+    sipline__buf_printf(b, "%s@", l->user_id);
+  append_host(ua, b);
+  sipline__buf_printf(b, ":%u", sipline__ua_local_port(ua, line));
+  if (tp == SIPLINE_TP_TCP)
+    sipline__buf_append_str(b, ";transport=tcp");
+  else if (tp == SIPLINE_TP_TLS)
+    sipline__buf_append_str(b, ";transport=tls");
+  sipline__buf_append_str(b, ">");
+}
+
+void sipline__ua_append_common(const sipline_ua *ua, sipline__buf *b) {
+  sipline__buf_append_str(b, "Max-Forwards: 70\r\n");
+  if (ua->user_agent && *ua->user_agent)
+    sipline__buf_printf(b, "User-Agent: %s\r\n", ua->user_agent);
+}
+
+int sipline__ua_send(sipline_ua *ua, const sipline_path *path, const void *p,
+                     size_t n) {
+  return sipline__tp_send(&ua->tp, path, p, n, ua->now);
+}
+
+int sipline__ua_request(sipline_ua *ua, const sipline__ctx_params *p,
+                        sipline_tstamp now, sipline__ctx **out) {
+  return sipline__ctx_new(&ua->txl, p, now, out);
+}
+
+int sipline__ua_dns_query(sipline_ua *ua, unsigned line, const char *name,
+                          sipline_dns_qtype qtype, unsigned *id) {
+  if (!ua || !name)
+    return SIPLINE_ERR_INVAL;
+  unsigned qid = ++ua->dns_next_id;
+  if (!qid)
+    qid = ++ua->dns_next_id; /* 0 is never an id */
+  sipline_event ev;
+  sipline__event_init(&ev, SIPLINE_EV_DNS_QUERY, line);
+  ev.id = qid;
+  ev.qtype = (int)qtype;
+  sipline__event_str(ev.text, sizeof(ev.text), "%s", name);
+  sipline__ua_emit(ua, &ev);
+  if (id)
+    *id = qid;
+  return 0;
+}
+
+int sipline__ua_line_target(sipline_ua *ua, unsigned line,
+                            sipline__target *t) {
+  for (unsigned i = 0; i < ua->n_mods; i++)
+    if (ua->mods[i].m->line_target) {
+      int r = ua->mods[i].m->line_target(ua, ua->mods[i].st, line, t);
+      if (r != SIPLINE_ERR_NOTFOUND)
+        return r;
+    }
+  return SIPLINE_ERR_NOTFOUND;
+}
+
+void sipline__ua_request_failed(sipline_ua *ua, unsigned line,
+                                const sipline__target *t, int err_or_status,
+                                sipline_tstamp now) {
+  for (unsigned i = 0; i < ua->n_mods; i++)
+    if (ua->mods[i].m->on_request_failed)
+      ua->mods[i].m->on_request_failed(ua, ua->mods[i].st, line, t,
+                                       err_or_status, now);
+}
+
+unsigned sipline__ua_line_calls(const sipline_ua *ua, unsigned line) {
+  unsigned n = 0;
+  for (unsigned i = 0; i < ua->n_mods; i++)
+    if (ua->mods[i].m->line_calls)
+      n += ua->mods[i].m->line_calls(ua, ua->mods[i].st, line);
+  return n;
+}
+
+void sipline__ua_line_idle(sipline_ua *ua, unsigned line, sipline_tstamp now) {
+  for (unsigned i = 0; i < ua->n_mods; i++)
+    if (ua->mods[i].m->on_line_idle)
+      ua->mods[i].m->on_line_idle(ua, ua->mods[i].st, line, now);
+}
+
+void *sipline__ua_module_state(const sipline_ua *ua, const char *name) {
+  for (unsigned i = 0; ua && i < ua->n_mods; i++)
+    if (strcmp(ua->mods[i].m->name, name) == 0)
+      return ua->mods[i].st;
+  return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* incoming requests */
+
+/* The UAS checks the TU would otherwise trip on (§8.2.2, §8.2.3). */
+static int unsupported_require(const sipline_msg *m, sipline__buf *unsup) {
+  for (unsigned i = 0; i < m->n_hdrs; i++) {
+    if (m->hdrs[i].id != SIPLINE_HDR_REQUIRE)
+      continue;
+    sipline_pl rest = m->hdrs[i].value, item;
+    while (sipline_list_next(&rest, &item) == 1) {
+      int known = 0;
+      sipline_pl sup = SIPLINE_PL(SIPLINE__SUPPORTED), s;
+      while (sipline_list_next(&sup, &s) == 1)
+        if (sipline_pl_caseeq(s, item))
+          known = 1;
+      if (!known) {
+        if (unsup->len)
+          sipline__buf_append_str(unsup, ", ");
+        sipline__buf_append_pl(unsup, item);
+      }
+    }
+  }
+  return unsup->len != 0;
+}
+
+static void answer_unhandled(sipline_ua *ua, sipline__stx *stx,
+                             const sipline_msg *req, sipline_tstamp now) {
+  ua->n_rx_unhandled++;
+  sipline__resp r = {.status = 501};
+  switch (req->method) {
+  case SIPLINE_METHOD_OPTIONS:
+    r.status = 200;
+    r.headers = "Allow: " SIPLINE__ALLOW "\r\n"
+                "Accept: " SIPLINE__ACCEPT "\r\n"
+                "Accept-Encoding: identity\r\n"
+                "Accept-Language: en\r\n"
+                "Supported: " SIPLINE__SUPPORTED "\r\n";
+    break;
+  case SIPLINE_METHOD_BYE:
+  case SIPLINE_METHOD_UPDATE:
+  case SIPLINE_METHOD_INFO:
+  case SIPLINE_METHOD_PRACK:
+    /* dialog methods with no dialog to go to (§12.2.2) */
+    r.status = 481;
+    break;
+  case SIPLINE_METHOD_NOTIFY:
+    r.status = req->to.tag.len ? 481 : 489;
+    break;
+  case SIPLINE_METHOD_INVITE:
+    r.status = req->to.tag.len ? 481 : 480;
+    break;
+  case SIPLINE_METHOD_REGISTER:
+  case SIPLINE_METHOD_SUBSCRIBE:
+  case SIPLINE_METHOD_REFER:
+  case SIPLINE_METHOD_MESSAGE:
+  case SIPLINE_METHOD_PUBLISH:
+    /* known, but not something this UA serves */
+    r.status = 405;
+    r.headers = "Allow: " SIPLINE__ALLOW "\r\n";
+    break;
+  default:
+    r.status = 501;
+    r.headers = "Allow: " SIPLINE__ALLOW "\r\n";
+    break;
+  }
+  sipline__stx_respond(stx, &r, now);
+}
+
+static void handle_cancel(sipline_ua *ua, sipline__stx *stx,
+                          const sipline_msg *req, sipline_tstamp now) {
+  sipline__stx *inv = sipline__txl_find_invite(&ua->txl, req);
+  if (!inv) {
+    sipline__stx_reply(stx, 481, NULL, now); /* §9.2 */
+    return;
+  }
+  sipline__stx_reply(stx, 200, NULL, now);
+  if (sipline__stx_is_final(inv))
+    return; /* too late: no effect */
+  if (!sipline__stx_notify_cancel(inv, now))
+    sipline__stx_reply(inv, 487, NULL, now);
+}
+
+static int on_request(sipline_ua *ua, const sipline_path *path,
+                      const sipline_msg *req, sipline_tstamp now) {
+  /* Without these a response cannot even be addressed: drop. */
+  if (!req->n_via || !req->first[SIPLINE_HDR_FROM] ||
+      !req->first[SIPLINE_HDR_TO] || !req->call_id.len ||
+      !req->first[SIPLINE_HDR_CSEQ]) {
+    ua->n_rx_bad++;
+    return SIPLINE_ERR_MALFORMED;
+  }
+  sipline__stx *stx = NULL;
+  int r = sipline__txl_on_request(&ua->txl, req, path, now, &stx);
+  if (r == 1)
+    return 0; /* absorbed retransmission or ACK */
+  if (r < 0)
+    return r;
+  int is_ack = req->method == SIPLINE_METHOD_ACK;
+
+  sipline_msg_error e = {0};
+  if (sipline_msg_validate(req, &e) != 0) {
+    ua->n_rx_bad++;
+    if (stx) {
+      if (e.status >= 300 && e.status <= 699) {
+        sipline__resp rsp = {.status = e.status, .reason = e.reason};
+        if (e.status == 505 || e.status == 501 || e.status == 405)
+          rsp.headers = "Allow: " SIPLINE__ALLOW "\r\n";
+        sipline__stx_respond(stx, &rsp, now);
+      } else {
+        sipline__stx_abandon(stx, now);
+      }
+    }
+    return SIPLINE_ERR_MALFORMED;
+  }
+  if (!is_ack && req->ruri.scheme_id != SIPLINE_SCHEME_SIP &&
+      req->ruri.scheme_id != SIPLINE_SCHEME_SIPS &&
+      req->ruri.scheme_id != SIPLINE_SCHEME_TEL) {
+    sipline__stx_reply(stx, 416, NULL, now); /* §8.2.2.1 */
+    return 0;
+  }
+  if (!is_ack && req->method != SIPLINE_METHOD_CANCEL) {
+    sipline__buf unsup;
+    sipline__buf_init(&unsup, ua->mem);
+    if (unsupported_require(req, &unsup)) {
+      /* §8.2.2.3: 420 listing what we do not support. */
+      sipline__buf h;
+      sipline__buf_init(&h, ua->mem);
+      sipline__buf_append_str(&h, "Unsupported: ");
+      sipline__buf_append(&h, unsup.p, unsup.len);
+      sipline__buf_append_str(&h, "\r\n");
+      sipline__resp rsp = {.status = 420,
+                           .headers = h.err ? NULL : h.p};
+      sipline__stx_respond(stx, &rsp, now);
+      sipline__buf_free(&h);
+      sipline__buf_free(&unsup);
+      return 0;
+    }
+    sipline__buf_free(&unsup);
+  }
+  if (req->method == SIPLINE_METHOD_CANCEL) {
+    handle_cancel(ua, stx, req, now);
+    return 0;
+  }
+  /* The modules, in table order. */
+  for (unsigned i = 0; i < ua->n_mods; i++) {
+    const sipline__module *m = ua->mods[i].m;
+    if (!m->on_request)
+      continue;
+    int h = m->on_request(ua, ua->mods[i].st, stx, req, path, now);
+    if (h == 0)
+      continue;
+    if (stx && !sipline__stx_is_final(stx)) {
+      if (h < 0)
+        sipline__stx_reply(stx, 500, NULL, now);
+      else if (!sipline__stx_has_handler(stx))
+        sipline__stx_reply(stx, 500, "Request Not Answered", now);
+      else
+        sipline__stx_trying(stx, now); /* §17.2.1: 100 for INVITE */
+    }
+    return 0;
+  }
+  if (is_ack)
+    return 0; /* an ACK nobody wanted: dropped */
+  answer_unhandled(ua, stx, req, now);
+  return 0;
+}
+
+static int deliver(void *arg, const sipline_path *path, const sipline_msg *m,
+                   sipline_tstamp now) {
+  sipline_ua *ua = arg;
+  if (!m->is_request) {
+    /* §18.1.2: the top Via must be ours; the branch match checks that. */
+    sipline__txl_on_response(&ua->txl, m, path, now);
+    return 0;
+  }
+  return on_request(ua, path, m, now);
+}
+
+static void reject(void *arg, const sipline_path *path, const sipline_msg *m,
+                   const sipline_msg_error *e, sipline_tstamp now) {
+  /* A message that could not be parsed carries no reliable Via, From, To,
+   * Call-ID or CSeq, so it cannot be answered (§18.3 leaves it to us):
+   * it is counted and dropped. */
+  (void)path;
+  (void)m;
+  (void)e;
+  (void)now;
+  sipline_ua *ua = arg;
+  ua->n_rx_bad++;
+}
+
+/* ------------------------------------------------------------------ */
+/* the public calls */
+
+static void finish(sipline_ua *ua) { sipline__txl_reap(&ua->txl); }
+
+static void set_now(sipline_ua *ua, sipline_tstamp now) {
+  /* Time never goes back, even if the application's does. */
+  if (now > ua->now)
+    ua->now = now;
+}
+
+int sipline__ua_create(sipline_ua **pua, const sipline_settings *st,
+                       const sipline_mem *mem, void *user_data,
+                       const sipline__module *const *mods, unsigned n_mods) {
+  if (!pua)
+    return SIPLINE_ERR_INVAL;
+  *pua = NULL;
+  if (!st || !st->profile || n_mods > SIPLINE__MAX_MODULES)
+    return SIPLINE_ERR_INVAL;
+  if (!st->profile->n_lines || !st->profile->lines)
+    return SIPLINE_ERR_CONFIG;
+  if (!mem)
+    mem = sipline_mem_default();
+  sipline_ua *ua = sipline_mem_calloc(mem, 1, sizeof(*ua));
+  if (!ua)
+    return SIPLINE_ERR_NOMEM;
+  ua->mem_store = *mem;
+  ua->mem = &ua->mem_store;
+  mem = ua->mem;
+  ua->user_data = user_data;
+  sipline_rng_seed(&ua->rng, st->seed);
+  sipline__theap_init(&ua->timers, mem);
+  sipline__tp_init(&ua->tp, mem, deliver, reject, ua);
+  int e = sipline__txl_init(&ua->txl, mem, &ua->timers, &ua->rng, &ua->tp);
+  if (!e)
+    e = profile_copy(mem, st->profile, &ua->profile);
+  if (!e)
+    e = dup_str(mem, &ua->local_host,
+                st->local_host && *st->local_host ? st->local_host
+                                                  : "127.0.0.1");
+  if (!e)
+    e = dup_str(mem, &ua->user_agent,
+                st->user_agent ? st->user_agent
+                               : "sipline/" SIPLINE_VERSION);
+  if (!e) {
+    if (st->instance_id) {
+      e = dup_str(mem, &ua->instance_id, st->instance_id);
+    } else {
+      /* A version-4 UUID from the seed, without touching ua->rng (so the
+       * UA's random stream does not depend on whether one was given). */
+      sipline_rng r;
+      sipline_rng_seed(&r, st->seed ^ 0x5157u);
+      uint64_t a = sipline_rng_next(&r), b = sipline_rng_next(&r);
+      char u[64];
+      snprintf(u, sizeof(u), "urn:uuid:%08x-%04x-4%03x-%04x-%012llx",
+               (unsigned)(a >> 32), (unsigned)(a >> 16 & 0xffff),
+               (unsigned)(a & 0xfff),
+               (unsigned)(0x8000 | (b >> 48 & 0x3fff)),
+               (unsigned long long)(b & 0xffffffffffffULL));
+      e = dup_str(mem, &ua->instance_id, u);
+    }
+  }
+  if (!e) {
+    ua->ev_cap = st->max_events ? st->max_events : 4096;
+    ua->ev = sipline_mem_calloc(mem, ua->ev_cap, sizeof(*ua->ev));
+    if (!ua->ev)
+      e = SIPLINE_ERR_NOMEM;
+  }
+  if (!e) {
+    sipline__txl_set_timers(&ua->txl, ua->profile);
+    ua->txl.server = ua->user_agent;
+  }
+  for (unsigned i = 0; !e && i < n_mods; i++) {
+    if (!mods[i])
+      continue;
+    void *mst = NULL;
+    if (mods[i]->init)
+      e = mods[i]->init(ua, &mst);
+    if (!e) {
+      ua->mods[ua->n_mods].m = mods[i];
+      ua->mods[ua->n_mods].st = mst;
+      ua->n_mods++;
+    }
+  }
+  if (e) {
+    sipline_ua_del(ua);
+    return e;
+  }
+  *pua = ua;
+  return 0;
+}
+
+void sipline_ua_del(sipline_ua *ua) {
+  if (!ua)
+    return;
+  const sipline_mem *mem = ua->mem;
+  /* Modules first (they cancel their timers), newest first. */
+  for (unsigned i = ua->n_mods; i-- > 0;)
+    if (ua->mods[i].m->del)
+      ua->mods[i].m->del(ua, ua->mods[i].st);
+  ua->n_mods = 0;
+  sipline__txl_free(&ua->txl);
+  sipline__tp_free(&ua->tp);
+  sipline_mem_free(mem, ua->tx_cur);
+  sipline__theap_free(&ua->timers);
+  profile_free(mem, ua->profile);
+  sipline_mem_free(mem, ua->local_host);
+  sipline_mem_free(mem, ua->user_agent);
+  sipline_mem_free(mem, ua->instance_id);
+  sipline_mem_free(mem, ua->ev);
+  /* ua->mem points into ua: copy the allocator out before freeing ua. */
+  sipline_mem m = ua->mem_store;
+  sipline_mem_free(&m, ua);
+}
+
+void *sipline_ua_user_data(const sipline_ua *ua) {
+  return ua ? ua->user_data : NULL;
+}
+
+int sipline_ua_recv(sipline_ua *ua, const sipline_path *path,
+                    const uint8_t *p, size_t n, sipline_tstamp now) {
+  if (!ua || !path || (!p && n))
+    return SIPLINE_ERR_INVAL;
+  set_now(ua, now);
+  int r = sipline__tp_recv(&ua->tp, path, p, n, ua->now);
+  finish(ua);
+  return r;
+}
+
+int sipline_ua_transport_error(sipline_ua *ua, const sipline_path *path,
+                               int why, sipline_tstamp now) {
+  if (!ua || !path)
+    return SIPLINE_ERR_INVAL;
+  set_now(ua, now);
+  sipline__txl_transport_error(&ua->txl, path, why, ua->now);
+  if (sipline__tp_reliable(path->tp))
+    sipline__tp_flow_close(&ua->tp, path);
+  for (unsigned i = 0; i < ua->n_mods; i++)
+    if (ua->mods[i].m->on_transport_error)
+      ua->mods[i].m->on_transport_error(ua, ua->mods[i].st, path, why,
+                                        ua->now);
+  finish(ua);
+  return 0;
+}
+
+ptrdiff_t sipline_ua_pull_tx(sipline_ua *ua, sipline_path *path,
+                             const uint8_t **p, sipline_tstamp now) {
+  if (!ua || !path || !p)
+    return SIPLINE_ERR_INVAL;
+  set_now(ua, now);
+  sipline_mem_free(ua->mem, ua->tx_cur);
+  ua->tx_cur = sipline__tp_pop(&ua->tp);
+  if (!ua->tx_cur)
+    return SIPLINE_ERR_AGAIN;
+  *path = *sipline__tp_item_path(ua->tx_cur);
+  *p = sipline__tp_item_data(ua->tx_cur);
+  return (ptrdiff_t)ua->tx_cur->len;
+}
+
+sipline_tstamp sipline_ua_next_deadline(const sipline_ua *ua) {
+  if (!ua)
+    return SIPLINE_TSTAMP_NONE;
+  return sipline__theap_next(&ua->timers);
+}
+
+int sipline_ua_handle_timeout(sipline_ua *ua, sipline_tstamp now) {
+  if (!ua)
+    return SIPLINE_ERR_INVAL;
+  set_now(ua, now);
+  sipline__theap_run(&ua->timers, ua->now);
+  finish(ua);
+  return 0;
+}
+
+int sipline_ua_dns_answer(sipline_ua *ua, unsigned id,
+                          const sipline_dns_rr *rr, size_t n,
+                          sipline_tstamp now) {
+  if (!ua || (!rr && n))
+    return SIPLINE_ERR_INVAL;
+  set_now(ua, now);
+  int r = SIPLINE_ERR_NOTFOUND;
+  for (unsigned i = 0; i < ua->n_mods; i++)
+    if (ua->mods[i].m->on_dns &&
+        ua->mods[i].m->on_dns(ua, ua->mods[i].st, id, rr, n, ua->now) == 1) {
+      r = 0;
+      break;
+    }
+  finish(ua);
+  return r;
+}
+
+int sipline_ua_start(sipline_ua *ua, sipline_tstamp now) {
+  if (!ua)
+    return SIPLINE_ERR_INVAL;
+  set_now(ua, now);
+  int r = 0;
+  for (unsigned i = 0; i < ua->n_mods; i++)
+    if (ua->mods[i].m->start) {
+      int e = ua->mods[i].m->start(ua, ua->mods[i].st, ua->now);
+      if (e && !r)
+        r = e;
+    }
+  finish(ua);
+  return r;
+}
+
+int sipline_ua_shutdown(sipline_ua *ua, sipline_tstamp now) {
+  if (!ua)
+    return SIPLINE_ERR_INVAL;
+  set_now(ua, now);
+  ua->shutting_down = 1;
+  int r = 0;
+  for (unsigned i = 0; i < ua->n_mods; i++)
+    if (ua->mods[i].m->shutdown) {
+      int e = ua->mods[i].m->shutdown(ua, ua->mods[i].st, ua->now);
+      if (e && !r)
+        r = e;
+    }
+  finish(ua);
+  return r;
+}
+
+int sipline_ua_is_shut_down(const sipline_ua *ua) {
+  if (!ua)
+    return 1;
+  for (unsigned i = 0; i < ua->n_mods; i++)
+    if (ua->mods[i].m->is_shut_down &&
+        !ua->mods[i].m->is_shut_down(ua, ua->mods[i].st))
+      return 0;
+  return 1;
+}
+
+unsigned sipline_ua_line_count(const sipline_ua *ua) {
+  return ua && ua->profile ? ua->profile->n_lines : 0;
+}
+
+int sipline_ua_line_status(const sipline_ua *ua, unsigned line,
+                           sipline_line_status *st) {
+  if (!ua || !st)
+    return SIPLINE_ERR_INVAL;
+  const sipline_line_cfg *l = sipline__ua_line_cfg(ua, line);
+  if (!l)
+    return SIPLINE_ERR_NOTFOUND;
+  memset(st, 0, sizeof(*st));
+  st->line = line;
+  st->next_refresh = SIPLINE_TSTAMP_NONE;
+  st->fallback_at = SIPLINE_TSTAMP_NONE;
+  sipline__event_str(st->aor, sizeof(st->aor), "%s@%s",
+                     l->user_id ? l->user_id : "",
+                     l->proxy ? l->proxy : "");
+  sipline__event_str(st->state, sizeof(st->state), "%s",
+                     l->reg ? "unregistered" : "disabled");
+  int r = 0;
+  for (unsigned i = 0; i < ua->n_mods; i++)
+    if (ua->mods[i].m->line_status) {
+      int e = ua->mods[i].m->line_status(ua, ua->mods[i].st, line, st);
+      if (e && !r)
+        r = e;
+    }
+  return r;
+}
