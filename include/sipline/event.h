@@ -1,0 +1,96 @@
+/*
+ * sipline/event.h: incoming NOTIFY xml-service / resync / reboot (SPEC
+ * R17-R21) and the CiscoIPPhoneExecute reader.
+ *
+ * The UA answers out-of-dialog NOTIFYs with Event: xml-service, resync,
+ * check-sync, reboot and restart itself (challenge, verify, 200/4xx) and
+ * reports what to do as events:
+ *   SIPLINE_EV_NOTIFY      text = event package, status = the final answer,
+ *                          from = the sender's URI
+ *   SIPLINE_EV_EXECUTE     one per ExecuteItem (or bare URL): text = URL,
+ *                          priority, state "now" (run it), "queued" (kept
+ *                          until the line is idle), "run" (a queued item
+ *                          is due now), "dropped" (priority 2 while busy,
+ *                          or the queue was full; reason says which)
+ *   SIPLINE_EV_AUTH_FAILED a refused request: from, reason, status
+ * Passwords, digests and nonces never appear in events.
+ */
+#ifndef SIPLINE_EVENT_H
+#define SIPLINE_EVENT_H
+
+#include "sipline/base.h"
+#include "sipline/ua.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Limits of the reader (R19). */
+#define SIPLINE_EXEC_MAX_ITEMS 3
+#define SIPLINE_EXEC_MAX_URL 511     /* bytes; any longer attribute: 400 */
+#define SIPLINE_EXEC_MAX_BODY 16384  /* bytes */
+#define SIPLINE_EXEC_MAX_DEPTH 4
+
+/* ExecuteItem Priority (R19). */
+typedef enum sipline_exec_prio {
+  SIPLINE_EXEC_NOW = 0,       /* default, and any unknown value */
+  SIPLINE_EXEC_WHEN_IDLE = 1, /* queue until the line is idle */
+  SIPLINE_EXEC_IF_IDLE = 2,   /* run only if the line is idle, else drop */
+} sipline_exec_prio;
+
+typedef struct sipline_exec_item {
+  char url[SIPLINE_EXEC_MAX_URL + 1]; /* trimmed, NUL-terminated */
+  sipline_exec_prio priority;
+  /* 1 for the phone's own URIs (Dial:, EditDial:, Key:, Init:, Play:),
+   * which run at once whatever the priority; 0 for http(s). */
+  int internal;
+} sipline_exec_item;
+
+typedef struct sipline_exec {
+  unsigned n;
+  int bare_url; /* 1 when the body was one bare http(s) URL */
+  sipline_exec_item items[SIPLINE_EXEC_MAX_ITEMS];
+} sipline_exec;
+
+/* Why a body was refused: the SIP answer to give (R20). */
+typedef struct sipline_exec_error {
+  int status;        /* 400 or 415 */
+  char reason[112];  /* a reason phrase: "too many ExecuteItem elements" */
+} sipline_exec_error;
+
+/*
+ * Reads a NOTIFY xml-service body (R19-R20). content_type is the raw
+ * Content-Type value (parameters allowed), body the raw body; both are
+ * borrowed for the call. mem (NULL: C library) serves expat.
+ *
+ * Accepted types: application/x-cisco-remotecc-request+xml, text/xml,
+ * application/xml, text/plain and text/html. A body starting with '<' is
+ * read as a CiscoIPPhoneExecute document (expat, no DOCTYPE, no entities
+ * beyond the five XML ones, SIPLINE_EXEC_MAX_* limits, 1 to 3 ExecuteItem
+ * with URL and optional Priority); otherwise it must be one trimmed http://
+ * or https:// URL.
+ *
+ * Returns 0 with *out filled, SIPLINE_ERR_UNSUPPORTED (415),
+ * SIPLINE_ERR_MALFORMED (400) with *err filled (err may be NULL), or
+ * SIPLINE_ERR_NOMEM.
+ */
+int sipline_exec_parse(sipline_pl content_type, sipline_pl body,
+                       sipline_exec *out, sipline_exec_error *err,
+                       const sipline_mem *mem);
+
+/*
+ * Gives the NOTIFY authenticator its per-process secret (16 to 64 bytes;
+ * the daemon draws it from RAND_bytes after sipline_ua_new). Nonces issued
+ * before are invalidated. Without this call the secret is derived from the
+ * UA's seeded random source, which suits simulations and tests but not a
+ * phone on a network: the seed is not a secret there.
+ * Returns 0, SIPLINE_ERR_INVAL, SIPLINE_ERR_NOTFOUND (no event module) or
+ * SIPLINE_ERR_NOMEM.
+ */
+int sipline_ua_set_notify_secret(sipline_ua *ua, const uint8_t *secret,
+                                 size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,339 @@
+/*
+ * src/event/exec.c: the CiscoIPPhoneExecute reader (SPEC R19-R20).
+ *
+ * The body comes from the network, before anything it says is trusted, so
+ * the reader is strict and bounded: a size cap before expat sees a byte, no
+ * DOCTYPE (hence no entity declarations, internal or external: no billion
+ * laughs, no XXE), a depth cap, a cap on every attribute, and at most three
+ * ExecuteItem elements. Every refusal carries a reason phrase that says what
+ * is wrong, because the sender's operator reads it in their SIP trace.
+ */
+#include <expat.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "event/event.h"
+#include "sipline/event.h"
+#include "util/util.h"
+
+static int set_err(sipline_exec_error *err, int rc, int status,
+                   const char *fmt, ...) SIPLINE__PRINTF(4, 5);
+static int set_err(sipline_exec_error *err, int rc, int status,
+                   const char *fmt, ...) {
+  if (err && err->status == 0) {
+    err->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
+    va_end(ap);
+    /* A reason phrase may not hold CR or LF (or other controls). */
+    for (char *c = err->reason; *c; c++)
+      if ((unsigned char)*c < 0x20 || *c == 0x7f)
+        *c = ' ';
+  }
+  return rc;
+}
+
+static int prefix_ci(sipline_pl s, const char *pfx) {
+  size_t n = strlen(pfx);
+  return s.len >= n && sipline_pl_casecmp_str((sipline_pl){s.p, n}, pfx);
+}
+
+/* The phone's own URI schemes (R19: executed at once). */
+static const char *const internal_schemes[] = {"Dial:", "EditDial:", "Key:",
+                                               "Init:", "Play:"};
+
+int sipline__exec_url_kind(sipline_pl url) {
+  int http = prefix_ci(url, "http://") || prefix_ci(url, "https://");
+  int internal = 0;
+  for (size_t i = 0; i < SIPLINE__ARRAY_LEN(internal_schemes); i++)
+    if (prefix_ci(url, internal_schemes[i]) &&
+        url.len > strlen(internal_schemes[i]))
+      internal = 1;
+  if (!http && !internal)
+    return -1;
+  if (url.len > SIPLINE_EXEC_MAX_URL)
+    return -1;
+  for (size_t i = 0; i < url.len; i++) {
+    unsigned char c = (unsigned char)url.p[i];
+    if (c < 0x20 || c == 0x7f)
+      return -1;
+    /* A URL has no spaces (they would be %20); a Dial: number may be
+     * written with spaces by some servers, so only http(s) is strict. */
+    if (http && c == ' ')
+      return -1;
+  }
+  if (http) {
+    size_t skip = prefix_ci(url, "https://") ? 8 : 7;
+    if (url.len == skip || url.p[skip] == '/' || url.p[skip] == '?' ||
+        url.p[skip] == '#')
+      return -1; /* no host */
+    return 0;
+  }
+  return 1;
+}
+
+/* ---- Content-Type ---- */
+
+typedef enum ctype { CT_BAD = 0, CT_XML, CT_TEXT } ctype;
+
+static ctype content_type(sipline_pl ct) {
+  const char *semi = memchr(ct.p ? ct.p : "", ';', ct.len);
+  sipline_pl mt = {ct.p, semi ? (size_t)(semi - ct.p) : ct.len};
+  mt = sipline_pl_trim(mt);
+  if (sipline_pl_casecmp_str(mt, "application/x-cisco-remotecc-request+xml") ||
+      sipline_pl_casecmp_str(mt, "text/xml") ||
+      sipline_pl_casecmp_str(mt, "application/xml"))
+    return CT_XML;
+  if (sipline_pl_casecmp_str(mt, "text/plain") ||
+      sipline_pl_casecmp_str(mt, "text/html"))
+    return CT_TEXT;
+  return CT_BAD;
+}
+
+/* ---- the XML document ---- */
+
+/* expat's memory suite has no user pointer: the allocator of the parse in
+ * progress is kept per thread (parses never nest). */
+static _Thread_local const sipline_mem *xml_mem;
+static void *x_malloc(size_t n) { return sipline_mem_malloc(xml_mem, n); }
+static void *x_realloc(void *p, size_t n) {
+  return sipline_mem_realloc(xml_mem, p, n);
+}
+static void x_free(void *p) { sipline_mem_free(xml_mem, p); }
+
+typedef struct xstate {
+  XML_Parser xp;
+  sipline_exec *out;
+  sipline_exec_error *err;
+  int rc;
+  unsigned depth;
+} xstate;
+
+static void xstop(xstate *s, int rc) {
+  if (!s->rc)
+    s->rc = rc;
+  XML_StopParser(s->xp, XML_FALSE);
+}
+
+static void XMLCALL x_start(void *ud, const XML_Char *name,
+                            const XML_Char **atts) {
+  xstate *s = ud;
+  if (s->rc)
+    return;
+  s->depth++;
+  if (s->depth > SIPLINE_EXEC_MAX_DEPTH) {
+    xstop(s, set_err(s->err, SIPLINE_ERR_MALFORMED, 400,
+                     "XML nested deeper than %u", SIPLINE_EXEC_MAX_DEPTH));
+    return;
+  }
+  /* Every attribute is bounded, whoever it belongs to. */
+  for (size_t i = 0; atts[i]; i += 2) {
+    if (strlen(atts[i + 1]) > SIPLINE_EXEC_MAX_URL) {
+      xstop(s, set_err(s->err, SIPLINE_ERR_MALFORMED, 400,
+                       "attribute %.40s longer than %u bytes", atts[i],
+                       SIPLINE_EXEC_MAX_URL));
+      return;
+    }
+  }
+  if (s->depth == 1) {
+    if (strcmp(name, "CiscoIPPhoneExecute") != 0)
+      xstop(s, set_err(s->err, SIPLINE_ERR_MALFORMED, 400,
+                       "root element %.40s is not CiscoIPPhoneExecute",
+                       name));
+    return;
+  }
+  if (s->depth > 2 || strcmp(name, "ExecuteItem") != 0) {
+    xstop(s, set_err(s->err, SIPLINE_ERR_MALFORMED, 400,
+                     "unexpected element %.40s", name));
+    return;
+  }
+  if (s->out->n >= SIPLINE_EXEC_MAX_ITEMS) {
+    xstop(s, set_err(s->err, SIPLINE_ERR_MALFORMED, 400,
+                     "too many ExecuteItem elements"));
+    return;
+  }
+  const char *url = NULL, *prio = NULL;
+  for (size_t i = 0; atts[i]; i += 2) {
+    if (strcmp(atts[i], "URL") == 0)
+      url = atts[i + 1];
+    else if (strcmp(atts[i], "Priority") == 0)
+      prio = atts[i + 1];
+  }
+  if (!url) {
+    xstop(s, set_err(s->err, SIPLINE_ERR_MALFORMED, 400,
+                     "ExecuteItem without URL"));
+    return;
+  }
+  sipline_pl u = sipline_pl_trim(sipline_pl_str(url));
+  int kind = sipline__exec_url_kind(u);
+  if (kind < 0) {
+    xstop(s, set_err(s->err, SIPLINE_ERR_MALFORMED, 400,
+                     "bad URL in ExecuteItem %u", s->out->n + 1));
+    return;
+  }
+  sipline_exec_item *it = &s->out->items[s->out->n++];
+  memcpy(it->url, u.p, u.len);
+  it->url[u.len] = '\0';
+  it->internal = kind == 1;
+  /* R19: 0 is the default and what any unknown value means. */
+  it->priority = SIPLINE_EXEC_NOW;
+  if (prio) {
+    sipline_pl pv = sipline_pl_trim(sipline_pl_str(prio));
+    if (pv.len == 1 && pv.p[0] == '1')
+      it->priority = SIPLINE_EXEC_WHEN_IDLE;
+    else if (pv.len == 1 && pv.p[0] == '2')
+      it->priority = SIPLINE_EXEC_IF_IDLE;
+  }
+}
+
+static void XMLCALL x_end(void *ud, const XML_Char *name) {
+  xstate *s = ud;
+  (void)name;
+  if (s->depth)
+    s->depth--;
+}
+
+static void XMLCALL x_text(void *ud, const XML_Char *t, int len) {
+  xstate *s = ud;
+  if (s->rc)
+    return;
+  /* Only layout whitespace between elements is expected; text is not
+   * part of the format. */
+  for (int i = 0; i < len; i++)
+    if (t[i] != ' ' && t[i] != '\t' && t[i] != '\r' && t[i] != '\n') {
+      xstop(s, set_err(s->err, SIPLINE_ERR_MALFORMED, 400,
+                       "unexpected text in CiscoIPPhoneExecute"));
+      return;
+    }
+}
+
+static void XMLCALL x_doctype(void *ud, const XML_Char *name,
+                              const XML_Char *sysid, const XML_Char *pubid,
+                              int has_internal_subset) {
+  xstate *s = ud;
+  (void)name;
+  (void)sysid;
+  (void)pubid;
+  (void)has_internal_subset;
+  xstop(s, set_err(s->err, SIPLINE_ERR_MALFORMED, 400,
+                   "DOCTYPE not allowed"));
+}
+
+static void XMLCALL x_entity(void *ud, const XML_Char *name, int is_param,
+                             const XML_Char *value, int value_length,
+                             const XML_Char *base, const XML_Char *sysid,
+                             const XML_Char *pubid,
+                             const XML_Char *notation) {
+  xstate *s = ud;
+  (void)name;
+  (void)is_param;
+  (void)value;
+  (void)value_length;
+  (void)base;
+  (void)sysid;
+  (void)pubid;
+  (void)notation;
+  xstop(s, set_err(s->err, SIPLINE_ERR_MALFORMED, 400,
+                   "entity declarations not allowed"));
+}
+
+static int XMLCALL x_ext(XML_Parser xp, const XML_Char *context,
+                         const XML_Char *base, const XML_Char *sysid,
+                         const XML_Char *pubid) {
+  (void)xp;
+  (void)context;
+  (void)base;
+  (void)sysid;
+  (void)pubid;
+  return XML_STATUS_ERROR;
+}
+
+static int parse_xml(sipline_pl body, sipline_exec *out,
+                     sipline_exec_error *err, const sipline_mem *mem) {
+  static const XML_Memory_Handling_Suite suite = {x_malloc, x_realloc,
+                                                  x_free};
+  const sipline_mem *saved = xml_mem;
+  xml_mem = mem;
+  xstate s;
+  memset(&s, 0, sizeof(s));
+  s.out = out;
+  s.err = err;
+  int rc = 0;
+  s.xp = XML_ParserCreate_MM(NULL, &suite, NULL);
+  if (!s.xp) {
+    rc = SIPLINE_ERR_NOMEM;
+    goto done;
+  }
+  XML_SetUserData(s.xp, &s);
+  XML_SetElementHandler(s.xp, x_start, x_end);
+  XML_SetCharacterDataHandler(s.xp, x_text);
+  XML_SetStartDoctypeDeclHandler(s.xp, x_doctype);
+  XML_SetEntityDeclHandler(s.xp, x_entity);
+  XML_SetExternalEntityRefHandler(s.xp, x_ext);
+  XML_SetParamEntityParsing(s.xp, XML_PARAM_ENTITY_PARSING_NEVER);
+  enum XML_Status st = XML_Parse(s.xp, body.p, (int)body.len, 1);
+  if (s.rc) {
+    rc = s.rc;
+  } else if (st != XML_STATUS_OK) {
+    enum XML_Error e = XML_GetErrorCode(s.xp);
+    if (e == XML_ERROR_NO_MEMORY)
+      rc = SIPLINE_ERR_NOMEM;
+    else
+      rc = set_err(err, SIPLINE_ERR_MALFORMED, 400, "bad XML at line %u: %s",
+                   (unsigned)XML_GetCurrentLineNumber(s.xp),
+                   XML_ErrorString(e));
+  } else if (out->n == 0) {
+    rc = set_err(err, SIPLINE_ERR_MALFORMED, 400, "no ExecuteItem element");
+  }
+done:
+  if (s.xp)
+    XML_ParserFree(s.xp);
+  xml_mem = saved;
+  return rc;
+}
+
+int sipline_exec_parse(sipline_pl content_type_v, sipline_pl body,
+                       sipline_exec *out, sipline_exec_error *err,
+                       const sipline_mem *mem) {
+  if (err)
+    memset(err, 0, sizeof(*err));
+  if (!out)
+    return SIPLINE_ERR_INVAL;
+  memset(out, 0, sizeof(*out));
+  if (!body.p)
+    body.len = 0;
+  if (!content_type_v.p)
+    content_type_v.len = 0;
+  ctype ct = content_type(content_type_v);
+  if (ct == CT_BAD)
+    return set_err(err, SIPLINE_ERR_UNSUPPORTED, 415,
+                   content_type_v.len ? "unsupported Content-Type"
+                                      : "missing Content-Type");
+  if (body.len > SIPLINE_EXEC_MAX_BODY)
+    return set_err(err, SIPLINE_ERR_MALFORMED, 400,
+                   "body larger than %u bytes", SIPLINE_EXEC_MAX_BODY);
+  sipline_pl t = sipline_pl_trim(body);
+  if (t.len == 0)
+    return set_err(err, SIPLINE_ERR_MALFORMED, 400, "empty body");
+  if (t.p[0] == '<' || (t.len >= 3 && (unsigned char)t.p[0] == 0xEF &&
+                        (unsigned char)t.p[1] == 0xBB &&
+                        (unsigned char)t.p[2] == 0xBF))
+    return parse_xml(body, out, err, mem);
+  /* R19: "when the body is not that document, one trimmed http(s) URL". */
+  if (!prefix_ci(t, "http://") && !prefix_ci(t, "https://"))
+    return set_err(err, SIPLINE_ERR_MALFORMED, 400,
+                   "body is neither CiscoIPPhoneExecute nor an http(s) URL");
+  if (t.len > SIPLINE_EXEC_MAX_URL)
+    return set_err(err, SIPLINE_ERR_MALFORMED, 400,
+                   "URL longer than %u bytes", SIPLINE_EXEC_MAX_URL);
+  if (sipline__exec_url_kind(t) != 0)
+    return set_err(err, SIPLINE_ERR_MALFORMED, 400, "bad URL");
+  out->n = 1;
+  out->bare_url = 1;
+  memcpy(out->items[0].url, t.p, t.len);
+  out->items[0].url[t.len] = '\0';
+  out->items[0].priority = SIPLINE_EXEC_NOW;
+  out->items[0].internal = 0;
+  return 0;
+}
