@@ -146,6 +146,15 @@ int sipline_profile_parse(sipline_profile **out, const char *xml, size_t len,
 int sipline_profile_set(sipline_profile *p, const char *tag,
                         const char *value, sipline_profile_error *err);
 
+/*
+ * A deep copy of src made with mem (NULL: C library), e.g. for a UA that
+ * keeps its own. Returns 0, SIPLINE_ERR_INVAL or SIPLINE_ERR_NOMEM.
+ * Use this rather than copying the struct: pointers (extra, warnings, the
+ * strings) must never be shared between two profiles.
+ */
+int sipline_profile_copy(sipline_profile **out, const sipline_profile *src,
+                         const sipline_mem *mem);
+
 /* The line's config (1-based), or NULL. */
 const sipline_line_cfg *sipline_profile_line(const sipline_profile *p,
                                              unsigned n);

@@ -20,14 +20,6 @@
 #define MAX_TAG 128
 #define MAX_VALUE 4096
 
-/* The public struct plus what callers need not see. */
-typedef struct profile_impl {
-  sipline_profile pub;
-  unsigned lines_cap;
-  unsigned extra_cap;
-  unsigned warnings_cap;
-} profile_impl;
-
 const char *sipline_transport_name(sipline_transport tp) {
   switch (tp) {
   case SIPLINE_TP_UDP: return "UDP";
@@ -248,18 +240,16 @@ int sipline_profile_new(sipline_profile **out, const sipline_mem *mem) {
   if (!out)
     return SIPLINE_ERR_INVAL;
   *out = NULL;
-  profile_impl *pi = sipline_mem_calloc(mem, 1, sizeof(*pi));
-  if (!pi)
+  sipline_profile *p = sipline_mem_calloc(mem, 1, sizeof(*p));
+  if (!p)
     return SIPLINE_ERR_NOMEM;
-  sipline_profile *p = &pi->pub;
   p->mem = mem;
   global_defaults(p);
   p->lines = sipline_mem_calloc(mem, 1, sizeof(*p->lines));
   if (!p->lines) {
-    sipline_mem_free(mem, pi);
+    sipline_mem_free(mem, p);
     return SIPLINE_ERR_NOMEM;
   }
-  pi->lines_cap = 1;
   p->n_lines = 1;
   line_defaults(&p->lines[0], 1);
   *out = p;
@@ -303,7 +293,87 @@ void sipline_profile_del(sipline_profile *p) {
   free_extras(mem, p->warnings, p->n_warnings);
   sipline_mem_free(mem, p->resync_command);
   sipline_mem_free(mem, p->reboot_command);
-  sipline_mem_free(mem, (profile_impl *)p);
+  sipline_mem_free(mem, p);
+}
+
+static int dup_opt(const sipline_mem *mem, char **dst, const char *src) {
+  *dst = NULL;
+  if (!src)
+    return 0;
+  *dst = sipline__strdup(mem, src);
+  return *dst ? 0 : SIPLINE_ERR_NOMEM;
+}
+
+static int copy_extras(const sipline_mem *mem, sipline_profile_extra **dst,
+                       unsigned *ndst, const sipline_profile_extra *src,
+                       unsigned n) {
+  *dst = NULL;
+  *ndst = 0;
+  if (!n || !src)
+    return 0;
+  sipline_profile_extra *x = sipline_mem_calloc(mem, n, sizeof(*x));
+  if (!x)
+    return SIPLINE_ERR_NOMEM;
+  *dst = x;
+  *ndst = n;
+  for (unsigned i = 0; i < n; i++) {
+    x[i].file_line = src[i].file_line;
+    if (dup_opt(mem, &x[i].tag, src[i].tag) ||
+        dup_opt(mem, &x[i].value, src[i].value))
+      return SIPLINE_ERR_NOMEM;
+  }
+  return 0;
+}
+
+int sipline_profile_copy(sipline_profile **out, const sipline_profile *src,
+                         const sipline_mem *mem) {
+  if (!out)
+    return SIPLINE_ERR_INVAL;
+  *out = NULL;
+  if (!src || !src->n_lines || !src->lines)
+    return SIPLINE_ERR_INVAL;
+  sipline_profile *p = sipline_mem_calloc(mem, 1, sizeof(*p));
+  if (!p)
+    return SIPLINE_ERR_NOMEM;
+  *p = *src;
+  p->mem = mem;
+  p->lines = NULL;
+  p->n_lines = 0;
+  p->extra = p->warnings = NULL;
+  p->n_extra = p->n_warnings = 0;
+  p->resync_command = p->reboot_command = NULL;
+  int rc = SIPLINE_ERR_NOMEM;
+  p->lines = sipline_mem_calloc(mem, src->n_lines, sizeof(*p->lines));
+  if (!p->lines)
+    goto fail;
+  p->n_lines = src->n_lines;
+  for (unsigned i = 0; i < src->n_lines; i++) {
+    const sipline_line_cfg *s = &src->lines[i];
+    sipline_line_cfg *d = &p->lines[i];
+    *d = *s;
+    d->proxy = d->outbound_proxy = d->alt_proxy = d->alt_outbound_proxy =
+        d->user_id = d->password = d->auth_id = d->display_name = NULL;
+    if (dup_opt(mem, &d->proxy, s->proxy) ||
+        dup_opt(mem, &d->outbound_proxy, s->outbound_proxy) ||
+        dup_opt(mem, &d->alt_proxy, s->alt_proxy) ||
+        dup_opt(mem, &d->alt_outbound_proxy, s->alt_outbound_proxy) ||
+        dup_opt(mem, &d->user_id, s->user_id) ||
+        dup_opt(mem, &d->password, s->password) ||
+        dup_opt(mem, &d->auth_id, s->auth_id) ||
+        dup_opt(mem, &d->display_name, s->display_name))
+      goto fail;
+  }
+  if (copy_extras(mem, &p->extra, &p->n_extra, src->extra, src->n_extra) ||
+      copy_extras(mem, &p->warnings, &p->n_warnings, src->warnings,
+                  src->n_warnings) ||
+      dup_opt(mem, &p->resync_command, src->resync_command) ||
+      dup_opt(mem, &p->reboot_command, src->reboot_command))
+    goto fail;
+  *out = p;
+  return 0;
+fail:
+  sipline_profile_del(p);
+  return rc;
 }
 
 const sipline_line_cfg *sipline_profile_line(const sipline_profile *p,
@@ -313,23 +383,19 @@ const sipline_line_cfg *sipline_profile_line(const sipline_profile *p,
   return &p->lines[n - 1];
 }
 
-/* Makes lines 1..n exist (with defaults). */
+/*
+ * Makes lines 1..n exist (with defaults). Arrays are always sized exactly
+ * (no hidden capacity), so a profile copied field by field by someone else
+ * stays valid for every function here.
+ */
 static int ensure_lines(sipline_profile *p, unsigned n) {
-  profile_impl *pi = (profile_impl *)p;
   if (n <= p->n_lines)
     return 0;
-  if (n > pi->lines_cap) {
-    unsigned cap = pi->lines_cap ? pi->lines_cap : 1;
-    while (cap < n)
-      cap = cap > SIPLINE_PROFILE_MAX_LINES / 2 ? SIPLINE_PROFILE_MAX_LINES
-                                               : cap * 2;
-    sipline_line_cfg *v =
-        sipline_mem_realloc(p->mem, p->lines, (size_t)cap * sizeof(*v));
-    if (!v)
-      return SIPLINE_ERR_NOMEM;
-    p->lines = v;
-    pi->lines_cap = cap;
-  }
+  sipline_line_cfg *v =
+      sipline_mem_realloc(p->mem, p->lines, (size_t)n * sizeof(*v));
+  if (!v)
+    return SIPLINE_ERR_NOMEM;
+  p->lines = v;
   for (unsigned i = p->n_lines; i < n; i++)
     line_defaults(&p->lines[i], i + 1);
   p->n_lines = n;
@@ -337,25 +403,20 @@ static int ensure_lines(sipline_profile *p, unsigned n) {
 }
 
 static int push_extra(sipline_profile *p, sipline_profile_extra **v,
-                      unsigned *n, unsigned *cap, const char *tag,
-                      const char *value, size_t vlen, unsigned file_line) {
-  if (*n == *cap) {
-    unsigned nc = *cap ? *cap * 2 : 8;
-    sipline_profile_extra *x =
-        sipline_mem_realloc(p->mem, *v, (size_t)nc * sizeof(*x));
-    if (!x)
-      return SIPLINE_ERR_NOMEM;
-    *v = x;
-    *cap = nc;
-  }
+                      unsigned *n, const char *tag, const char *value,
+                      size_t vlen, unsigned file_line) {
   char *t = sipline__strdup(p->mem, tag);
   char *val = sipline__strndup(p->mem, value, vlen);
-  if (!t || !val) {
+  sipline_profile_extra *x =
+      t && val ? sipline_mem_realloc(p->mem, *v, (size_t)(*n + 1) * sizeof(*x))
+               : NULL;
+  if (!x) {
     sipline_mem_free(p->mem, t);
     sipline_mem_free(p->mem, val);
     return SIPLINE_ERR_NOMEM;
   }
-  (*v)[*n] = (sipline_profile_extra){t, val, file_line};
+  *v = x;
+  x[*n] = (sipline_profile_extra){t, val, file_line};
   (*n)++;
   return 0;
 }
@@ -564,7 +625,6 @@ static int apply(sipline_profile *p, const tagdef *d, sipline_line_cfg *l,
     sipline_mem_free(p->mem, s);
     if (ninv) {
       /* R8: reported once, then ignored. */
-      profile_impl *pi = (profile_impl *)p;
       char msg[200];
       char bs[24];
       snprintf(msg, sizeof(msg),
@@ -572,8 +632,8 @@ static int apply(sipline_profile *p, const tagdef *d, sipline_line_cfg *l,
                "(%u invalid token%s)",
                tag, show(sipline_pl_str(bad), bs, sizeof(bs)), ninv,
                ninv == 1 ? "" : "s");
-      int rc = push_extra(p, &p->warnings, &p->n_warnings, &pi->warnings_cap,
-                          tag, msg, strlen(msg), fline);
+      int rc = push_extra(p, &p->warnings, &p->n_warnings, tag, msg,
+                          strlen(msg), fline);
       if (rc)
         return rc;
     }
@@ -643,10 +703,8 @@ static int set_tag(sipline_profile *p, const char *tag, sipline_pl value,
     }
   }
   /* Unknown: kept as read (trimmed) for the caller to report. */
-  profile_impl *pi = (profile_impl *)p;
   sipline_pl v = sipline_pl_trim(value);
-  return push_extra(p, &p->extra, &p->n_extra, &pi->extra_cap, tag, v.p,
-                    v.len, fline);
+  return push_extra(p, &p->extra, &p->n_extra, tag, v.p, v.len, fline);
 }
 
 int sipline_profile_set(sipline_profile *p, const char *tag,

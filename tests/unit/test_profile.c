@@ -678,6 +678,49 @@ static void test_alloc_sweep(void **state) {
   assert_true(ok);
 }
 
+static void test_copy(void **state) {
+  (void)state;
+  sipline_profile *p = parse_ok(full);
+  assert_int_equal(sipline_profile_set(p, "Try_Backup_RSC", "5x", NULL), 0);
+  assert_int_equal(p->n_warnings, 1);
+  sipline_profile *c = NULL;
+  assert_int_equal(sipline_profile_copy(&c, p, NULL), 0);
+  sipline_profile_del(p); /* the copy shares nothing */
+  assert_int_equal(c->n_lines, 3);
+  assert_string_equal(sipline_profile_line(c, 1)->password, "s3cr&t");
+  assert_string_equal(sipline_profile_line(c, 3)->proxy,
+                      "pbx3.example.com|pbx3b.example.com:5060:p=2:10");
+  assert_string_equal(c->reboot_command, "systemctl restart siplined");
+  assert_int_equal(c->n_extra, 3);
+  assert_string_equal(c->extra[1].value, "hello");
+  assert_int_equal(c->n_warnings, 1);
+  assert_int_equal(c->t1_ms, 250);
+  /* The copy can grow. */
+  assert_int_equal(sipline_profile_set(c, "Proxy_9_", "x", NULL), 0);
+  assert_int_equal(c->n_lines, 9);
+  assert_int_equal(sipline_profile_set(c, "New_Tag", "x", NULL), 0);
+  assert_int_equal(c->n_extra, 4);
+  /* Failing allocations: never a leak, never a half copy. */
+  int ok = 0;
+  for (long k = 0; k < 1000 && !ok; k++) {
+    failmem f = {k, 0};
+    sipline_mem m = {&f, f_malloc, f_free, NULL, f_realloc};
+    sipline_profile *d = NULL;
+    int rc = sipline_profile_copy(&d, c, &m);
+    if (rc == 0) {
+      ok = 1;
+      sipline_profile_del(d);
+    } else {
+      assert_int_equal(rc, SIPLINE_ERR_NOMEM);
+      assert_null(d);
+    }
+    assert_int_equal(f.live, 0);
+  }
+  assert_true(ok);
+  assert_int_equal(sipline_profile_copy(&p, NULL, NULL), SIPLINE_ERR_INVAL);
+  sipline_profile_del(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults),
@@ -698,6 +741,7 @@ int main(void) {
       cmocka_unit_test(test_size_limit),
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_alloc_sweep),
+      cmocka_unit_test(test_copy),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
