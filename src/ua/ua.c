@@ -370,6 +370,18 @@ static int unsupported_require(const sipline_msg *m, sipline__buf *unsup) {
   return unsup->len != 0;
 }
 
+/* Answers, or ends the transaction when even that fails (no memory). */
+static void reply(sipline__stx *stx, const sipline__resp *r,
+                  sipline_tstamp now) {
+  if (sipline__stx_respond(stx, r, now) != 0)
+    sipline__stx_abandon(stx, now);
+}
+
+static void reply_status(sipline__stx *stx, int status, sipline_tstamp now) {
+  sipline__resp r = {.status = status};
+  reply(stx, &r, now);
+}
+
 static void answer_unhandled(sipline_ua *ua, sipline__stx *stx,
                              const sipline_msg *req, sipline_tstamp now) {
   ua->n_rx_unhandled++;
@@ -410,21 +422,21 @@ static void answer_unhandled(sipline_ua *ua, sipline__stx *stx,
     r.headers = "Allow: " SIPLINE__ALLOW "\r\n";
     break;
   }
-  sipline__stx_respond(stx, &r, now);
+  reply(stx, &r, now);
 }
 
 static void handle_cancel(sipline_ua *ua, sipline__stx *stx,
                           const sipline_msg *req, sipline_tstamp now) {
   sipline__stx *inv = sipline__txl_find_invite(&ua->txl, req);
   if (!inv) {
-    sipline__stx_reply(stx, 481, NULL, now); /* §9.2 */
+    reply_status(stx, 481, now); /* §9.2 */
     return;
   }
-  sipline__stx_reply(stx, 200, NULL, now);
+  reply_status(stx, 200, now);
   if (sipline__stx_is_final(inv))
     return; /* too late: no effect */
   if (!sipline__stx_notify_cancel(inv, now))
-    sipline__stx_reply(inv, 487, NULL, now);
+    reply_status(inv, 487, now);
 }
 
 static int on_request(sipline_ua *ua, const sipline_path *path,
@@ -445,44 +457,41 @@ static int on_request(sipline_ua *ua, const sipline_path *path,
   int is_ack = req->method == SIPLINE_METHOD_ACK;
 
   sipline_msg_error e = {0};
-  if (sipline_msg_validate(req, &e) != 0) {
+  static const char *const supported[] = {"timer", NULL};
+  static const sipline_msg_uas_opts opts = {.supported = supported};
+  if (sipline_msg_validate(req, &e) != 0 ||
+      sipline_msg_uas_check(req, &opts, &e) != 0) {
     ua->n_rx_bad++;
-    if (stx) {
-      if (e.status >= 300 && e.status <= 699) {
-        sipline__resp rsp = {.status = e.status, .reason = e.reason};
-        if (e.status == 505 || e.status == 501 || e.status == 405)
-          rsp.headers = "Allow: " SIPLINE__ALLOW "\r\n";
-        sipline__stx_respond(stx, &rsp, now);
-      } else {
-        sipline__stx_abandon(stx, now);
+    if (!stx)
+      return SIPLINE_ERR_MALFORMED; /* a bad ACK is dropped */
+    if (e.status < 300 || e.status > 699) {
+      sipline__stx_abandon(stx, now);
+      return SIPLINE_ERR_MALFORMED;
+    }
+    sipline__resp rsp = {.status = e.status, .reason = e.reason};
+    sipline__buf h;
+    sipline__buf_init(&h, ua->mem);
+    if (e.status == 501 || e.status == 405)
+      sipline__buf_append_str(&h, "Allow: " SIPLINE__ALLOW "\r\n");
+    if (e.status == 415 || e.status == 406)
+      sipline__buf_append_str(&h, "Accept: " SIPLINE__ACCEPT "\r\n");
+    if (e.status == 420) {
+      /* §8.2.2.3: list what we do not support. */
+      sipline__buf unsup;
+      sipline__buf_init(&unsup, ua->mem);
+      if (unsupported_require(req, &unsup)) {
+        sipline__buf_append_str(&h, "Unsupported: ");
+        sipline__buf_append(&h, unsup.p, unsup.len);
+        sipline__buf_append_str(&h, "\r\n");
       }
-    }
-    return SIPLINE_ERR_MALFORMED;
-  }
-  if (!is_ack && req->ruri.scheme_id != SIPLINE_SCHEME_SIP &&
-      req->ruri.scheme_id != SIPLINE_SCHEME_SIPS &&
-      req->ruri.scheme_id != SIPLINE_SCHEME_TEL) {
-    sipline__stx_reply(stx, 416, NULL, now); /* §8.2.2.1 */
-    return 0;
-  }
-  if (!is_ack && req->method != SIPLINE_METHOD_CANCEL) {
-    sipline__buf unsup;
-    sipline__buf_init(&unsup, ua->mem);
-    if (unsupported_require(req, &unsup)) {
-      /* §8.2.2.3: 420 listing what we do not support. */
-      sipline__buf h;
-      sipline__buf_init(&h, ua->mem);
-      sipline__buf_append_str(&h, "Unsupported: ");
-      sipline__buf_append(&h, unsup.p, unsup.len);
-      sipline__buf_append_str(&h, "\r\n");
-      sipline__resp rsp = {.status = 420,
-                           .headers = h.err ? NULL : h.p};
-      sipline__stx_respond(stx, &rsp, now);
-      sipline__buf_free(&h);
       sipline__buf_free(&unsup);
-      return 0;
     }
-    sipline__buf_free(&unsup);
+    if (h.len && !h.err)
+      rsp.headers = h.p;
+    if (sipline__stx_respond(stx, &rsp, now) != 0)
+      sipline__stx_abandon(stx, now);
+    sipline__buf_free(&h);
+    return e.status == 400 || e.status == 505 ? SIPLINE_ERR_MALFORMED : 0;
   }
   if (req->method == SIPLINE_METHOD_CANCEL) {
     handle_cancel(ua, stx, req, now);
@@ -497,10 +506,8 @@ static int on_request(sipline_ua *ua, const sipline_path *path,
     if (h == 0)
       continue;
     if (stx && !sipline__stx_is_final(stx)) {
-      if (h < 0)
-        sipline__stx_reply(stx, 500, NULL, now);
-      else if (!sipline__stx_has_handler(stx))
-        sipline__stx_reply(stx, 500, "Request Not Answered", now);
+      if (h < 0 || !sipline__stx_has_handler(stx))
+        reply_status(stx, 500, now);
       else
         sipline__stx_trying(stx, now); /* §17.2.1: 100 for INVITE */
     }
