@@ -274,7 +274,7 @@ ptrdiff_t sipline_auth_client_headers(sipline_auth_client *c,
  * accepted. Memory is allocated once, in _new.
  *
  * Rate limiter: token buckets keyed by source address bytes in a bounded
- * table (least recently used source evicted), plus one global bucket, so a
+ * table (the oldest entry evicted first), plus one global bucket, so a
  * spoofed flood cannot turn the phone into a 401 amplifier.
  */
 typedef struct sipline_auth_server sipline_auth_server;
