@@ -85,7 +85,7 @@ static ptrdiff_t start_line(sipline_msg *m, const char *p, const char *e,
   while (p < e && sipline__is((unsigned char)*p, SIPLINE__C_TOKEN))
     p++;
   if (p == s || p >= e || *p != ' ')
-    return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad request line", 0, 0, p);
+    return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad request line", 400, 0, p);
   m->method_name = sipline__pl(s, p);
   m->method = sipline_method_from(m->method_name);
   const char *u = ++p;

@@ -290,6 +290,8 @@ static const char *scan_params(const char *p, const char *e, char stop,
 }
 
 int sipline__gen_params_check(sipline_pl params) {
+  if (params.p == NULL)
+    return 0;
   const char *e = params.p + params.len;
   const char *end = scan_params(params.p, e, 0, NULL);
   if (end == NULL || sipline__skip_lws(end, e) != e)
@@ -299,9 +301,9 @@ int sipline__gen_params_check(sipline_pl params) {
 
 int sipline_param_get(sipline_pl params, const char *name, sipline_pl *val) {
   const size_t nl = strlen(name);
-  const char *p = params.p, *e = params.p + params.len;
-  if (p == NULL)
+  if (params.p == NULL)
     return SIPLINE_ERR_NOTFOUND;
+  const char *p = params.p, *e = params.p + params.len;
   while (p < e) {
     p = sipline__skip_lws(p, e);
     if (p < e && *p == ';')
@@ -497,9 +499,9 @@ int sipline_via_parse(sipline_pl in, sipline_via *out) {
 }
 
 int sipline_list_next(sipline_pl *rest, sipline_pl *item) {
-  const char *p = rest->p, *e = rest->p + rest->len;
-  if (p == NULL)
+  if (rest->p == NULL)
     return 0;
+  const char *p = rest->p, *e = rest->p + rest->len;
   p = sipline__skip_lws(p, e);
   if (p >= e) {
     rest->p = e;
