@@ -184,11 +184,18 @@ static int recv_stream(sipline__tp *tp, const sipline_path *path,
   int rc = 0;
   for (;;) {
     size_t skip = sipline_stream_skip_crlf(f->rx.p + off, f->rx.len - off);
-    if (skip >= 4) {
-      /* RFC 5626 §4.4.1: a double-CRLF ping is answered with one CRLF. */
+    /* RFC 5626 §4.4.1: a double-CRLF ping is answered with one CRLF
+     * (counted across reads: it may come one byte at a time). A lone CRLF
+     * is a pong to our own ping and needs no answer. */
+    f->crlf += (unsigned)skip;
+    while (f->crlf >= 4) {
+      f->crlf -= 4;
+      f->n_pings++;
       sipline__queue_push(&tp->txq, &f->path, "\r\n", 2);
     }
     off += skip;
+    if (off < f->rx.len)
+      f->crlf = 0;
     if (off == f->rx.len)
       break;
     const char *mp = f->rx.p + off;

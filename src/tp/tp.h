@@ -33,6 +33,8 @@ typedef struct sipline__flow {
   sipline_path path; /* tp, local, remote (host kept from the first send) */
   sipline__buf rx;   /* stream reassembly: bytes not yet framed */
   sipline_tstamp last_rx, last_tx;
+  unsigned crlf; /* CR/LF bytes seen between messages (keep-alive ping) */
+  uint64_t n_pings; /* double-CRLF pings received (answered with CRLF) */
 } sipline__flow;
 
 /*

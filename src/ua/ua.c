@@ -9,113 +9,12 @@
 
 #include "ua.h"
 
-/* ------------------------------------------------------------------ */
-/* the profile copy */
-
-static void profile_free(const sipline_mem *mem, sipline_profile *p) {
-  if (!p)
-    return;
-  for (unsigned i = 0; p->lines && i < p->n_lines; i++) {
-    sipline_line_cfg *l = &p->lines[i];
-    sipline_mem_free(mem, l->proxy);
-    sipline_mem_free(mem, l->outbound_proxy);
-    sipline_mem_free(mem, l->alt_proxy);
-    sipline_mem_free(mem, l->alt_outbound_proxy);
-    sipline_mem_free(mem, l->user_id);
-    sipline_mem_free(mem, l->password);
-    sipline_mem_free(mem, l->auth_id);
-    sipline_mem_free(mem, l->display_name);
-  }
-  sipline_mem_free(mem, p->lines);
-  for (unsigned i = 0; p->extra && i < p->n_extra; i++) {
-    sipline_mem_free(mem, p->extra[i].tag);
-    sipline_mem_free(mem, p->extra[i].value);
-  }
-  sipline_mem_free(mem, p->extra);
-  sipline_mem_free(mem, p->resync_command);
-  sipline_mem_free(mem, p->reboot_command);
-  sipline_mem_free(mem, p);
-}
-
 static int dup_str(const sipline_mem *mem, char **dst, const char *src) {
   *dst = NULL;
   if (!src)
     return 0;
   *dst = sipline__strdup(mem, src);
   return *dst ? 0 : SIPLINE_ERR_NOMEM;
-}
-
-/*
- * A deep copy made with the UA's allocator, so the application may free its
- * profile right after sipline_ua_new and the UA frees its copy itself.
- */
-static int profile_copy(const sipline_mem *mem, const sipline_profile *src,
-                        sipline_profile **out) {
-  *out = NULL;
-  sipline_profile *p = sipline_mem_malloc(mem, sizeof(*p));
-  if (!p)
-    return SIPLINE_ERR_NOMEM;
-  *p = *src;
-  p->mem = mem;
-  p->lines = NULL;
-  p->extra = NULL;
-  p->resync_command = p->reboot_command = NULL;
-  unsigned nl = src->n_lines, nx = src->n_extra;
-  p->n_lines = 0;
-  p->n_extra = 0;
-  int e = 0;
-  if (nl && src->lines) {
-    p->lines = sipline_mem_calloc(mem, nl, sizeof(*p->lines));
-    if (!p->lines)
-      e = SIPLINE_ERR_NOMEM;
-    else
-      p->n_lines = nl;
-    for (unsigned i = 0; !e && i < nl; i++) {
-      const sipline_line_cfg *s = &src->lines[i];
-      sipline_line_cfg *d = &p->lines[i];
-      *d = *s;
-      d->proxy = d->outbound_proxy = d->alt_proxy = d->alt_outbound_proxy =
-          d->user_id = d->password = d->auth_id = d->display_name = NULL;
-      e = dup_str(mem, &d->proxy, s->proxy);
-      if (!e)
-        e = dup_str(mem, &d->outbound_proxy, s->outbound_proxy);
-      if (!e)
-        e = dup_str(mem, &d->alt_proxy, s->alt_proxy);
-      if (!e)
-        e = dup_str(mem, &d->alt_outbound_proxy, s->alt_outbound_proxy);
-      if (!e)
-        e = dup_str(mem, &d->user_id, s->user_id);
-      if (!e)
-        e = dup_str(mem, &d->password, s->password);
-      if (!e)
-        e = dup_str(mem, &d->auth_id, s->auth_id);
-      if (!e)
-        e = dup_str(mem, &d->display_name, s->display_name);
-    }
-  }
-  if (!e && nx && src->extra) {
-    p->extra = sipline_mem_calloc(mem, nx, sizeof(*p->extra));
-    if (!p->extra)
-      e = SIPLINE_ERR_NOMEM;
-    else
-      p->n_extra = nx;
-    for (unsigned i = 0; !e && i < nx; i++) {
-      p->extra[i].file_line = src->extra[i].file_line;
-      e = dup_str(mem, &p->extra[i].tag, src->extra[i].tag);
-      if (!e)
-        e = dup_str(mem, &p->extra[i].value, src->extra[i].value);
-    }
-  }
-  if (!e)
-    e = dup_str(mem, &p->resync_command, src->resync_command);
-  if (!e)
-    e = dup_str(mem, &p->reboot_command, src->reboot_command);
-  if (e) {
-    profile_free(mem, p);
-    return e;
-  }
-  *out = p;
-  return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -578,7 +477,7 @@ int sipline__ua_create(sipline_ua **pua, const sipline_settings *st,
   sipline__tp_init(&ua->tp, mem, deliver, reject, ua);
   int e = sipline__txl_init(&ua->txl, mem, &ua->timers, &ua->rng, &ua->tp);
   if (!e)
-    e = profile_copy(mem, st->profile, &ua->profile);
+    e = sipline_profile_copy(&ua->profile, st->profile, mem);
   if (!e)
     e = dup_str(mem, &ua->local_host,
                 st->local_host && *st->local_host ? st->local_host
@@ -648,7 +547,7 @@ void sipline_ua_del(sipline_ua *ua) {
   sipline__tp_free(&ua->tp);
   sipline_mem_free(mem, ua->tx_cur);
   sipline__theap_free(&ua->timers);
-  profile_free(mem, ua->profile);
+  sipline_profile_del(ua->profile);
   sipline_mem_free(mem, ua->local_host);
   sipline_mem_free(mem, ua->user_agent);
   sipline_mem_free(mem, ua->instance_id);
