@@ -16,7 +16,7 @@ reg() { # reg NAME USER PASS TRANSPORT(u1|t1)
   lp=$(it_free_port)
   run_sipp "$1" "$lp" -sf "$IT_SIPP_DIR/uac_register.xml" -m 1 -t "$4" \
     -timeout 10s -timeout_error -s "$2" -au "$2" -ap "$3" \
-    -auth_uri "sip:127.0.0.1:$port" "127.0.0.1:$port"
+    -auth_uri "127.0.0.1:$port" "127.0.0.1:$port"
 }
 
 reg reg-udp 1001 secret1001 u1 || it_fail "UDP REGISTER with digest failed"
