@@ -325,8 +325,8 @@ static void test_forged(void **state) {
   assert_int_equal(verify(s, &c, &e, 1000000), SIPLINE_ERR_AUTH);
   /* Wrong lengths, non-base64, empty. */
   const char *bad[] = {"", "abc", "dcd98b7102dd2f0e8b11d0f600bfb0c093",
-                       "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-                       "!!!!!!!!"};
+                       ("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+                        "!!!!!!!!")};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     c.nonce = bad[i];
     assert_int_equal(verify(s, &c, &e, 2000), SIPLINE_ERR_AUTH);
