@@ -1,0 +1,634 @@
+/*
+ * daemon/daemon.c: siplined's thin loop around the UA: drives it (tx,
+ * events, deadline), turns its events into control-stream events and side
+ * effects (DNS, fetches, dialing, commands), and handles stop and reload.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "sd.h"
+
+sipline_tstamp sd_now(sd *d) {
+  return (sipline_tstamp)((uv_hrtime() - d->mono0) / 1000000u);
+}
+
+/* "line=1 server=10.0.0.1:5060 expires=60" from an event object. */
+static void ev_text(const cJSON *o, char *out, size_t cap) {
+  size_t n = 0;
+  out[0] = '\0';
+  for (const cJSON *it = o->child; it && n + 1 < cap; it = it->next) {
+    const char *k = it->string;
+    if (!k || !strcmp(k, "seq") || !strcmp(k, "time") || !strcmp(k, "t") ||
+        !strcmp(k, "event"))
+      continue;
+    char v[320];
+    if (cJSON_IsString(it))
+      snprintf(v, sizeof v, "%s", it->valuestring);
+    else if (cJSON_IsBool(it))
+      snprintf(v, sizeof v, "%s", cJSON_IsTrue(it) ? "true" : "false");
+    else if (cJSON_IsNull(it))
+      snprintf(v, sizeof v, "-");
+    else if (cJSON_IsNumber(it))
+      snprintf(v, sizeof v, "%g", it->valuedouble);
+    else if (cJSON_IsRaw(it))
+      snprintf(v, sizeof v, "%s", it->valuestring);
+    else
+      continue;
+    int w = snprintf(out + n, cap - n, "%s%s=%s", n ? " " : "", k, v);
+    if (w < 0)
+      break;
+    n += (size_t)w;
+    if (n >= cap)
+      n = cap - 1;
+  }
+}
+
+static void push(sd *d, cJSON *ev, int message, int level) {
+  if (!ev)
+    return;
+  if (slog_enabled(level)) {
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(ev, "event");
+    char txt[1024];
+    ev_text(ev, txt, sizeof txt);
+    slog(level, "%s %s", cJSON_IsString(name) ? name->valuestring : "?",
+         txt);
+  }
+  const sj_entry *e = sj_ring_push(d->ring, ev, message);
+  if (e)
+    ctl_broadcast(d, e);
+}
+
+void sd_emit(sd *d, cJSON *ev) { push(d, ev, 0, SLOG_INFO); }
+
+void sd_wire(sd *d, int tx, int proto, const sipline_path *path,
+             const sipline_addr *src, const sipline_addr *dst,
+             const uint8_t *p, size_t n) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  if (d->pcap && src->family && src->family == dst->family &&
+      spcap_write(d->pcap, proto, src, dst, p, n, &tv) != 0) {
+    slog(SLOG_ERROR, "--trace: write failed; tracing stopped");
+    spcap_close(d->pcap);
+    d->pcap = NULL;
+  }
+  if (d->hep_open && src->family && src->family == dst->family) {
+    static uint8_t hb[65535];
+    size_t hn = shep_encode(hb, sizeof hb, proto, src, dst, p, n, &tv,
+                            d->o.hep_id);
+    if (hn) {
+      uv_buf_t b = uv_buf_init((char *)hb, (unsigned)hn);
+      uv_udp_try_send(&d->hep, &b, 1, (struct sockaddr *)&d->hep_addr);
+    }
+  }
+  if (slog_enabled(SLOG_DEBUG)) {
+    char *txt = malloc(n + 1);
+    if (txt) {
+      slog_redact((const char *)p, n, txt, n + 1);
+      char a[80];
+      sj_addr(tx ? dst : src, a, sizeof a);
+      slog(SLOG_DEBUG, "%s %s %s (%zu bytes):\n%s", tx ? "sent to" : "from",
+           sipline_transport_name(path->tp), a, n, txt);
+      free(txt);
+    }
+  }
+  push(d, sj_message(tx, path, p, n, sd_now(d), &d->ck), 1, SLOG_DEBUG);
+}
+
+/* ---- commands from the profile (Resync_Command, Reboot_Command) ---- */
+
+typedef struct cmdrun {
+  uv_process_t h;
+  sd *d;
+  unsigned line;
+  char package[32];
+} cmdrun;
+
+static void cmd_closed(uv_handle_t *h) { free(h->data); }
+
+static void cmd_exit(uv_process_t *h, int64_t status, int sig) {
+  cmdrun *r = h->data;
+  cJSON *ev = sj_event_new("command", sd_now(r->d), r->line, &r->d->ck);
+  cJSON_AddStringToObject(ev, "package", r->package);
+  cJSON_AddNumberToObject(ev, "exit_status", (double)status);
+  if (sig)
+    cJSON_AddNumberToObject(ev, "signal", sig);
+  sd_emit(r->d, ev);
+  uv_close((uv_handle_t *)h, cmd_closed);
+}
+
+static void run_command(sd *d, unsigned line, const char *package,
+                        const char *cmd) {
+  cJSON *ev = sj_event_new("command", sd_now(d), line, &d->ck);
+  cJSON_AddStringToObject(ev, "package", package);
+  if (!cmd || !*cmd) {
+    cJSON_AddStringToObject(ev, "result", "not configured");
+    sd_emit(d, ev);
+    return;
+  }
+  cmdrun *r = calloc(1, sizeof *r);
+  if (!r) {
+    cJSON_Delete(ev);
+    return;
+  }
+  r->d = d;
+  r->line = line;
+  snprintf(r->package, sizeof r->package, "%s", package);
+  char lbuf[16];
+  snprintf(lbuf, sizeof lbuf, "%u", line);
+  setenv("SIPLINE_LINE", lbuf, 1);
+  setenv("SIPLINE_EVENT", package, 1);
+  char *args[] = {"sh", "-c", (char *)cmd, NULL};
+  uv_stdio_container_t io[3] = {{.flags = UV_IGNORE},
+                                {.flags = UV_INHERIT_FD, .data.fd = 2},
+                                {.flags = UV_INHERIT_FD, .data.fd = 2}};
+  uv_process_options_t po = {0};
+  po.file = "/bin/sh";
+  po.args = args;
+  po.exit_cb = cmd_exit;
+  po.stdio = io;
+  po.stdio_count = 3;
+  r->h.data = r;
+  int rc = uv_spawn(d->loop, &r->h, &po);
+  if (rc) {
+    cJSON_AddStringToObject(ev, "result", uv_strerror(rc));
+    free(r);
+  } else {
+    cJSON_AddStringToObject(ev, "result", "started");
+    cJSON_AddNumberToObject(ev, "pid", r->h.pid);
+  }
+  sd_emit(d, ev);
+}
+
+/* ---- UA events ---------------------------------------------------------- */
+
+static void on_execute(sd *d, const sipline_event *ev) {
+  if (strcmp(ev->state, "now") != 0 && strcmp(ev->state, "run") != 0)
+    return; /* "queued" and "dropped" are only reported */
+  const char *u = ev->text;
+  if (strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0) {
+    fetch_start(d, ev->line, u);
+    return;
+  }
+  if (strncasecmp(u, "Dial:", 5) == 0 && u[5]) {
+    unsigned id = 0;
+    int rc = sipline_ua_call(d->ua, ev->line ? ev->line : 1, u + 5, &id,
+                             sd_now(d));
+    cJSON *o = sj_event_new("dial", sd_now(d), ev->line, &d->ck);
+    cJSON_AddStringToObject(o, "target", u + 5);
+    if (rc == 0)
+      cJSON_AddNumberToObject(o, "id", id);
+    else
+      cJSON_AddStringToObject(o, "error", sipline_strerror(rc));
+    sd_emit(d, o);
+  }
+  /* EditDial:, Key:, Init:, Play: have nothing to run on a daemon; the
+   * execute event on the stream is their report. */
+}
+
+static void on_notify(sd *d, const sipline_event *ev) {
+  if (ev->status < 200 || ev->status > 299)
+    return;
+  const char *pkg = ev->text;
+  if (!strcasecmp(pkg, "resync") || !strcasecmp(pkg, "check-sync"))
+    run_command(d, ev->line, pkg, d->profile->resync_command);
+  else if (!strcasecmp(pkg, "reboot") || !strcasecmp(pkg, "restart"))
+    run_command(d, ev->line, pkg, d->profile->reboot_command);
+}
+
+static void on_event(sd *d, const sipline_event *ev) {
+  int level = SLOG_INFO;
+  if (ev->type == SIPLINE_EV_DNS_QUERY || ev->type == SIPLINE_EV_KEEPALIVE)
+    level = SLOG_DEBUG;
+  else if (ev->type == SIPLINE_EV_WARNING ||
+           ev->type == SIPLINE_EV_AUTH_FAILED)
+    level = SLOG_WARN;
+  push(d, sj_event(ev, &d->ck), 0, level);
+  switch (ev->type) {
+  case SIPLINE_EV_DNS_QUERY:
+    dns_query(d, ev->id, ev->qtype, ev->text);
+    break;
+  case SIPLINE_EV_EXECUTE:
+    on_execute(d, ev);
+    break;
+  case SIPLINE_EV_NOTIFY:
+    on_notify(d, ev);
+    break;
+  default:
+    break;
+  }
+}
+
+/* ---- driving ------------------------------------------------------------ */
+
+static void finish(sd *d) {
+  uv_timer_stop(&d->stop_timer);
+  uv_stop(d->loop);
+}
+
+static void switch_ua(sd *d);
+
+static void ua_timer_cb(uv_timer_t *t) {
+  sd *d = t->data;
+  if (!d->ua)
+    return;
+  sipline_ua_handle_timeout(d->ua, sd_now(d));
+  sd_drive(d);
+}
+
+void sd_drive(sd *d) {
+  if (d->driving) {
+    d->drive_again = 1;
+    return;
+  }
+  d->driving = 1;
+  do {
+    d->drive_again = 0;
+    if (!d->ua)
+      break;
+    sipline_path path;
+    const uint8_t *p;
+    ptrdiff_t n;
+    while ((n = sipline_ua_pull_tx(d->ua, &path, &p, sd_now(d))) >= 0)
+      if (n > 0)
+        net_send(d, &path, p, (size_t)n);
+    if (n != SIPLINE_ERR_AGAIN)
+      slog(SLOG_WARN, "pull_tx: %s", sipline_strerror((int)n));
+    sipline_event ev;
+    while (d->ua && sipline_ua_poll_event(d->ua, &ev) == 1)
+      on_event(d, &ev);
+  } while (d->drive_again);
+  d->driving = 0;
+  if (d->ua && (d->stopping || d->reloading) &&
+      sipline_ua_is_shut_down(d->ua)) {
+    if (d->stopping) {
+      slog(SLOG_INFO, "every line un-registered; exiting");
+      finish(d);
+      return;
+    }
+    switch_ua(d);
+    return;
+  }
+  if (!d->ua) {
+    uv_timer_stop(&d->ua_timer);
+    return;
+  }
+  sipline_tstamp dl = sipline_ua_next_deadline(d->ua);
+  if (dl == SIPLINE_TSTAMP_NONE) {
+    uv_timer_stop(&d->ua_timer);
+    return;
+  }
+  uv_update_time(d->loop);
+  sipline_tstamp now = sd_now(d);
+  uv_timer_start(&d->ua_timer, ua_timer_cb, dl > now ? dl - now : 0, 0);
+}
+
+/* ---- profile, start, stop, reload --------------------------------------- */
+
+int sd_load_profile(const char *path, sipline_profile **out, char *err,
+                    size_t cap) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err, cap, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  size_t max = (1u << 20) + 1, n = 0;
+  char *buf = malloc(max);
+  if (!buf) {
+    fclose(f);
+    snprintf(err, cap, "%s: out of memory", path);
+    return -1;
+  }
+  n = fread(buf, 1, max, f);
+  int rerr = ferror(f);
+  fclose(f);
+  if (rerr) {
+    free(buf);
+    snprintf(err, cap, "%s: read error", path);
+    return -1;
+  }
+  sipline_profile_error pe;
+  memset(&pe, 0, sizeof pe);
+  int rc = sipline_profile_parse(out, buf, n, NULL, &pe);
+  free(buf);
+  if (rc == 0)
+    return 0;
+  /* One line naming the file line, the tag and the value; never the value
+   * of a password (the sentence from the library names only the tag then). */
+  int secret = strncasecmp(pe.tag, "Password", 8) == 0;
+  if (pe.tag[0] && !secret && !strstr(pe.what, pe.tag))
+    snprintf(err, cap, "%s:%u: %s: \"%s\": %s", path, pe.file_line, pe.tag,
+             pe.value, pe.what[0] ? pe.what : sipline_strerror(rc));
+  else if (pe.tag[0] && secret)
+    snprintf(err, cap, "%s:%u: %s: %s", path, pe.file_line, pe.tag,
+             sipline_strerror(rc));
+  else
+    snprintf(err, cap, "%s:%u: %s", path, pe.file_line,
+             pe.what[0] ? pe.what : sipline_strerror(rc));
+  *out = NULL;
+  return -1;
+}
+
+int sd_apply_overrides(sd *d, sipline_profile *p, char *err, size_t cap) {
+  if (!d->o.port_base)
+    return 0;
+  for (unsigned n = 1; n <= p->n_lines; n++) {
+    char tag[32], val[16];
+    unsigned port = d->o.port_base + n - 1;
+    if (port > 65535) {
+      snprintf(err, cap, "--port-base %u: line %u would need port %u",
+               d->o.port_base, n, port);
+      return -1;
+    }
+    snprintf(tag, sizeof tag, "SIP_Port_%u_", n);
+    snprintf(val, sizeof val, "%u", port);
+    sipline_profile_error pe;
+    if (sipline_profile_set(p, tag, val, &pe) != 0) {
+      snprintf(err, cap, "--port-base: %s", pe.what);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static void report_extras(const sipline_profile *p, const char *path) {
+  for (unsigned i = 0; i < p->n_extra; i++)
+    slog(SLOG_WARN, "%s:%u: unknown tag %s (kept, not used)", path,
+         p->extra[i].file_line, p->extra[i].tag);
+}
+
+int sd_start_ua(sd *d) {
+  uint64_t seed = 0;
+  if (RAND_bytes((unsigned char *)&seed, sizeof seed) != 1) {
+    slog(SLOG_ERROR, "OpenSSL RAND_bytes failed");
+    return -1;
+  }
+  sipline_settings st;
+  memset(&st, 0, sizeof st);
+  st.profile = d->profile;
+  st.seed = seed;
+  st.local_host = d->o.advertise ? d->o.advertise : d->o.bind[0];
+  int rc = sipline_ua_new(&d->ua, &st, NULL, d);
+  if (rc) {
+    slog(SLOG_ERROR, "cannot create the UA: %s", sipline_strerror(rc));
+    d->ua = NULL;
+    return -1;
+  }
+  d->ua_gen++;
+  rc = sipline_ua_start(d->ua, sd_now(d));
+  if (rc)
+    slog(SLOG_WARN, "starting the lines: %s", sipline_strerror(rc));
+  sd_drive(d);
+  return 0;
+}
+
+static void stop_timer_cb(uv_timer_t *t) {
+  sd *d = t->data;
+  if (d->stopping) {
+    slog(SLOG_WARN, "shutdown deadline reached before every un-REGISTER "
+                    "was answered; exiting");
+    finish(d);
+  } else if (d->reloading) {
+    slog(SLOG_WARN, "reload: the old UA did not finish in time; switching");
+    switch_ua(d);
+  }
+}
+
+void sd_stop(sd *d, const char *why) {
+  if (d->stopping) {
+    slog(SLOG_WARN, "%s again: exiting at once", why);
+    if (d->pcap)
+      spcap_close(d->pcap);
+    if (d->ctl_open)
+      unlink(d->o.control);
+    if (d->o.pid_file)
+      unlink(d->o.pid_file);
+    _exit(1);
+  }
+  d->stopping = 1;
+  slog(SLOG_INFO, "%s: un-registering every line", why);
+  sd_emit(d, sj_event_new("stopping", sd_now(d), 0, &d->ck));
+  if (!d->ua) {
+    finish(d);
+    return;
+  }
+  uv_timer_start(&d->stop_timer, stop_timer_cb, d->o.shutdown_ms, 0);
+  if (!d->reloading)
+    sipline_ua_shutdown(d->ua, sd_now(d));
+  sd_drive(d);
+}
+
+/* The old UA is gone (or out of time): start the new profile's UA. */
+static void switch_ua(sd *d) {
+  uv_timer_stop(&d->stop_timer);
+  d->reloading = 0;
+  sipline_ua_del(d->ua);
+  d->ua = NULL;
+  net_close(d, 1);
+  sipline_profile_del(d->profile);
+  d->profile = d->next;
+  d->next = NULL;
+  d->ua_gen++; /* answers for the old UA are dropped */
+  cJSON *ev = sj_event_new("reload", sd_now(d), 0, &d->ck);
+  cJSON_AddBoolToObject(ev, "ok", 1);
+  cJSON_AddNumberToObject(ev, "lines", d->profile->n_lines);
+  sd_emit(d, ev);
+  if (net_open(d) != 0 || sd_start_ua(d) != 0) {
+    slog(SLOG_ERROR, "reload: cannot start the new profile; exiting");
+    d->exit_code = 1;
+    finish(d);
+  }
+}
+
+int sd_reload(sd *d, char *err, size_t cap) {
+  if (d->stopping) {
+    snprintf(err, cap, "stopping");
+    return -1;
+  }
+  sipline_profile *p = NULL;
+  if (sd_load_profile(d->o.config, &p, err, cap) != 0 ||
+      sd_apply_overrides(d, p, err, cap) != 0) {
+    sipline_profile_del(p);
+    slog(SLOG_ERROR, "reload failed, keeping the running profile: %s", err);
+    cJSON *ev = sj_event_new("reload", sd_now(d), 0, &d->ck);
+    cJSON_AddBoolToObject(ev, "ok", 0);
+    cJSON_AddStringToObject(ev, "error", err);
+    push(d, ev, 0, SLOG_DEBUG);
+    return -1;
+  }
+  report_extras(p, d->o.config);
+  slog(SLOG_INFO, "reload: %s parsed; un-registering the old lines",
+       d->o.config);
+  if (d->reloading) { /* a second reload while the first is shutting down */
+    sipline_profile_del(d->next);
+    d->next = p;
+    return 0;
+  }
+  d->next = p;
+  d->reloading = 1;
+  if (!d->ua) {
+    switch_ua(d);
+    return 0;
+  }
+  uv_timer_start(&d->stop_timer, stop_timer_cb, d->o.shutdown_ms, 0);
+  sipline_ua_shutdown(d->ua, sd_now(d));
+  sd_drive(d);
+  return 0;
+}
+
+/* ---- control requests ------------------------------------------------- */
+
+static cJSON *reply(int ok, const char *cmd) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddBoolToObject(o, "ok", ok);
+  if (cmd)
+    cJSON_AddStringToObject(o, "cmd", cmd);
+  return o;
+}
+
+static void fail(sd_ctlc *c, const char *cmd, const char *why) {
+  cJSON *o = reply(0, cmd);
+  cJSON_AddStringToObject(o, "error", why);
+  ctl_reply_obj(c, o);
+}
+
+static void status(sd *d, sd_ctlc *c) {
+  cJSON *o = reply(1, "status");
+  sipline_tstamp now = sd_now(d);
+  char iso[40];
+  sj_iso(d->ck.wall0_ms + (int64_t)now, iso, sizeof iso);
+  cJSON_AddStringToObject(o, "time", iso);
+  cJSON_AddStringToObject(o, "version", SIPLINE_VERSION);
+  cJSON_AddNumberToObject(o, "pid", (double)getpid());
+  sj_iso(d->ck.wall0_ms, iso, sizeof iso);
+  cJSON_AddStringToObject(o, "started", iso);
+  cJSON_AddNumberToObject(o, "uptime", (double)now / 1000.0);
+  cJSON_AddStringToObject(o, "profile", d->o.config);
+  cJSON_AddStringToObject(o, "state", d->stopping    ? "stopping"
+                                      : d->reloading ? "reloading"
+                                                     : "running");
+  cJSON_AddNumberToObject(o, "last_seq",
+                          (double)(sj_ring_next_seq(d->ring) - 1));
+  cJSON *lines = cJSON_AddArrayToObject(o, "lines");
+  unsigned n = d->ua ? sipline_ua_line_count(d->ua) : 0;
+  for (unsigned i = 1; i <= n; i++) {
+    sipline_line_status st;
+    memset(&st, 0, sizeof st);
+    if (sipline_ua_line_status(d->ua, i, &st) != 0)
+      continue;
+    cJSON_AddItemToArray(lines, sj_line_status(&st, &d->ck, now));
+  }
+  ctl_reply_obj(c, o);
+}
+
+static int get_uint(const cJSON *req, const char *k, unsigned *v) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(req, k);
+  if (cJSON_IsNumber(it) && it->valuedouble >= 0 &&
+      it->valuedouble <= 4294967295.0) {
+    *v = (unsigned)it->valuedouble;
+    return 0;
+  }
+  if (cJSON_IsString(it) && it->valuestring[0]) {
+    char *end;
+    unsigned long x = strtoul(it->valuestring, &end, 10);
+    if (!*end) {
+      *v = (unsigned)x;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+void sd_ctl_request(sd *d, sd_ctlc *c, cJSON *req) {
+  const cJSON *cmdj = cJSON_GetObjectItemCaseSensitive(req, "cmd");
+  if (!cJSON_IsString(cmdj)) {
+    fail(c, NULL, "missing \"cmd\"");
+    return;
+  }
+  const char *cmd = cmdj->valuestring;
+  if (!strcmp(cmd, "status")) {
+    status(d, c);
+  } else if (!strcmp(cmd, "events")) {
+    unsigned since = 0;
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(req, "since");
+    if (s && get_uint(req, "since", &since) != 0) {
+      fail(c, cmd, "\"since\" must be a sequence number");
+      return;
+    }
+    int follow = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "follow"));
+    int msgs = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "messages"));
+    /* "since":-1 style "only new ones" is spelled "new":true */
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "new")))
+      since = (unsigned)(sj_ring_next_seq(d->ring) - 1);
+    ctl_follow(d, c, since, msgs, follow);
+  } else if (!strcmp(cmd, "call")) {
+    unsigned line = 1, id = 0;
+    const cJSON *to = cJSON_GetObjectItemCaseSensitive(req, "to");
+    if (cJSON_GetObjectItemCaseSensitive(req, "line") &&
+        get_uint(req, "line", &line) != 0) {
+      fail(c, cmd, "\"line\" must be a line number");
+      return;
+    }
+    if (!cJSON_IsString(to) || !to->valuestring[0]) {
+      fail(c, cmd, "\"to\" (a user or SIP URI) is required");
+      return;
+    }
+    if (!d->ua || d->stopping || d->reloading) {
+      fail(c, cmd, "not running");
+      return;
+    }
+    int rc = sipline_ua_call(d->ua, line, to->valuestring, &id, sd_now(d));
+    sd_drive(d);
+    if (rc) {
+      fail(c, cmd, sipline_strerror(rc));
+      return;
+    }
+    cJSON *o = reply(1, cmd);
+    cJSON_AddNumberToObject(o, "id", id);
+    ctl_reply_obj(c, o);
+  } else if (!strcmp(cmd, "hangup")) {
+    unsigned id;
+    if (get_uint(req, "id", &id) != 0) {
+      fail(c, cmd, "\"id\" (a call id) is required");
+      return;
+    }
+    if (!d->ua) {
+      fail(c, cmd, "not running");
+      return;
+    }
+    int rc = sipline_ua_hangup(d->ua, id, sd_now(d));
+    sd_drive(d);
+    if (rc) {
+      fail(c, cmd, sipline_strerror(rc));
+      return;
+    }
+    ctl_reply_obj(c, reply(1, cmd));
+  } else if (!strcmp(cmd, "reload")) {
+    char err[512];
+    if (sd_reload(d, err, sizeof err) != 0)
+      fail(c, cmd, err);
+    else
+      ctl_reply_obj(c, reply(1, cmd));
+  } else if (!strcmp(cmd, "stop")) {
+    ctl_reply_obj(c, reply(1, cmd));
+    if (!d->stopping)
+      sd_stop(d, "stop requested on the control socket");
+  } else if (!strcmp(cmd, "version")) {
+    cJSON *o = reply(1, cmd);
+    cJSON_AddStringToObject(o, "version", SIPLINE_VERSION);
+    ctl_reply_obj(c, o);
+  } else {
+    char why[128];
+    snprintf(why, sizeof why, "unknown command \"%.64s\"", cmd);
+    fail(c, cmd, why);
+  }
+}

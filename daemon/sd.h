@@ -1,0 +1,116 @@
+/*
+ * daemon/sd.h: siplined's state, shared by its modules (internal).
+ *
+ * One sd per process. The loop is libuv's; the UA is the library's
+ * sans-IO core, and every module that calls into it (net, dns, ctl,
+ * signals, timers) calls sd_drive() afterwards, which pulls what the UA
+ * wants to send, its events and its next deadline.
+ */
+#ifndef SIPLINED_SD_H
+#define SIPLINED_SD_H
+
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#include "ctljson.h"
+#include "opts.h"
+#include "sipline/profile.h"
+#include "sipline/ua.h"
+#include "trace.h"
+
+typedef struct sd_udp sd_udp;
+typedef struct sd_conn sd_conn;
+typedef struct sd_tcpl sd_tcpl;
+typedef struct sd_ctlc sd_ctlc;
+typedef struct sd_dns sd_dns;
+typedef struct sd_fetch sd_fetch;
+
+typedef struct sd {
+  uv_loop_t *loop;
+  sd_opts o;
+  sipline_profile *profile;
+  sipline_ua *ua;
+  unsigned ua_gen; /* bumped for every new UA: stale async answers drop */
+  uint64_t mono0;  /* uv_hrtime() at start */
+  sj_clock ck;
+  int driving, drive_again;
+
+  uv_timer_t ua_timer;
+  uv_timer_t stop_timer;
+  uv_signal_t sig[3];
+  int stopping;          /* SIGTERM/SIGINT seen */
+  int reloading;         /* old UA shutting down before the new one */
+  sipline_profile *next; /* the profile to switch to after reloading */
+  int exit_code;
+
+  /* network (net.c) */
+  sd_udp *udp;
+  sd_conn *conns;
+  sd_tcpl *tcpl;
+  SSL_CTX *tls;
+  /* DNS (dns.c), fetches (fetch.c) */
+  sd_dns *dns;
+  sd_fetch *fetch;
+  /* control (ctl.c) */
+  uv_pipe_t ctl;
+  int ctl_open;
+  sd_ctlc *clients;
+  sj_ring *ring;
+  /* traces */
+  spcap *pcap;
+  uv_udp_t hep;
+  int hep_open;
+  struct sockaddr_storage hep_addr;
+} sd;
+
+/* Milliseconds since the daemon started (the UA's clock). */
+sipline_tstamp sd_now(sd *d);
+/* Drains the UA's output and events and re-arms its timer. */
+void sd_drive(sd *d);
+/* Logs a line and puts a daemon-made event on the control stream. */
+void sd_emit(sd *d, cJSON *ev);
+
+/* net.c */
+int net_init(sd *d);
+int net_open(sd *d); /* the sockets the profile's lines need */
+void net_close(sd *d, int quiet); /* closes every socket and connection */
+void net_send(sd *d, const sipline_path *path, const uint8_t *p, size_t n);
+/* Called by net.c for every SIP message on the wire (traces, events). */
+void sd_wire(sd *d, int tx, int proto, const sipline_path *path,
+             const sipline_addr *src, const sipline_addr *dst,
+             const uint8_t *p, size_t n);
+int sd_addr_from_sa(const struct sockaddr *sa, sipline_addr *a);
+void sd_addr_to_sa(const sipline_addr *a, struct sockaddr_storage *ss);
+
+/* dns.c */
+int dns_init(sd *d);
+void dns_query(sd *d, unsigned id, int qtype, const char *name);
+void dns_close(sd *d);
+
+/* fetch.c */
+int fetch_init(sd *d);
+void fetch_start(sd *d, unsigned line, const char *url);
+void fetch_close(sd *d);
+/* The first element's name of an XML document ("CiscoIPPhoneText"). */
+int fetch_xml_root(const char *p, size_t n, char *out, size_t cap);
+
+/* ctl.c */
+int ctl_open(sd *d);
+void ctl_close(sd *d);
+/* Sends a ring entry to every following client. */
+void ctl_broadcast(sd *d, const sj_entry *e);
+/* Handles one request; writes response lines with ctl_reply. */
+void sd_ctl_request(sd *d, sd_ctlc *c, cJSON *req);
+void ctl_reply(sd_ctlc *c, const char *line);
+void ctl_reply_obj(sd_ctlc *c, cJSON *o); /* takes ownership */
+void ctl_follow(sd *d, sd_ctlc *c, uint64_t since, int messages, int follow);
+
+/* daemon.c */
+int sd_load_profile(const char *path, sipline_profile **out, char *err,
+                    size_t errcap);
+int sd_apply_overrides(sd *d, sipline_profile *p, char *err, size_t cap);
+int sd_start_ua(sd *d);
+void sd_stop(sd *d, const char *why);
+int sd_reload(sd *d, char *err, size_t cap);
+
+#endif

@@ -1,0 +1,355 @@
+/*
+ * siplinectl: talks to siplined over its control socket (JSON lines, see
+ * siplined(8)) and prints readable tables, or the raw JSON with --json.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "sipline/base.h"
+
+static const char usage[] =
+    "Usage: siplinectl [-s SOCKET] [--json] COMMAND [ARGS]\n"
+    "Talks to siplined over its control socket.\n"
+    "\n"
+    "Commands:\n"
+    "  status                  each line: state, where it is registered,\n"
+    "                          granted expiry, next refresh, calls, and each\n"
+    "                          server UP/DOWN with since-when\n"
+    "  events [-f] [--since N] [--new] [--messages]\n"
+    "                          recent events (SIM.md names) with wall-clock\n"
+    "                          times; -f/--follow keeps streaming; --since N\n"
+    "                          only those after sequence number N; --new only\n"
+    "                          events from now on (with -f); --messages adds\n"
+    "                          every SIP message sent (tx) and received (rx)\n"
+    "  call LINE TARGET        places a call from LINE to a user or SIP URI\n"
+    "  hangup ID               ends call ID (from 'call' or the events)\n"
+    "  reload                  re-reads the profile (as SIGHUP)\n"
+    "  stop                    un-registers every line and stops the daemon\n"
+    "  send JSON               sends one raw request, prints the replies\n"
+    "\n"
+    "Options:\n"
+    "  -s, --socket PATH       the control socket (default /run/siplined.sock\n"
+    "                          as root, else $XDG_RUNTIME_DIR/siplined.sock,\n"
+    "                          else /tmp/siplined-UID.sock; or $SIPLINED_SOCKET)\n"
+    "  -j, --json              print the daemon's JSON lines as they come\n"
+    "  -h, --help              this text\n"
+    "  -V, --version           the version\n"
+    "\n"
+    "Exit status: 0 ok, 1 the daemon refused the command, 2 bad usage,\n"
+    "3 no daemon on the socket.\n";
+
+static void default_sock(char *buf, size_t cap) {
+  const char *e = getenv("SIPLINED_SOCKET");
+  const char *x = getenv("XDG_RUNTIME_DIR");
+  if (e && *e)
+    snprintf(buf, cap, "%s", e);
+  else if (geteuid() == 0)
+    snprintf(buf, cap, "/run/siplined.sock");
+  else if (x && *x)
+    snprintf(buf, cap, "%s/siplined.sock", x);
+  else
+    snprintf(buf, cap, "/tmp/siplined-%ld.sock", (long)geteuid());
+}
+
+static FILE *connect_to(const char *path) {
+  struct sockaddr_un sun;
+  memset(&sun, 0, sizeof sun);
+  sun.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof sun.sun_path) {
+    fprintf(stderr, "siplinectl: socket path too long\n");
+    return NULL;
+  }
+  strcpy(sun.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+    fprintf(stderr, "siplinectl: cannot connect to %s: %s (is siplined "
+                    "running? see -s)\n",
+            path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return NULL;
+  }
+  return fdopen(fd, "r+");
+}
+
+static const char *str(const cJSON *o, const char *k) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+static double num(const cJSON *o, const char *k, double dflt) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsNumber(it) ? it->valuedouble : dflt;
+}
+
+/* "2026-11-24T04:33:12.123Z" -> "04:33:12.123" for compact tables. */
+static const char *clock_of(const char *iso) {
+  if (!iso)
+    return "-";
+  const char *t = strchr(iso, 'T');
+  return t ? t + 1 : iso;
+}
+
+static void print_status(const cJSON *o) {
+  printf("siplined %s, pid %.0f, up %.0fs, %s, profile %s\n",
+         str(o, "version") ? str(o, "version") : "?", num(o, "pid", 0),
+         num(o, "uptime", 0), str(o, "state") ? str(o, "state") : "?",
+         str(o, "profile") ? str(o, "profile") : "?");
+  const cJSON *lines = cJSON_GetObjectItemCaseSensitive(o, "lines");
+  const cJSON *l;
+  cJSON_ArrayForEach(l, lines) {
+    printf("\nline %.0f  %s  %s", num(l, "line", 0),
+           str(l, "aor") && *str(l, "aor") ? str(l, "aor") : "-",
+           str(l, "state") ? str(l, "state") : "?");
+    const cJSON *reg = cJSON_GetObjectItemCaseSensitive(l, "registered_at");
+    if (cJSON_GetArraySize(reg) > 0) {
+      printf(" at");
+      const cJSON *r;
+      cJSON_ArrayForEach(r, reg) printf(" %s", r->valuestring);
+    }
+    printf("\n  current %s, expires %.0fs", str(l, "current") && *str(l, "current")
+                                               ? str(l, "current")
+                                               : "-",
+           num(l, "expires", 0));
+    double in = num(l, "next_refresh_in", -1);
+    if (in >= 0)
+      printf(", next refresh in %.1fs (%s)", in,
+             clock_of(str(l, "next_refresh")));
+    if (str(l, "fallback_at"))
+      printf(", fallback at %s", clock_of(str(l, "fallback_at")));
+    printf(", calls %.0f\n", num(l, "calls", 0));
+    printf("  %-28s %-5s %-25s %-4s %s\n", "SERVER", "STATE", "SINCE", "REG",
+           "EXPIRES");
+    const cJSON *sv;
+    cJSON_ArrayForEach(sv, cJSON_GetObjectItemCaseSensitive(l, "servers")) {
+      int reg1 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sv, "registered"));
+      char exp[64] = "-";
+      if (reg1)
+        snprintf(exp, sizeof exp, "%.0fs (until %s)", num(sv, "expires", 0),
+                 clock_of(str(sv, "expires_at")));
+      printf("  %-28s %-5s %-25s %-4s %s\n", str(sv, "addr") ? str(sv, "addr") : "?",
+             str(sv, "state") ? str(sv, "state") : "?",
+             str(sv, "since") ? str(sv, "since") : "-", reg1 ? "yes" : "no",
+             exp);
+    }
+  }
+}
+
+static void print_event(const cJSON *o) {
+  const char *t = str(o, "time");
+  double line = num(o, "line", 0);
+  printf("%-24s ", t ? t : "-");
+  if (line > 0)
+    printf("line %-2.0f ", line);
+  else
+    printf("        ");
+  printf("%-13s", str(o, "event") ? str(o, "event") : "?");
+  for (const cJSON *it = o->child; it; it = it->next) {
+    const char *k = it->string;
+    if (!k || !strcmp(k, "time") || !strcmp(k, "t") || !strcmp(k, "event") ||
+        !strcmp(k, "line") || !strcmp(k, "seq"))
+      continue;
+    if (cJSON_IsString(it))
+      printf(" %s=%s", k, it->valuestring);
+    else if (cJSON_IsNumber(it))
+      printf(" %s=%g", k, it->valuedouble);
+    else if (cJSON_IsBool(it))
+      printf(" %s=%s", k, cJSON_IsTrue(it) ? "true" : "false");
+    else if (cJSON_IsNull(it))
+      printf(" %s=-", k);
+  }
+  printf("  #%.0f\n", num(o, "seq", 0));
+}
+
+enum { K_ONE, K_EVENTS, K_STATUS };
+
+int main(int argc, char **argv) {
+  static const struct option lo[] = {
+      {"socket", required_argument, 0, 's'}, {"json", no_argument, 0, 'j'},
+      {"help", no_argument, 0, 'h'},         {"version", no_argument, 0, 'V'},
+      {"follow", no_argument, 0, 'f'},       {"since", required_argument, 0, 'S'},
+      {"messages", no_argument, 0, 'm'},     {"new", no_argument, 0, 'n'},
+      {0, 0, 0, 0}};
+  char sock[256];
+  default_sock(sock, sizeof sock);
+  int json = 0, follow = 0, messages = 0, fresh = 0;
+  long long since = -1;
+  int c;
+  while ((c = getopt_long(argc, argv, "+s:jhVfS:mn", lo, NULL)) != -1) {
+    switch (c) {
+    case 's':
+      snprintf(sock, sizeof sock, "%s", optarg);
+      break;
+    case 'j':
+      json = 1;
+      break;
+    case 'f':
+      follow = 1;
+      break;
+    case 'S':
+      since = atoll(optarg);
+      break;
+    case 'm':
+      messages = 1;
+      break;
+    case 'n':
+      fresh = 1;
+      break;
+    case 'h':
+      fputs(usage, stdout);
+      return 0;
+    case 'V':
+      printf("siplinectl %s\n", SIPLINE_VERSION);
+      return 0;
+    default:
+      fputs(usage, stderr);
+      return 2;
+    }
+  }
+  if (optind >= argc) {
+    fputs(usage, stderr);
+    return 2;
+  }
+  const char *cmd = argv[optind++];
+  /* options may also follow the command: siplinectl events --follow */
+  while (optind < argc) {
+    int r = getopt_long(argc, argv, "+s:jhVfS:mn", lo, NULL);
+    if (r == -1)
+      break;
+    switch (r) {
+    case 's':
+      snprintf(sock, sizeof sock, "%s", optarg);
+      break;
+    case 'j':
+      json = 1;
+      break;
+    case 'f':
+      follow = 1;
+      break;
+    case 'S':
+      since = atoll(optarg);
+      break;
+    case 'm':
+      messages = 1;
+      break;
+    case 'n':
+      fresh = 1;
+      break;
+    default:
+      fputs(usage, stderr);
+      return 2;
+    }
+  }
+  int nargs = argc - optind;
+  char **args = argv + optind;
+  cJSON *req = cJSON_CreateObject();
+  int kind = K_ONE;
+  if (!strcmp(cmd, "status") && nargs == 0) {
+    cJSON_AddStringToObject(req, "cmd", "status");
+    kind = K_STATUS;
+  } else if (!strcmp(cmd, "events") && nargs == 0) {
+    cJSON_AddStringToObject(req, "cmd", "events");
+    if (since >= 0)
+      cJSON_AddNumberToObject(req, "since", (double)since);
+    if (follow)
+      cJSON_AddBoolToObject(req, "follow", 1);
+    if (messages)
+      cJSON_AddBoolToObject(req, "messages", 1);
+    if (fresh)
+      cJSON_AddBoolToObject(req, "new", 1);
+    kind = K_EVENTS;
+  } else if (!strcmp(cmd, "call") && nargs == 2) {
+    cJSON_AddStringToObject(req, "cmd", "call");
+    cJSON_AddNumberToObject(req, "line", atoi(args[0]));
+    cJSON_AddStringToObject(req, "to", args[1]);
+  } else if (!strcmp(cmd, "hangup") && nargs == 1) {
+    cJSON_AddStringToObject(req, "cmd", "hangup");
+    cJSON_AddNumberToObject(req, "id", atoi(args[0]));
+  } else if ((!strcmp(cmd, "reload") || !strcmp(cmd, "stop") ||
+              !strcmp(cmd, "version")) &&
+             nargs == 0) {
+    cJSON_AddStringToObject(req, "cmd", cmd);
+  } else if (!strcmp(cmd, "send") && nargs == 1) {
+    cJSON_Delete(req);
+    req = cJSON_Parse(args[0]);
+    if (!req) {
+      fprintf(stderr, "siplinectl: send: not JSON\n");
+      return 2;
+    }
+    json = 1;
+    const char *rc = str(req, "cmd");
+    if (rc && !strcmp(rc, "events"))
+      kind = K_EVENTS;
+    follow = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "follow"));
+  } else {
+    fprintf(stderr, "siplinectl: bad command or arguments: %s (see --help)\n",
+            cmd);
+    cJSON_Delete(req);
+    return 2;
+  }
+  FILE *f = connect_to(sock);
+  if (!f) {
+    cJSON_Delete(req);
+    return 3;
+  }
+  char *line = cJSON_PrintUnformatted(req);
+  cJSON_Delete(req);
+  fprintf(f, "%s\n", line);
+  fflush(f);
+  cJSON_free(line);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  char *buf = NULL;
+  size_t cap = 0;
+  int rc = 0;
+  ssize_t n;
+  while ((n = getline(&buf, &cap, f)) > 0) {
+    cJSON *o = cJSON_Parse(buf);
+    if (!o)
+      continue;
+    const cJSON *ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
+    int is_reply = ok != NULL;
+    if (json && !(kind == K_EVENTS && is_reply && cJSON_IsTrue(ok)))
+      fputs(buf, stdout);
+    if (is_reply && !cJSON_IsTrue(ok)) {
+      if (!json)
+        fprintf(stderr, "siplinectl: %s\n",
+                str(o, "error") ? str(o, "error") : "refused");
+      rc = 1;
+      cJSON_Delete(o);
+      break;
+    }
+    if (kind == K_EVENTS) {
+      if (is_reply) { /* {"ok":true,"end":true}: history done */
+        cJSON_Delete(o);
+        break;
+      }
+      if (!json)
+        print_event(o);
+      cJSON_Delete(o);
+      continue;
+    }
+    if (!json) {
+      if (kind == K_STATUS)
+        print_status(o);
+      else if (cJSON_GetObjectItemCaseSensitive(o, "id"))
+        printf("ok, id %.0f\n", num(o, "id", 0));
+      else if (str(o, "version"))
+        printf("siplined %s\n", str(o, "version"));
+      else
+        printf("ok\n");
+    }
+    cJSON_Delete(o);
+    break;
+  }
+  free(buf);
+  fclose(f);
+  return rc;
+}
