@@ -1654,11 +1654,16 @@ int sim_load_text(sim **out, const char *path, const char *json,
   if (s->o.have_until)
     s->until = s->o.until_ms;
   build_creds(s);
+  unsigned maxev = s->o.max_events;
+  if (!maxev) {
+    uint64_t m = 8ull * s->profile->n_lines;
+    maxev = m < 4096 ? 4096 : m > (1u << 20) ? (1u << 20) : (unsigned)m;
+  }
   sipline_settings st = {.profile = s->profile,
                          .seed = s->seed,
                          .local_host = "192.0.2.10",
                          .user_agent = "sipline-sim",
-                         .max_events = 1u << 20};
+                         .max_events = maxev};
   int e = sipline_ua_new(&s->ua, &st, s->o.ua_mem, s);
   if (e < 0) {
     r = fail(err, cap, "%s: profile: the core refused the configuration: %s",

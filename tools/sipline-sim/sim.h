@@ -33,6 +33,10 @@ typedef struct sim_opts {
   int keep_timeline;        /* keep the lines in memory (for --check) */
   const sipline_mem *ua_mem; /* the UA's allocator (benchmarks); may be NULL */
   int quiet_warnings;       /* do not print profile warnings on stderr */
+  /* The UA's event queue (sipline_settings.max_events). 0: 8 per line,
+     at least 4096, at most 2^20: one call can fail over every line at once
+     (three events each), and events past the cap are dropped. */
+  unsigned max_events;
 } sim_opts;
 
 /* Figures a run collects (benchmarks, storms). */
