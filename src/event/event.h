@@ -24,4 +24,7 @@ int sipline__exec_url_kind(sipline_pl url);
 void sipline__event_line_idle(sipline_ua *ua, unsigned line,
                               sipline_tstamp now);
 
+/* Priority-1 items waiting for line to be idle (tests, status). */
+unsigned sipline__event_queued(const sipline_ua *ua, unsigned line);
+
 #endif
