@@ -1,0 +1,2017 @@
+/*
+ * src/reg/policy.c: the per-line server list and registration policy, SPEC
+ * R1-R13, as a pure state machine (see policy.h for the contract).
+ *
+ * Vocabulary used below:
+ *   srv[]     the ordered main server list (R1): Outbound Proxy targets when
+ *             set (R2), else Proxy targets; index 0 is the primary.
+ *   cur       the server new requests go to.
+ *   reg       the main binding: where the line is registered now.
+ *   try_      a new main registration in flight (initial, failover,
+ *             fallback, retry). During a fallback attempt both exist: reg
+ *             at the backup (still refreshed) and try_ at the primary.
+ *   altb      the Dual Registration binding at the alternate (R4).
+ *
+ * Decisions that SPEC leaves open, made here (and why):
+ *   - A failed fallback attempt (any final failure, not only R5) marks the
+ *     primary DOWN again and keeps the line with the backup, where it is
+ *     still registered; the fallback count restarts at the failure (R11).
+ *     Going back to a working backup is what keeps the line reachable.
+ *   - When every address is DOWN the line waits as R12 says and then marks
+ *     all of them UP again (server_up, reason "retry") and starts from the
+ *     top, so that a REGISTER never goes to a server marked DOWN (except in
+ *     the Proxy Fallback Intvl = 0 rotation, where R6 keeps DOWN addresses
+ *     in the rotation; one that answers comes UP, reason "responded").
+ *   - A refresh is due at the earlier of 78 % of the granted expiry and
+ *     expiry - Timer F; when the granted expiry is not longer than Timer F
+ *     the 78 % alone applies (otherwise the refresh would be immediate).
+ *   - Dual Registration: the main binding fails over and falls back along
+ *     the main list as usual; the alternate binding is kept refreshed on its
+ *     own (R12 retries only) and is never removed by a fallback.
+ *   - Register = No: the server list still routes requests and fails over
+ *     (R5, R6); with nothing registered there is no fallback count (R11).
+ *   - Fallback (R11) sends its REGISTER whatever Auto Register When
+ *     Failover says: SPEC §7 follows the seed, whose examples have the
+ *     fallback REGISTER at min(expiry, interval).
+ *   - DNS is resolved once at start (and again after a failed resolution);
+ *     record TTLs are not followed. Only A records are asked for.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "reg/policy.h"
+#include "util/util.h"
+
+#define NONE SIPLINE_TSTAMP_NONE
+#define MAX_ENTS 32
+#define MAX_UNREG 4
+
+enum ent_state {
+  ENT_READY = 0,
+  ENT_NEED_A,
+  ENT_NEED_SRV,
+  ENT_NEED_NAPTR,
+  ENT_WAIT,
+  ENT_DONE,   /* replaced by the targets of its SRV answer */
+  ENT_FAILED, /* resolved to nothing */
+};
+
+/* An entry being resolved: a static-list entry, an SRV target, ... */
+typedef struct ent {
+  char host[128];  /* the name (SNI) or the literal */
+  char qname[160]; /* the SRV/NAPTR name to ask for */
+  uint16_t port;   /* 0: the transport's default */
+  uint16_t prio, weight;
+  uint8_t state, alt, is_name;
+  sipline_dns_qtype qt;
+  unsigned qid;
+  unsigned n_addr;
+  sipline_addr addr[SIPLINE__POL_MAX_A];
+} ent;
+
+typedef struct bind {
+  int srv;              /* index into srv[] (main), 0 for the alternate;
+                           -1: no binding */
+  uint32_t token;       /* a request in flight, 0: none */
+  uint32_t granted;     /* s, clamped (R12) */
+  sipline_tstamp reg_at, expires_at, refresh_at, retry_at;
+  unsigned fails;       /* consecutive retry-class failures (doubling) */
+  int failing;          /* the last REGISTER of this binding failed */
+  int stopped;          /* Long Intvl 0 after a failure */
+  uint32_t req_expires; /* what we ask for (423 raises it) */
+} bind;
+
+enum retry_kind { RETRY_SAME = 1, RETRY_RESTART, RETRY_RESOLVE };
+
+struct sipline__pol {
+  const sipline_profile *p;
+  const sipline_line_cfg *lc;
+  sipline_rng *rng;
+  const sipline_mem *mem;
+  const sipline__pol_ops *ops;
+  void *arg;
+  unsigned line;
+
+  sipline_transport tp; /* effective transport (AUTO resolved by NAPTR) */
+  int dual;             /* Dual Registration in effect (UDP only, R4) */
+  char domain[136];     /* Request-URI host[:port] (R2) */
+  char alt_domain[136];
+  char hopname[136];    /* the name being resolved, for events */
+
+  sipline__srv *srv;
+  unsigned n_srv;
+  sipline__srv alt;
+  int has_alt;
+
+  /* resolution */
+  ent *ents;
+  unsigned n_ent;
+  unsigned pending;
+  unsigned next_qid;
+  int resolving, resolved;
+
+  int started, shutting;
+  int cur;
+  bind reg, try_, altb;
+  int in_fb;               /* try_ is a fallback attempt */
+  int on_alt;              /* requests moved to the alternate (R4) */
+  sipline_tstamp retry_at; /* main: next TRY / restart / resolve */
+  int retry_kind;
+  sipline_tstamp fallback_at;
+  const char *fb_reason;   /* "fallback_interval" or "expiry" */
+  int fb_pending;          /* due but waiting for the calls to end (R13) */
+  sipline_tstamp fb_due;   /* when the pending fallback became due */
+  unsigned calls;
+  uint32_t unreg_tok[MAX_UNREG];
+  char unreg_name[MAX_UNREG][48];
+  const char *unreg_why[MAX_UNREG];
+  int shut_try_unreg;      /* shutdown: remove the binding try_ may make */
+
+  /* keep-alive (item 7) */
+  sipline_tstamp ka_at;
+  uint32_t ka_token;
+  int ka_srv;
+  unsigned ka_fails;
+
+  uint32_t next_token;
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                        */
+
+static uint32_t new_token(sipline__pol *pol) {
+  if (++pol->next_token == 0)
+    pol->next_token = 1;
+  return pol->next_token;
+}
+
+static uint16_t default_port(sipline_transport tp) {
+  return tp == SIPLINE_TP_TLS ? 5061 : 5060;
+}
+
+static sipline_tstamp add_ms(sipline_tstamp now, sipline_tstamp d) {
+  if (d == NONE || now > NONE - d)
+    return NONE;
+  return now + d;
+}
+
+int sipline__rsc_has(const sipline_rsc *r, int status) {
+  char d[3];
+  if (!r || status < 100 || status > 999)
+    return 0;
+  d[0] = (char)('0' + status / 100);
+  d[1] = (char)('0' + status / 10 % 10);
+  d[2] = (char)('0' + status % 10);
+  for (unsigned i = 0; i < r->n && i < SIPLINE_RSC_MAX; i++) {
+    unsigned k;
+    for (k = 0; k < 3; k++)
+      if (r->pat[i][k] != '?' && r->pat[i][k] != d[k])
+        break;
+    if (k == 3)
+      return 1;
+  }
+  return 0;
+}
+
+sipline_tstamp sipline__refresh_delay(uint32_t g, uint32_t timer_f_ms) {
+  sipline_tstamp pct = (sipline_tstamp)g * 780u; /* 78 % of g s, in ms */
+  sipline_tstamp gm = SIPLINE_SEC(g);
+  if (gm > timer_f_ms && gm - timer_f_ms < pct)
+    pct = gm - timer_f_ms;
+  return pct;
+}
+
+/* ---- addresses ---- */
+
+static int parse_v4(const char *s, size_t len, uint8_t out[4]) {
+  unsigned part = 0, val = 0, digits = 0;
+  for (size_t i = 0; i <= len; i++) {
+    if (i == len || s[i] == '.') {
+      if (!digits || val > 255 || part > 3)
+        return -1;
+      out[part++] = (uint8_t)val;
+      val = digits = 0;
+    } else if (s[i] >= '0' && s[i] <= '9') {
+      if (++digits > 3)
+        return -1;
+      val = val * 10 + (unsigned)(s[i] - '0');
+    } else {
+      return -1;
+    }
+  }
+  return part == 4 ? 0 : -1;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+static int parse_v6(const char *s, size_t len, uint8_t out[16]) {
+  uint16_t w[8];
+  int n = 0, gap = -1;
+  size_t i = 0;
+  if (len >= 2 && s[0] == ':' && s[1] == ':') {
+    gap = 0;
+    i = 2;
+    if (i == len)
+      goto done;
+  } else if (len && s[0] == ':') {
+    return -1;
+  }
+  while (i < len) {
+    size_t j = i;
+    unsigned v = 0;
+    while (j < len && hexval(s[j]) >= 0 && j - i < 4)
+      v = v * 16 + (unsigned)hexval(s[j++]);
+    if (j < len && s[j] == '.') { /* embedded IPv4 at the end */
+      uint8_t v4[4];
+      if (n > 6 || parse_v4(s + i, len - i, v4))
+        return -1;
+      w[n++] = (uint16_t)(v4[0] << 8 | v4[1]);
+      w[n++] = (uint16_t)(v4[2] << 8 | v4[3]);
+      break;
+    }
+    if (j == i || n >= 8)
+      return -1;
+    w[n++] = (uint16_t)v;
+    if (j == len)
+      break;
+    if (s[j] != ':')
+      return -1;
+    j++;
+    if (j < len && s[j] == ':') {
+      if (gap >= 0)
+        return -1;
+      gap = n;
+      j++;
+      if (j == len)
+        break;
+    } else if (j == len) {
+      return -1;
+    }
+    i = j;
+  }
+done:
+  if (gap < 0 && n != 8)
+    return -1;
+  if (gap >= 0 && n > 7)
+    return -1;
+  memset(out, 0, 16);
+  {
+    int k = 0;
+    for (int a = 0; a < (gap < 0 ? n : gap); a++, k++) {
+      out[2 * k] = (uint8_t)(w[a] >> 8);
+      out[2 * k + 1] = (uint8_t)w[a];
+    }
+    if (gap >= 0) {
+      k = 8 - (n - gap);
+      for (int a = gap; a < n; a++, k++) {
+        out[2 * k] = (uint8_t)(w[a] >> 8);
+        out[2 * k + 1] = (uint8_t)w[a];
+      }
+    }
+  }
+  return 0;
+}
+
+int sipline__ip_parse(const char *s, size_t len, sipline_addr *out) {
+  sipline_addr a;
+  memset(&a, 0, sizeof a);
+  if (!s || !len)
+    return SIPLINE_ERR_MALFORMED;
+  if (s[0] == '[') {
+    if (len < 3 || s[len - 1] != ']')
+      return SIPLINE_ERR_MALFORMED;
+    s++;
+    len -= 2;
+    if (parse_v6(s, len, a.ip))
+      return SIPLINE_ERR_MALFORMED;
+    a.family = 6;
+  } else if (parse_v4(s, len, a.ip) == 0) {
+    a.family = 4;
+  } else if (memchr(s, ':', len) && parse_v6(s, len, a.ip) == 0) {
+    a.family = 6;
+  } else {
+    return SIPLINE_ERR_MALFORMED;
+  }
+  if (out)
+    *out = a;
+  return 0;
+}
+
+void sipline__addr_name(const sipline_addr *a, char *out, size_t cap) {
+  if (!cap)
+    return;
+  if (a->family == 4) {
+    snprintf(out, cap, "%u.%u.%u.%u:%u", a->ip[0], a->ip[1], a->ip[2],
+             a->ip[3], a->port);
+    return;
+  }
+  if (a->family != 6) {
+    snprintf(out, cap, "?:%u", a->port);
+    return;
+  }
+  /* RFC 5952: lower case, the longest run of zero groups as "::". */
+  char b[48];
+  size_t o = 0;
+  uint16_t w[8];
+  int best = -1, bestlen = 0;
+  for (int i = 0; i < 8; i++)
+    w[i] = (uint16_t)(a->ip[2 * i] << 8 | a->ip[2 * i + 1]);
+  for (int i = 0; i < 8;) {
+    int j = i;
+    while (j < 8 && w[j] == 0)
+      j++;
+    if (j - i > bestlen && j - i >= 2) {
+      best = i;
+      bestlen = j - i;
+    }
+    i = j > i ? j : i + 1;
+  }
+  for (int i = 0; i < 8; i++) {
+    if (i == best) {
+      o += (size_t)snprintf(b + o, sizeof b - o, "::");
+      i += bestlen - 1;
+      continue;
+    }
+    if (i && !(best >= 0 && i == best + bestlen))
+      b[o++] = ':';
+    o += (size_t)snprintf(b + o, sizeof b - o, "%x", w[i]);
+  }
+  b[o] = 0;
+  snprintf(out, cap, "[%s]:%u", b, a->port);
+}
+
+static int addr_eq(const sipline_addr *a, const sipline_addr *b) {
+  size_t n = a->family == 4 ? 4 : 16;
+  return a->family == b->family && a->port == b->port &&
+         memcmp(a->ip, b->ip, n) == 0;
+}
+
+/* ---- the static SRV list ---- */
+
+static int num16(const char *s, size_t len, uint16_t *out, unsigned min) {
+  unsigned long v = 0;
+  if (!len || len > 5)
+    return -1;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    v = v * 10 + (unsigned long)(s[i] - '0');
+  }
+  if (v > 65535 || v < min)
+    return -1;
+  *out = (uint16_t)v;
+  return 0;
+}
+
+static int host_ok(const char *s, size_t len) {
+  if (!len || len >= 128)
+    return 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'))
+      return 0;
+  }
+  return 1;
+}
+
+static int parse_hop(const char *s, size_t len, sipline__hop *h,
+                     const char **what) {
+  size_t i = 0, hl;
+  memset(h, 0, sizeof *h);
+  while (len && (s[0] == ' ' || s[0] == '\t')) {
+    s++;
+    len--;
+  }
+  while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+    len--;
+  if (!len) {
+    *what = "empty server entry";
+    return -1;
+  }
+  if (s[0] == '[') {
+    const char *e = memchr(s, ']', len);
+    if (!e) {
+      *what = "unbalanced [ in an IPv6 address";
+      return -1;
+    }
+    hl = (size_t)(e - s) + 1;
+    if (sipline__ip_parse(s, hl, &h->a[0])) {
+      *what = "bad IPv6 address";
+      return -1;
+    }
+    memcpy(h->host, s + 1, hl - 2);
+    h->host[hl - 2] = 0;
+    h->is_ip = 1;
+    i = hl;
+  } else {
+    /* A bare IPv6 literal (no port possible) is accepted as a whole. */
+    sipline_addr tmp;
+    const char *c1 = memchr(s, ':', len);
+    if (c1 && memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - s)) &&
+        !memchr(s, '=', len) && sipline__ip_parse(s, len, &tmp) == 0 &&
+        len < sizeof h->host) {
+      memcpy(h->host, s, len);
+      h->host[len] = 0;
+      h->is_ip = 1;
+      return 0;
+    }
+    hl = c1 ? (size_t)(c1 - s) : len;
+    if (!host_ok(s, hl)) {
+      *what = "bad host name";
+      return -1;
+    }
+    memcpy(h->host, s, hl);
+    h->host[hl] = 0;
+    h->is_ip = sipline__ip_parse(s, hl, &tmp) == 0;
+    i = hl;
+  }
+  unsigned ntok = 0;
+  while (i < len) {
+    if (s[i] != ':') {
+      *what = "expected ':' after the host";
+      return -1;
+    }
+    i++;
+    size_t j = i;
+    while (j < len && s[j] != ':')
+      j++;
+    const char *t = s + i;
+    size_t tl = j - i;
+    if (!tl) {
+      *what = "empty field";
+      return -1;
+    }
+    if (tl > 2 && (t[0] == 'p' || t[0] == 'P') && t[1] == '=') {
+      if (h->has_prio || num16(t + 2, tl - 2, &h->prio, 0)) {
+        *what = "bad p= priority";
+        return -1;
+      }
+      h->has_prio = 1;
+    } else if (tl > 2 && (t[0] == 'w' || t[0] == 'W') && t[1] == '=') {
+      if (h->has_weight || num16(t + 2, tl - 2, &h->weight, 0)) {
+        *what = "bad w= weight";
+        return -1;
+      }
+      h->has_weight = 1;
+    } else if (tl > 2 && (t[0] == 'a' || t[0] == 'A') && t[1] == '=') {
+      size_t k = 2;
+      if (h->n_a) {
+        *what = "A= given twice";
+        return -1;
+      }
+      /* The A= list may not hold ':' (IPv4 only, or bracketed IPv6 with no
+       * colon split: rejected by the ':' split above anyway). */
+      while (k < tl) {
+        size_t m = k;
+        while (m < tl && t[m] != ',')
+          m++;
+        if (h->n_a >= SIPLINE__POL_MAX_A ||
+            sipline__ip_parse(t + k, m - k, &h->a[h->n_a])) {
+          *what = "bad A= address";
+          return -1;
+        }
+        h->n_a++;
+        k = m + 1;
+      }
+      if (!h->n_a) {
+        *what = "empty A= list";
+        return -1;
+      }
+    } else if (t[0] >= '0' && t[0] <= '9') {
+      uint16_t v;
+      if (ntok == 0 && !h->port && !h->has_prio && !h->has_weight) {
+        if (num16(t, tl, &v, 1)) {
+          *what = "bad port";
+          return -1;
+        }
+        h->port = v;
+      } else if (!h->has_weight) {
+        if (num16(t, tl, &v, 0)) {
+          *what = "bad weight";
+          return -1;
+        }
+        h->weight = v;
+        h->has_weight = 1;
+      } else {
+        *what = "too many numbers";
+        return -1;
+      }
+    } else {
+      *what = "unknown field";
+      return -1;
+    }
+    ntok++;
+    i = j;
+  }
+  if (h->is_ip && !h->n_a) {
+    sipline__ip_parse(h->host, strlen(h->host), &h->a[0]);
+    /* the literal itself is the address; n_a stays 0 (is_ip says it) */
+  }
+  return 0;
+}
+
+int sipline__hops_parse(const char *s, sipline__hop *out, unsigned cap,
+                        const char **what) {
+  const char *dummy;
+  unsigned n = 0;
+  if (!what)
+    what = &dummy;
+  *what = NULL;
+  if (!s || !*s) {
+    *what = "empty";
+    return SIPLINE_ERR_MALFORMED;
+  }
+  for (const char *p = s;;) {
+    const char *e = strchr(p, '|');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (n >= cap) {
+      *what = "too many entries";
+      return SIPLINE_ERR_MALFORMED;
+    }
+    if (parse_hop(p, len, &out[n], what))
+      return SIPLINE_ERR_MALFORMED;
+    n++;
+    if (!e)
+      break;
+    p = e + 1;
+  }
+  return (int)n;
+}
+
+void sipline__rfc2782_order(const uint16_t *prio, const uint16_t *weight,
+                            unsigned n, sipline_rng *rng, unsigned *idx) {
+  /* Stable sort by priority (insertion sort; n is small). */
+  for (unsigned i = 0; i < n; i++)
+    idx[i] = i;
+  for (unsigned i = 1; i < n; i++) {
+    unsigned v = idx[i], j = i;
+    while (j && prio[idx[j - 1]] > prio[v]) {
+      idx[j] = idx[j - 1];
+      j--;
+    }
+    idx[j] = v;
+  }
+  /* Within a priority, RFC 2782: zero weights first, then repeatedly pick
+   * r uniform in [0, sum] and take the first whose running sum >= r. */
+  for (unsigned a = 0; a < n;) {
+    unsigned b = a;
+    while (b < n && prio[idx[b]] == prio[idx[a]])
+      b++;
+    unsigned grp[64], m = 0;
+    for (unsigned k = a; k < b && m < 64; k++)
+      if (weight[idx[k]] == 0)
+        grp[m++] = idx[k];
+    for (unsigned k = a; k < b && m < 64; k++)
+      if (weight[idx[k]] != 0)
+        grp[m++] = idx[k];
+    for (unsigned k = a; k < b; k++) {
+      uint64_t sum = 0, run = 0, r;
+      unsigned left = b - k, pick = 0;
+      for (unsigned q = 0; q < left; q++)
+        sum += weight[grp[q]];
+      /* With one left, or all weights 0, the order is already decided:
+       * do not draw, so the random sequence does not depend on it. */
+      r = (left > 1 && sum) ? sipline_rng_below(rng, sum + 1) : 0;
+      for (unsigned q = 0; q < left; q++) {
+        run += weight[grp[q]];
+        if (run >= r) {
+          pick = q;
+          break;
+        }
+      }
+      idx[k] = grp[pick];
+      memmove(&grp[pick], &grp[pick + 1], (left - pick - 1) * sizeof grp[0]);
+    }
+    a = b;
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Events                                                               */
+
+static void ev_emit(sipline__pol *pol, sipline_event *ev, sipline_tstamp now) {
+  ev->t = now;
+  ev->line = pol->line;
+  if (pol->ops && pol->ops->event)
+    pol->ops->event(pol->arg, ev);
+}
+
+static void ev_init(sipline_event *ev, sipline_event_type t) {
+  memset(ev, 0, sizeof *ev);
+  ev->type = t;
+}
+
+/* Copies s into dst (cap bytes), truncating; always NUL-terminated. */
+static void copy(char *dst, size_t cap, const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (!cap)
+    return;
+  if (n >= cap)
+    n = cap - 1;
+  if (n)
+    memcpy(dst, s, n);
+  dst[n] = 0;
+}
+
+static void ev_server(sipline__pol *pol, sipline_event_type t,
+                      const char *server, const char *reason,
+                      sipline_tstamp now) {
+  sipline_event ev;
+  ev_init(&ev, t);
+  copy(ev.server, sizeof ev.server, server);
+  copy(ev.reason, sizeof ev.reason, reason);
+  ev_emit(pol, &ev, now);
+}
+
+static void ev_move(sipline__pol *pol, sipline_event_type t, const char *from,
+                    const char *to, const char *reason, sipline_tstamp now) {
+  sipline_event ev;
+  ev_init(&ev, t);
+  copy(ev.from, sizeof ev.from, from);
+  copy(ev.to, sizeof ev.to, to);
+  copy(ev.reason, sizeof ev.reason, reason);
+  ev_emit(pol, &ev, now);
+}
+
+static void ev_reg_failed(sipline__pol *pol, const char *server,
+                          const char *reason, int status,
+                          sipline_tstamp retry_in, sipline_tstamp now) {
+  sipline_event ev;
+  ev_init(&ev, SIPLINE_EV_REG_FAILED);
+  copy(ev.server, sizeof ev.server, server);
+  copy(ev.reason, sizeof ev.reason, reason);
+  ev.status = status;
+  ev.retry_in = retry_in;
+  ev_emit(pol, &ev, now);
+}
+
+static void ev_registered(sipline__pol *pol, const char *server, uint32_t g,
+                          sipline_tstamp now) {
+  sipline_event ev;
+  ev_init(&ev, SIPLINE_EV_REGISTERED);
+  copy(ev.server, sizeof ev.server, server);
+  ev.expires = g;
+  ev_emit(pol, &ev, now);
+}
+
+static void ev_warn(sipline__pol *pol, const char *reason, const char *text,
+                    sipline_tstamp now) {
+  sipline_event ev;
+  ev_init(&ev, SIPLINE_EV_WARNING);
+  copy(ev.reason, sizeof ev.reason, reason);
+  copy(ev.text, sizeof ev.text, text);
+  ev_emit(pol, &ev, now);
+}
+
+static void result_reason(const sipline__pol_res *r, char *out,
+                          size_t cap) {
+  switch (r->outcome) {
+  case SIPLINE__POL_TIMEOUT: copy(out, cap, "timeout"); break;
+  case SIPLINE__POL_TRANSPORT: copy(out, cap, "transport"); break;
+  case SIPLINE__POL_STATUS: snprintf(out, cap, "status:%d", r->status); break;
+  default: copy(out, cap, "ok"); break;
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Server marks                                                         */
+
+static void mark_down(sipline__pol *pol, sipline__srv *s, const char *reason,
+                      sipline_tstamp now) {
+  if (!s->up)
+    return; /* keep the time it first went DOWN (R1) */
+  s->up = 0;
+  s->since = now;
+  ev_server(pol, SIPLINE_EV_SERVER_DOWN, s->name, reason, now);
+}
+
+static void mark_up(sipline__pol *pol, sipline__srv *s, const char *reason,
+                    sipline_tstamp now) {
+  if (s->up)
+    return;
+  s->up = 1;
+  s->since = now;
+  ev_server(pol, SIPLINE_EV_SERVER_UP, s->name, reason, now);
+}
+
+/* Marks s DOWN without the event (emitted by the caller once the decision
+ * is known, so that the events read reg_failed, server_down, failover).
+ * Returns 1 when s was UP. */
+static int set_down(sipline__srv *s, sipline_tstamp now) {
+  if (!s->up)
+    return 0;
+  s->up = 0;
+  s->since = now;
+  return 1;
+}
+
+static int all_down(const sipline__pol *pol) {
+  for (unsigned i = 0; i < pol->n_srv; i++)
+    if (pol->srv[i].up)
+      return 0;
+  return 1;
+}
+
+/*
+ * The server after a failure at `failed` (R6): with Proxy Fallback Intvl
+ * != 0 the highest-priority UP address (DOWN ones are skipped until
+ * fallback); with 0 the next address in order, DOWN or not, wrapping. -1
+ * when every address is DOWN (the line waits, R12).
+ */
+static int pick_next(const sipline__pol *pol, int failed) {
+  if (all_down(pol))
+    return -1;
+  if (pol->lc->proxy_fallback_intvl) {
+    for (unsigned i = 0; i < pol->n_srv; i++)
+      if (pol->srv[i].up)
+        return (int)i;
+    return -1;
+  }
+  int n = (int)pol->n_srv;
+  int next = ((failed < 0 ? -1 : failed) + 1) % n;
+  return next == failed ? -1 : next;
+}
+
+/* ------------------------------------------------------------------ */
+/* R12 timing                                                           */
+
+static uint32_t clamp_expires(const sipline__pol *pol, uint32_t g) {
+  uint32_t mn = pol->p->reg_min_expires, mx = pol->p->reg_max_expires;
+  if (mx && g > mx)
+    g = mx;
+  if (g < mn)
+    g = mn;
+  return g ? g : 1;
+}
+
+static int is_r5(const sipline__pol *pol, const sipline__pol_res *r) {
+  return r->outcome == SIPLINE__POL_TIMEOUT ||
+         r->outcome == SIPLINE__POL_TRANSPORT ||
+         (r->outcome == SIPLINE__POL_STATUS &&
+          sipline__rsc_has(&pol->p->try_backup_rsc, r->status));
+}
+
+static sipline_tstamp jitter(sipline__pol *pol, uint32_t max_s) {
+  if (!max_s)
+    return 0; /* no draw: the random sequence stays the same */
+  return sipline_rng_below(pol->rng, (uint64_t)max_s * 1000u + 1u);
+}
+
+/*
+ * How long to wait before retrying after r (R12), in ms; NONE = stop.
+ * b->fails counts the retry-class failures for the doubling.
+ */
+static sipline_tstamp r12_delay(sipline__pol *pol, bind *b,
+                                const sipline__pol_res *r) {
+  const sipline_profile *p = pol->p;
+  if (r && r->outcome == SIPLINE__POL_STATUS && r->status == 503 &&
+      r->has_retry_after)
+    return SIPLINE_SEC(r->retry_after);
+  int short_class = !r || r->outcome == SIPLINE__POL_TIMEOUT ||
+                    r->outcome == SIPLINE__POL_TRANSPORT ||
+                    (r->outcome == SIPLINE__POL_STATUS &&
+                     sipline__rsc_has(&p->retry_reg_rsc, r->status));
+  if (short_class) {
+    uint64_t base = p->reg_retry_intvl ? p->reg_retry_intvl : 1;
+    if (p->reg_retry_intvl_cap) {
+      unsigned k = b->fails < 30 ? b->fails : 30;
+      base <<= k;
+      if (base > p->reg_retry_intvl_cap)
+        base = SIPLINE__MAX(p->reg_retry_intvl_cap, p->reg_retry_intvl);
+    }
+    b->fails++;
+    return SIPLINE_SEC(base) + jitter(pol, p->reg_retry_random_delay);
+  }
+  if (!p->reg_retry_long_intvl)
+    return NONE;
+  return SIPLINE_SEC(p->reg_retry_long_intvl) +
+         jitter(pol, p->reg_retry_long_random_delay);
+}
+
+static void fb_schedule(sipline__pol *pol, uint32_t granted,
+                        sipline_tstamp from) {
+  uint32_t pfi = pol->lc->proxy_fallback_intvl;
+  if (!pfi || pol->reg.srv <= 0) {
+    pol->fallback_at = NONE;
+    return;
+  }
+  if (granted < pfi) {
+    pol->fallback_at = from + SIPLINE_SEC(granted);
+    pol->fb_reason = "expiry";
+  } else {
+    pol->fallback_at = from + SIPLINE_SEC(pfi);
+    pol->fb_reason = "fallback_interval";
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Sending                                                              */
+
+static void bind_clear(bind *b) {
+  b->srv = -1;
+  b->token = 0;
+  b->granted = 0;
+  b->reg_at = b->expires_at = b->refresh_at = b->retry_at = NONE;
+}
+
+static int reg_enabled(const sipline__pol *pol) { return pol->lc->reg; }
+
+static int send_req(sipline__pol *pol, uint32_t *tok, int slot,
+                    const sipline__srv *s, uint32_t expires,
+                    const char *domain, const char *why, sipline_tstamp now) {
+  sipline__pol_req rq;
+  rq.token = new_token(pol);
+  rq.slot = slot;
+  rq.srv = s;
+  rq.expires = expires;
+  rq.domain = domain;
+  rq.why = why;
+  *tok = rq.token;
+  int rc = pol->ops->send(pol->arg, &rq, now);
+  if (rc < 0)
+    *tok = 0;
+  return rc;
+}
+
+static void ka_arm(sipline__pol *pol, sipline_tstamp now) {
+  if (!pol->lc->keepalive_intvl || pol->reg.srv < 0 || !pol->ops->keepalive)
+    pol->ka_at = NONE;
+  else
+    pol->ka_at = now + SIPLINE_SEC(pol->lc->keepalive_intvl);
+  pol->ka_token = 0;
+}
+
+static void schedule_retry(sipline__pol *pol, int kind, sipline_tstamp d,
+                           sipline_tstamp now) {
+  pol->retry_kind = kind;
+  pol->retry_at = add_ms(now, d);
+}
+
+static void do_try(sipline__pol *pol, int idx, const char *why,
+                   sipline_tstamp now) {
+  pol->cur = idx;
+  pol->try_.srv = idx;
+  pol->retry_at = NONE;
+  if (send_req(pol, &pol->try_.token, SIPLINE__POL_TRY, &pol->srv[idx],
+               pol->try_.req_expires, pol->domain, why, now) < 0) {
+    /* Nothing left our side (out of memory): not the server's fault, so no
+     * failover; retry after Reg Retry Intvl. */
+    sipline_tstamp d = r12_delay(pol, &pol->try_, NULL);
+    pol->in_fb = 0;
+    ev_reg_failed(pol, pol->srv[idx].name, "local", 0, d, now);
+    schedule_retry(pol, RETRY_SAME, d, now);
+  }
+}
+
+static void unreg_send(sipline__pol *pol, const sipline__srv *s,
+                       const char *domain, const char *why,
+                       sipline_tstamp now) {
+  unsigned k;
+  for (k = 0; k < MAX_UNREG; k++)
+    if (!pol->unreg_tok[k])
+      break;
+  if (k == MAX_UNREG)
+    k = 0; /* forget the oldest: a removal is best effort */
+  if (send_req(pol, &pol->unreg_tok[k], SIPLINE__POL_UNREG, s, 0, domain,
+               why, now) < 0) {
+    ev_server(pol, SIPLINE_EV_UNREGISTERED, s->name, why, now);
+    return;
+  }
+  copy(pol->unreg_name[k], sizeof pol->unreg_name[k], s->name);
+  pol->unreg_why[k] = why;
+}
+
+static void alt_try(sipline__pol *pol, const char *why, sipline_tstamp now) {
+  bind *b = &pol->altb;
+  b->retry_at = NONE;
+  if (send_req(pol, &b->token, SIPLINE__POL_ALT, &pol->alt, b->req_expires,
+               pol->alt_domain, why, now) < 0) {
+    sipline_tstamp d = r12_delay(pol, b, NULL);
+    ev_reg_failed(pol, pol->alt.name, "local", 0, d, now);
+    b->retry_at = add_ms(now, d);
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* DNS resolution (RFC 3263 as far as a UA needs it)                    */
+
+static ent *ent_add(sipline__pol *pol) {
+  if (pol->n_ent >= MAX_ENTS)
+    return NULL;
+  ent *e = &pol->ents[pol->n_ent++];
+  memset(e, 0, sizeof *e);
+  return e;
+}
+
+static const char *srv_prefix(sipline_transport tp) {
+  return tp == SIPLINE_TP_TLS   ? "_sips._tcp."
+         : tp == SIPLINE_TP_TCP ? "_sip._tcp."
+                                : "_sip._udp.";
+}
+
+static void build(sipline__pol *pol, sipline_tstamp now);
+
+static void resolve_step(sipline__pol *pol, sipline_tstamp now) {
+  for (unsigned i = 0; i < pol->n_ent; i++) {
+    ent *e = &pol->ents[i];
+    sipline_dns_qtype qt;
+    const char *name;
+    if (e->state == ENT_NEED_A) {
+      qt = SIPLINE_DNS_A;
+      name = e->host;
+    } else if (e->state == ENT_NEED_SRV) {
+      qt = SIPLINE_DNS_SRV;
+      name = e->qname;
+    } else if (e->state == ENT_NEED_NAPTR) {
+      qt = SIPLINE_DNS_NAPTR;
+      name = e->qname;
+    } else {
+      continue;
+    }
+    e->qt = qt;
+    e->qid = ++pol->next_qid;
+    e->state = ENT_WAIT;
+    pol->pending++;
+    if (!pol->ops->dns ||
+        pol->ops->dns(pol->arg, e->qid, qt, name, now) < 0) {
+      e->state = ENT_FAILED;
+      pol->pending--;
+    }
+  }
+  if (!pol->pending)
+    build(pol, now);
+}
+
+static int resolve_begin(sipline__pol *pol, sipline_tstamp now) {
+  sipline__hop hops[SIPLINE_MAX_SERVERS];
+  const char *what;
+  const sipline_line_cfg *lc = pol->lc;
+  const char *spec = lc->outbound_proxy && *lc->outbound_proxy
+                         ? lc->outbound_proxy
+                         : lc->proxy;
+  int n = sipline__hops_parse(spec, hops, SIPLINE_MAX_SERVERS, &what);
+  if (n < 0)
+    return SIPLINE_ERR_CONFIG;
+  if (!pol->ents) {
+    pol->ents = sipline_mem_calloc(pol->mem, MAX_ENTS, sizeof(ent));
+    if (!pol->ents)
+      return SIPLINE_ERR_NOMEM;
+  }
+  pol->n_ent = 0;
+  pol->pending = 0;
+  pol->resolving = 1;
+  copy(pol->hopname, sizeof pol->hopname, hops[0].host);
+  int srv_lookup = n == 1 && !hops[0].is_ip && !hops[0].n_a &&
+                   !hops[0].port && !hops[0].has_prio &&
+                   (lc->use_dns_srv || lc->transport == SIPLINE_TP_AUTO);
+  for (int i = 0; i < n; i++) {
+    ent *e = ent_add(pol);
+    if (!e)
+      break;
+    copy(e->host, sizeof e->host, hops[i].host);
+    e->port = hops[i].port;
+    e->prio = hops[i].prio;
+    e->weight = hops[i].weight;
+    e->is_name = !hops[i].is_ip;
+    if (hops[i].n_a) {
+      e->n_addr = hops[i].n_a;
+      memcpy(e->addr, hops[i].a, sizeof(sipline_addr) * hops[i].n_a);
+      e->state = ENT_READY;
+    } else if (hops[i].is_ip) {
+      e->n_addr = 1;
+      e->addr[0] = hops[i].a[0];
+      e->state = ENT_READY;
+    } else if (srv_lookup && lc->transport == SIPLINE_TP_AUTO) {
+      copy(e->qname, sizeof e->qname, e->host);
+      e->state = ENT_NEED_NAPTR;
+    } else if (srv_lookup) {
+      snprintf(e->qname, sizeof e->qname, "%s%s",
+               lc->dns_srv_auto_prefix ? srv_prefix(pol->tp) : "", e->host);
+      e->state = ENT_NEED_SRV;
+    } else {
+      e->state = ENT_NEED_A;
+    }
+  }
+  if (pol->dual) {
+    const char *as = lc->alt_outbound_proxy && *lc->alt_outbound_proxy
+                         ? lc->alt_outbound_proxy
+                         : lc->alt_proxy;
+    if (sipline__hops_parse(as, hops, 1, &what) == 1) {
+      ent *e = ent_add(pol);
+      if (!e)
+        goto step;
+      copy(e->host, sizeof e->host, hops[0].host);
+      e->port = hops[0].port;
+      e->alt = 1;
+      e->is_name = !hops[0].is_ip;
+      if (hops[0].n_a || hops[0].is_ip) {
+        e->n_addr = hops[0].n_a ? hops[0].n_a : 1;
+        memcpy(e->addr, hops[0].a, sizeof(sipline_addr) * e->n_addr);
+        e->state = ENT_READY;
+      } else {
+        e->state = ENT_NEED_A;
+      }
+    }
+  }
+step:
+  resolve_step(pol, now);
+  return 0;
+}
+
+int sipline__pol_dns_answer(sipline__pol *pol, unsigned qid,
+                            const sipline_dns_rr *rr, size_t n,
+                            sipline_tstamp now) {
+  ent *e = NULL;
+  if (!pol || !pol->resolving || !pol->ents)
+    return 0;
+  for (unsigned i = 0; i < pol->n_ent; i++)
+    if (pol->ents[i].state == ENT_WAIT && pol->ents[i].qid == qid)
+      e = &pol->ents[i];
+  if (!e)
+    return 0;
+  pol->pending--;
+  if (e->qt == SIPLINE_DNS_NAPTR) {
+    /* RFC 3263 §4.1: the lowest order, then preference, among the services
+     * we speak. */
+    const sipline_dns_rr *best = NULL;
+    sipline_transport btp = SIPLINE_TP_UDP;
+    for (size_t i = 0; i < n; i++) {
+      sipline_transport t;
+      if (rr[i].type != SIPLINE_DNS_NAPTR)
+        continue;
+      if (!strcmp(rr[i].service, "SIP+D2U") ||
+          !strcmp(rr[i].service, "sip+d2u"))
+        t = SIPLINE_TP_UDP;
+      else if (!strcmp(rr[i].service, "SIP+D2T") ||
+               !strcmp(rr[i].service, "sip+d2t"))
+        t = SIPLINE_TP_TCP;
+      else if (!strcmp(rr[i].service, "SIPS+D2T") ||
+               !strcmp(rr[i].service, "sips+d2t"))
+        t = SIPLINE_TP_TLS;
+      else
+        continue;
+      if (!best || rr[i].priority < best->priority ||
+          (rr[i].priority == best->priority &&
+           rr[i].weight < best->weight)) {
+        best = &rr[i];
+        btp = t;
+      }
+    }
+    pol->tp = btp;
+    if (best && best->target[0])
+      copy(e->qname, sizeof e->qname, best->target);
+    else
+      snprintf(e->qname, sizeof e->qname, "%s%s", srv_prefix(pol->tp),
+               e->host);
+    e->state = ENT_NEED_SRV;
+  } else if (e->qt == SIPLINE_DNS_SRV) {
+    unsigned added = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (rr[i].type != SIPLINE_DNS_SRV || !rr[i].target[0] ||
+          !strcmp(rr[i].target, "."))
+        continue;
+      ent *t = ent_add(pol);
+      if (!t)
+        break;
+      copy(t->host, sizeof t->host, rr[i].target);
+      /* a trailing dot of a fully qualified target is not part of SNI */
+      size_t tl = strlen(t->host);
+      if (tl > 1 && t->host[tl - 1] == '.')
+        t->host[tl - 1] = 0;
+      t->port = rr[i].port;
+      t->prio = rr[i].priority;
+      t->weight = rr[i].weight;
+      if (sipline__ip_parse(t->host, strlen(t->host), &t->addr[0]) == 0) {
+        t->n_addr = 1;
+        t->state = ENT_READY;
+      } else {
+        t->is_name = 1;
+        t->state = ENT_NEED_A;
+      }
+      added++;
+    }
+    e = NULL; /* ent_add never moves the array, but be explicit */
+    for (unsigned i = 0; i < pol->n_ent; i++)
+      if (pol->ents[i].qid == qid)
+        e = &pol->ents[i];
+    if (added) {
+      e->state = ENT_DONE;
+    } else {
+      /* RFC 3263 §4.2: no SRV records, use the A records of the name. */
+      e->state = ENT_NEED_A;
+    }
+  } else {
+    e->n_addr = 0;
+    for (size_t i = 0; i < n && e->n_addr < SIPLINE__POL_MAX_A; i++)
+      if ((rr[i].type == SIPLINE_DNS_A || rr[i].type == SIPLINE_DNS_AAAA) &&
+          (rr[i].addr.family == 4 || rr[i].addr.family == 6))
+        e->addr[e->n_addr++] = rr[i].addr;
+    e->state = e->n_addr ? ENT_READY : ENT_FAILED;
+  }
+  resolve_step(pol, now);
+  return 1;
+}
+
+static void start_registering(sipline__pol *pol, sipline_tstamp now) {
+  if (!reg_enabled(pol))
+    return;
+  do_try(pol, 0, "initial", now);
+  if (pol->has_alt)
+    alt_try(pol, "initial", now);
+}
+
+static void build(sipline__pol *pol, sipline_tstamp now) {
+  uint16_t prio[MAX_ENTS], weight[MAX_ENTS];
+  unsigned map[MAX_ENTS], order[MAX_ENTS], m = 0, total = 0;
+  pol->resolving = 0;
+  for (unsigned i = 0; i < pol->n_ent; i++) {
+    ent *e = &pol->ents[i];
+    if (e->state != ENT_READY)
+      continue;
+    if (e->alt) {
+      if (!pol->has_alt && e->n_addr) {
+        memset(&pol->alt, 0, sizeof pol->alt);
+        pol->alt.addr = e->addr[0];
+        pol->alt.addr.port = e->port ? e->port : default_port(pol->tp);
+        pol->alt.tp = pol->tp;
+        pol->alt.up = 1;
+        pol->alt.since = now;
+        sipline__addr_name(&pol->alt.addr, pol->alt.name,
+                           sizeof pol->alt.name);
+        pol->has_alt = 1;
+      }
+      continue;
+    }
+    prio[m] = e->prio;
+    weight[m] = e->weight;
+    map[m++] = i;
+    total += e->n_addr;
+  }
+  if (pol->dual && !pol->has_alt)
+    ev_warn(pol, "alternate_unresolved",
+            "Alternate Proxy did not resolve: no dual registration", now);
+  if (total > SIPLINE_MAX_SERVERS)
+    total = SIPLINE_MAX_SERVERS;
+  if (total) {
+    sipline__srv *v = sipline_mem_calloc(pol->mem, total, sizeof *v);
+    if (!v) {
+      total = 0;
+    } else {
+      unsigned k = 0;
+      sipline__rfc2782_order(prio, weight, m, pol->rng, order);
+      for (unsigned o = 0; o < m && k < total; o++) {
+        ent *e = &pol->ents[map[order[o]]];
+        for (unsigned a = 0; a < e->n_addr && k < total; a++, k++) {
+          sipline__srv *s = &v[k];
+          s->addr = e->addr[a];
+          s->addr.port = e->port ? e->port : default_port(pol->tp);
+          s->prio = e->prio;
+          s->weight = e->weight;
+          s->tp = pol->tp == SIPLINE_TP_AUTO ? SIPLINE_TP_UDP : pol->tp;
+          s->up = 1;
+          s->since = now;
+          sipline__addr_name(&s->addr, s->name, sizeof s->name);
+          if (e->is_name)
+            s->host = sipline__strdup(pol->mem, e->host);
+        }
+      }
+      pol->srv = v;
+      pol->n_srv = total;
+    }
+  }
+  if (pol->tp == SIPLINE_TP_AUTO)
+    pol->tp = SIPLINE_TP_UDP;
+  if (!pol->n_srv) {
+    sipline_tstamp d = r12_delay(pol, &pol->try_, NULL);
+    ev_reg_failed(pol, pol->hopname, "dns", 0, d, now);
+    schedule_retry(pol, RETRY_RESOLVE, d, now);
+    return;
+  }
+  pol->resolved = 1;
+  pol->cur = 0;
+  sipline_mem_free(pol->mem, pol->ents);
+  pol->ents = NULL;
+  pol->n_ent = 0;
+  start_registering(pol, now);
+}
+
+/* ------------------------------------------------------------------ */
+/* Outcomes                                                             */
+
+static void established(sipline__pol *pol, int idx, const sipline__pol_res *r,
+                        int is_new, sipline_tstamp now) {
+  sipline__srv *s = &pol->srv[idx];
+  uint32_t g = clamp_expires(pol, r->expires ? r->expires
+                                             : pol->try_.req_expires);
+  int old = pol->reg.srv;
+  int was_fb = pol->in_fb && is_new;
+  mark_up(pol, s, "responded", now);
+  pol->reg.srv = idx;
+  pol->reg.granted = g;
+  pol->reg.reg_at = now;
+  pol->reg.expires_at = now + SIPLINE_SEC(g);
+  pol->reg.refresh_at =
+      now + sipline__refresh_delay(g, pol->p->timer_f_ms);
+  pol->try_.fails = 0;
+  pol->reg.failing = pol->try_.failing = 0;
+  pol->reg.stopped = 0;
+  pol->retry_at = NONE;
+  if (is_new)
+    pol->cur = idx;
+  ev_registered(pol, s->name, g, now);
+  if (is_new && old >= 0 && old != idx) {
+    /* Never two main bindings: remove the old one (R11) where it can still
+     * hear us; a DOWN server's binding is left to expire. */
+    if (pol->srv[old].up)
+      unreg_send(pol, &pol->srv[old], pol->domain, was_fb ? "fallback"
+                                                           : "moved", now);
+  }
+  if (was_fb) {
+    pol->in_fb = 0;
+    pol->fallback_at = NONE;
+  }
+  if (pol->on_alt) {
+    /* R4: the primary registration works again; requests come back. */
+    pol->on_alt = 0;
+    ev_move(pol, SIPLINE_EV_FALLBACK, pol->alt.name, s->name, "registered",
+            now);
+  }
+  if (is_new && old != idx)
+    fb_schedule(pol, g, now); /* R11: counted from this registration */
+  else if (pol->fallback_at == NONE && !pol->fb_pending && !pol->in_fb)
+    fb_schedule(pol, g, now);
+  if (is_new || pol->ka_at == NONE)
+    ka_arm(pol, now);
+}
+
+static void on_main_failure(sipline__pol *pol, int slot, int idx,
+                            const sipline__pol_res *r, const char *reason,
+                            sipline_tstamp now);
+
+/* A fallback attempt to idx failed (R11). Returns 1 when handled. */
+static int fallback_failed(sipline__pol *pol, int idx, const char *reason,
+                           int status, sipline_tstamp now) {
+  pol->in_fb = 0;
+  if (pol->reg.srv < 0) {
+    mark_down(pol, &pol->srv[idx], reason, now);
+    return 0; /* the backup binding is gone as well: a plain failure */
+  }
+  int was_up = set_down(&pol->srv[idx], now);
+  for (int i = 0; i < pol->reg.srv; i++)
+    if (pol->srv[i].up) {
+      ev_reg_failed(pol, pol->srv[idx].name, reason, status, 0, now);
+      if (was_up)
+        ev_server(pol, SIPLINE_EV_SERVER_DOWN, pol->srv[idx].name, reason,
+                  now);
+      pol->in_fb = 1;
+      do_try(pol, i, "fallback", now);
+      return 1;
+    }
+  pol->cur = pol->reg.srv;
+  fb_schedule(pol, pol->reg.granted, now); /* the count starts again */
+  ev_reg_failed(pol, pol->srv[idx].name, reason, status,
+                pol->fallback_at == NONE ? NONE : pol->fallback_at - now, now);
+  if (was_up)
+    ev_server(pol, SIPLINE_EV_SERVER_DOWN, pol->srv[idx].name, reason, now);
+  ev_move(pol, SIPLINE_EV_FAILOVER, pol->srv[idx].name,
+          pol->srv[pol->reg.srv].name, reason, now);
+  return 1;
+}
+
+/* Dual Registration: new requests go to the alternate while the main
+ * registration fails (R4); say so once. */
+static void to_alt(sipline__pol *pol, int idx, const char *reason,
+                   sipline_tstamp now) {
+  if (!pol->has_alt || pol->altb.srv < 0 || pol->on_alt)
+    return;
+  pol->on_alt = 1;
+  ev_move(pol, SIPLINE_EV_FAILOVER, pol->srv[idx].name, pol->alt.name,
+          reason, now);
+}
+
+static void on_main_failure(sipline__pol *pol, int slot, int idx,
+                            const sipline__pol_res *r, const char *reason,
+                            sipline_tstamp now) {
+  int status = r->outcome == SIPLINE__POL_STATUS ? r->status : 0;
+  bind *cnt = &pol->try_; /* one doubling counter for the main binding */
+  if (slot == SIPLINE__POL_TRY && pol->in_fb &&
+      fallback_failed(pol, idx, reason, status, now))
+    return;
+  pol->reg.failing = 1;
+  if (is_r5(pol, r)) {
+    int was_up = set_down(&pol->srv[idx], now);
+    if (pol->reg.srv == idx) {
+      /* The server holding the binding is dead: the binding is lost. */
+      bind_clear(&pol->reg);
+      pol->fallback_at = NONE;
+      pol->fb_pending = 0;
+      pol->ka_at = NONE;
+    }
+    int next = pick_next(pol, idx);
+    sipline_tstamp d = next >= 0 && next != idx ? 0 : r12_delay(pol, cnt, r);
+    ev_reg_failed(pol, pol->srv[idx].name, reason, status, d, now);
+    if (was_up)
+      ev_server(pol, SIPLINE_EV_SERVER_DOWN, pol->srv[idx].name, reason, now);
+    if (next >= 0 && next != idx) {
+      ev_move(pol, SIPLINE_EV_FAILOVER, pol->srv[idx].name,
+              pol->srv[next].name, reason, now);
+      do_try(pol, next, "failover", now);
+      return;
+    }
+    /* Every address is DOWN (R6): wait as R12 says, then from the top. */
+    to_alt(pol, idx, reason, now);
+    if (d == NONE) {
+      pol->reg.stopped = 1;
+      pol->retry_at = NONE;
+      return;
+    }
+    schedule_retry(pol, RETRY_RESTART, d, now);
+    return;
+  }
+  /* R9: a code Try Backup RSC does not list keeps the line here. */
+  sipline_tstamp d = r12_delay(pol, cnt, r);
+  ev_reg_failed(pol, pol->srv[idx].name, reason, status, d, now);
+  to_alt(pol, idx, reason, now);
+  if (slot == SIPLINE__POL_REG)
+    pol->reg.refresh_at = NONE; /* the binding lives until its expiry */
+  if (d == NONE) {
+    pol->reg.stopped = 1;
+    pol->retry_at = NONE;
+    return;
+  }
+  pol->cur = idx;
+  schedule_retry(pol, RETRY_SAME, d, now);
+}
+
+static void on_alt_result(sipline__pol *pol, const sipline__pol_res *r,
+                          sipline_tstamp now) {
+  bind *b = &pol->altb;
+  char reason[32];
+  if (pol->shutting) {
+    if (r->outcome == SIPLINE__POL_OK)
+      unreg_send(pol, &pol->alt, pol->alt_domain, "shutdown", now);
+    return;
+  }
+  if (r->outcome == SIPLINE__POL_OK) {
+    uint32_t g = clamp_expires(pol, r->expires ? r->expires : b->req_expires);
+    mark_up(pol, &pol->alt, "responded", now);
+    b->srv = 0;
+    b->granted = g;
+    b->reg_at = now;
+    b->expires_at = now + SIPLINE_SEC(g);
+    b->refresh_at = now + sipline__refresh_delay(g, pol->p->timer_f_ms);
+    b->retry_at = NONE;
+    b->fails = 0;
+    b->failing = 0;
+    ev_registered(pol, pol->alt.name, g, now);
+    return;
+  }
+  result_reason(r, reason, sizeof reason);
+  if (r->outcome == SIPLINE__POL_STATUS && r->status == 423 &&
+      r->min_expires > b->req_expires) {
+    b->req_expires = r->min_expires;
+    ev_reg_failed(pol, pol->alt.name, reason, 423, 0, now);
+    alt_try(pol, "min_expires", now);
+    return;
+  }
+  b->failing = 1;
+  if (is_r5(pol, r))
+    mark_down(pol, &pol->alt, reason, now);
+  sipline_tstamp d = r12_delay(pol, b, r);
+  b->refresh_at = NONE;
+  ev_reg_failed(pol, pol->alt.name, reason,
+                r->outcome == SIPLINE__POL_STATUS ? r->status : 0, d, now);
+  if (d == NONE) {
+    b->stopped = 1;
+    return;
+  }
+  b->retry_at = add_ms(now, d);
+}
+
+void sipline__pol_result(sipline__pol *pol, uint32_t token,
+                         const sipline__pol_res *r, sipline_tstamp now) {
+  char reason[32];
+  if (!pol || !token || !r)
+    return;
+  for (unsigned k = 0; k < MAX_UNREG; k++)
+    if (pol->unreg_tok[k] == token) {
+      sipline_event ev;
+      pol->unreg_tok[k] = 0;
+      ev_init(&ev, SIPLINE_EV_UNREGISTERED);
+      copy(ev.server, sizeof ev.server, pol->unreg_name[k]);
+      copy(ev.reason, sizeof ev.reason, pol->unreg_why[k]);
+      ev.status = r->outcome == SIPLINE__POL_OK       ? 200
+                  : r->outcome == SIPLINE__POL_STATUS ? r->status
+                                                      : 0;
+      ev_emit(pol, &ev, now);
+      return;
+    }
+  if (token == pol->altb.token) {
+    pol->altb.token = 0;
+    on_alt_result(pol, r, now);
+    return;
+  }
+  if (token == pol->ka_token) {
+    sipline_event ev;
+    int idx = pol->ka_srv;
+    pol->ka_token = 0;
+    if (idx < 0 || (unsigned)idx >= pol->n_srv || pol->shutting)
+      return;
+    ev_init(&ev, SIPLINE_EV_KEEPALIVE);
+    copy(ev.server, sizeof ev.server, pol->srv[idx].name);
+    /* Any answer (even an error status) proves the server is alive. */
+    if (r->outcome == SIPLINE__POL_OK || r->outcome == SIPLINE__POL_STATUS) {
+      if (pol->ka_fails) {
+        copy(ev.state, sizeof ev.state, "ok");
+        ev_emit(pol, &ev, now);
+      }
+      pol->ka_fails = 0;
+      ka_arm(pol, now);
+      return;
+    }
+    pol->ka_fails++;
+    copy(ev.state, sizeof ev.state, "failed");
+    result_reason(r, ev.reason, sizeof ev.reason);
+    ev_emit(pol, &ev, now);
+    if (pol->ka_fails >= (pol->lc->keepalive_fail_count
+                              ? pol->lc->keepalive_fail_count
+                              : 1)) {
+      pol->ka_fails = 0;
+      pol->ka_at = NONE;
+      sipline__pol_server_failed(pol, &pol->srv[idx].addr, pol->srv[idx].tp,
+                                 "keepalive", now);
+    } else {
+      ka_arm(pol, now);
+    }
+    return;
+  }
+  int slot;
+  int idx;
+  if (token == pol->reg.token) {
+    slot = SIPLINE__POL_REG;
+    idx = pol->reg.srv;
+    pol->reg.token = 0;
+  } else if (token == pol->try_.token) {
+    slot = SIPLINE__POL_TRY;
+    idx = pol->try_.srv;
+    pol->try_.token = 0;
+  } else {
+    return; /* stale: superseded by a later decision */
+  }
+  if (idx < 0 || (unsigned)idx >= pol->n_srv)
+    return;
+  if (pol->shutting) {
+    /* A registration that completes during the shutdown is removed. */
+    if (slot == SIPLINE__POL_TRY && r->outcome == SIPLINE__POL_OK &&
+        pol->shut_try_unreg)
+      unreg_send(pol, &pol->srv[idx], pol->domain, "shutdown", now);
+    pol->shut_try_unreg = 0;
+    return;
+  }
+  if (r->outcome == SIPLINE__POL_OK) {
+    established(pol, idx, r, slot == SIPLINE__POL_TRY, now);
+    return;
+  }
+  result_reason(r, reason, sizeof reason);
+  if (r->outcome == SIPLINE__POL_STATUS && r->status == 423 &&
+      r->min_expires > pol->try_.req_expires) {
+    /* R12: retry at once with Min-Expires. */
+    pol->try_.req_expires = r->min_expires;
+    ev_reg_failed(pol, pol->srv[idx].name, reason, 423, 0, now);
+    if (slot == SIPLINE__POL_REG)
+      send_req(pol, &pol->reg.token, SIPLINE__POL_REG, &pol->srv[idx],
+               pol->try_.req_expires, pol->domain, "min_expires", now);
+    else
+      do_try(pol, idx, "min_expires", now);
+    return;
+  }
+  on_main_failure(pol, slot, idx, r, reason, now);
+}
+
+/* ------------------------------------------------------------------ */
+/* External failures (R5 from other requests, keep-alive, transport)    */
+
+int sipline__pol_server_failed(sipline__pol *pol, const sipline_addr *addr,
+                               sipline_transport tp, const char *reason,
+                               sipline_tstamp now) {
+  int idx = -1;
+  (void)tp;
+  if (!pol || !addr || pol->shutting)
+    return 0;
+  if (pol->has_alt && addr_eq(addr, &pol->alt.addr)) {
+    mark_down(pol, &pol->alt, reason, now);
+    return 1;
+  }
+  for (unsigned i = 0; i < pol->n_srv; i++)
+    if (addr_eq(addr, &pol->srv[i].addr))
+      idx = (int)i;
+  if (idx < 0)
+    return 0;
+  if (!pol->srv[idx].up && idx != pol->cur)
+    return 1; /* already known */
+  if (pol->in_fb && pol->try_.token && idx == pol->try_.srv) {
+    /* The fallback target died under its REGISTER: R11 failure now. */
+    pol->try_.token = 0;
+    if (fallback_failed(pol, idx, reason, 0, now))
+      return 1;
+  }
+  mark_down(pol, &pol->srv[idx], reason, now);
+  if (idx != pol->cur && idx != pol->reg.srv)
+    return 1;
+  pol->reg.failing = pol->reg.srv == idx ? 1 : pol->reg.failing;
+  if (pol->reg.srv == idx)
+    pol->reg.token = 0; /* its refresh would go nowhere */
+  if (pol->ka_srv == idx) {
+    pol->ka_token = 0;
+    pol->ka_at = NONE;
+  }
+  int next = pick_next(pol, idx);
+  int arwf = pol->lc->auto_register_when_failover;
+  if (next >= 0 && next != idx) {
+    ev_move(pol, SIPLINE_EV_FAILOVER, pol->srv[idx].name, pol->srv[next].name,
+            reason, now);
+    pol->cur = next;
+    pol->try_.token = 0;
+    /* R7: re-register at the new server at once, or only move the
+     * requests (the registration follows at its refresh). */
+    if (arwf && reg_enabled(pol))
+      do_try(pol, next, "failover", now);
+    else if (reg_enabled(pol) && pol->reg.srv < 0)
+      do_try(pol, next, "failover", now);
+    return 1;
+  }
+  to_alt(pol, idx, reason, now);
+  if (pol->retry_at == NONE && !pol->try_.token) {
+    sipline__pol_res r = {.outcome = SIPLINE__POL_TIMEOUT};
+    schedule_retry(pol, RETRY_RESTART, r12_delay(pol, &pol->try_, &r), now);
+  }
+  return 1;
+}
+
+void sipline__pol_set_calls(sipline__pol *pol, unsigned calls,
+                            sipline_tstamp now) {
+  if (!pol)
+    return;
+  pol->calls = calls;
+  if (!calls && pol->fb_pending) {
+    pol->fb_pending = 0;
+    pol->fallback_at = now; /* due now: the next tick runs it */
+    sipline__pol_tick(pol, now);
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Timers                                                               */
+
+static void run_fallback(sipline__pol *pol, sipline_tstamp now) {
+  int from = pol->reg.srv;
+  if (from <= 0 || pol->shutting)
+    return;
+  if (pol->calls) {
+    /* R13: never while a call is up; the line's last call ending runs it. */
+    char text[96];
+    snprintf(text, sizeof text, "fallback waits for %u call(s) to end",
+             pol->calls);
+    if (!pol->fb_pending)
+      pol->fb_due = now;
+    pol->fb_pending = 1;
+    ev_warn(pol, "fallback_deferred", text, now);
+    return;
+  }
+  for (int i = 0; i < from; i++)
+    mark_up(pol, &pol->srv[i], pol->fb_reason, now);
+  int to = 0;
+  while (to < from && !pol->srv[to].up)
+    to++;
+  ev_move(pol, SIPLINE_EV_FALLBACK, pol->srv[from].name, pol->srv[to].name,
+          pol->fb_reason, now);
+  pol->in_fb = 1;
+  do_try(pol, to, "fallback", now); /* from now new requests go there */
+}
+
+static void run_refresh(sipline__pol *pol, sipline_tstamp now) {
+  int idx = pol->reg.srv;
+  if (idx < 0 || pol->reg.token)
+    return;
+  if (pol->in_fb || idx == pol->cur) {
+    if (!pol->srv[idx].up && pol->lc->proxy_fallback_intvl)
+      return; /* a restart is scheduled; no REGISTER to a DOWN server */
+    if (send_req(pol, &pol->reg.token, SIPLINE__POL_REG, &pol->srv[idx],
+                 pol->try_.req_expires, pol->domain, "refresh", now) < 0) {
+      sipline_tstamp d = r12_delay(pol, &pol->try_, NULL);
+      ev_reg_failed(pol, pol->srv[idx].name, "local", 0, d, now);
+      pol->reg.refresh_at = add_ms(now, d);
+    }
+    return;
+  }
+  /* Requests moved without a REGISTER (R7 = No): the refresh is the
+   * registration at the new server. */
+  if (!pol->try_.token && pol->cur >= 0)
+    do_try(pol, pol->cur, "refresh", now);
+}
+
+static void run_retry(sipline__pol *pol, sipline_tstamp now) {
+  switch (pol->retry_kind) {
+  case RETRY_RESOLVE:
+    if (resolve_begin(pol, now) < 0) {
+      sipline_tstamp d = r12_delay(pol, &pol->try_, NULL);
+      schedule_retry(pol, RETRY_RESOLVE, d, now);
+    }
+    return;
+  case RETRY_RESTART:
+    for (unsigned i = 0; i < pol->n_srv; i++)
+      mark_up(pol, &pol->srv[i], "retry", now);
+    pol->cur = 0;
+    if (!reg_enabled(pol))
+      return;
+    if (!pol->lc->auto_register_when_failover && pol->reg.srv == 0 &&
+        !pol->reg.failing)
+      return; /* R7 = No: the binding is there; nothing to re-register */
+    do_try(pol, 0, "retry", now);
+    return;
+  default:
+    if (pol->cur >= 0 && reg_enabled(pol))
+      do_try(pol, pol->cur, "retry", now);
+    return;
+  }
+}
+
+static void run_alt(sipline__pol *pol, sipline_tstamp now) {
+  bind *b = &pol->altb;
+  if (b->refresh_at <= now) {
+    b->refresh_at = NONE;
+    if (!b->token)
+      alt_try(pol, "refresh", now);
+  }
+  if (b->expires_at <= now) {
+    b->expires_at = NONE;
+    b->srv = -1;
+    ev_server(pol, SIPLINE_EV_UNREGISTERED, pol->alt.name, "expired", now);
+  }
+  if (b->retry_at <= now) {
+    b->retry_at = NONE;
+    mark_up(pol, &pol->alt, "retry", now);
+    if (!b->token)
+      alt_try(pol, "retry", now);
+  }
+}
+
+static void run_ka(sipline__pol *pol, sipline_tstamp now) {
+  sipline__pol_req rq;
+  int idx = pol->reg.srv;
+  pol->ka_at = NONE;
+  if (idx < 0 || !pol->ops->keepalive)
+    return;
+  rq.token = new_token(pol);
+  rq.slot = SIPLINE__POL_KA;
+  rq.srv = &pol->srv[idx];
+  rq.expires = 0;
+  rq.domain = pol->domain;
+  rq.why = "keepalive";
+  pol->ka_srv = idx;
+  pol->ka_token = rq.token;
+  if (pol->ops->keepalive(pol->arg, &rq, now) < 0) {
+    pol->ka_token = 0;
+    ka_arm(pol, now);
+  }
+}
+
+sipline_tstamp sipline__pol_next(const sipline__pol *pol) {
+  sipline_tstamp t = NONE;
+  if (!pol || pol->shutting)
+    return NONE;
+  t = SIPLINE__MIN(t, pol->reg.refresh_at);
+  t = SIPLINE__MIN(t, pol->reg.expires_at);
+  t = SIPLINE__MIN(t, pol->retry_at);
+  t = SIPLINE__MIN(t, pol->fallback_at);
+  t = SIPLINE__MIN(t, pol->altb.refresh_at);
+  t = SIPLINE__MIN(t, pol->altb.expires_at);
+  t = SIPLINE__MIN(t, pol->altb.retry_at);
+  t = SIPLINE__MIN(t, pol->ka_at);
+  return t;
+}
+
+void sipline__pol_tick(sipline__pol *pol, sipline_tstamp now) {
+  if (!pol || pol->shutting)
+    return;
+  /* Fixed order, repeated until nothing is due, so that equal deadlines
+   * always play the same way: refresh, fallback, expiry, retry, alternate,
+   * keep-alive. */
+  for (int guard = 0; guard < 64; guard++) {
+    int did = 0;
+    if (pol->reg.refresh_at <= now) {
+      pol->reg.refresh_at = NONE;
+      run_refresh(pol, now);
+      did = 1;
+    }
+    if (pol->fallback_at <= now) {
+      pol->fallback_at = NONE;
+      run_fallback(pol, now);
+      did = 1;
+    }
+    if (pol->reg.expires_at <= now) {
+      int idx = pol->reg.srv;
+      pol->reg.expires_at = NONE;
+      if (idx >= 0) {
+        /* The binding lapsed before a refresh succeeded. */
+        ev_server(pol, SIPLINE_EV_UNREGISTERED, pol->srv[idx].name,
+                  "expired", now);
+        pol->reg.srv = -1;
+        pol->reg.refresh_at = NONE;
+        pol->reg.token = 0;
+        pol->reg.failing = 1;
+        if (!pol->in_fb) {
+          pol->fallback_at = NONE;
+          pol->fb_pending = 0;
+        }
+        pol->ka_at = NONE;
+      }
+      did = 1;
+    }
+    if (pol->retry_at <= now) {
+      pol->retry_at = NONE;
+      run_retry(pol, now);
+      did = 1;
+    }
+    if (pol->altb.refresh_at <= now || pol->altb.expires_at <= now ||
+        pol->altb.retry_at <= now) {
+      run_alt(pol, now);
+      did = 1;
+    }
+    if (pol->ka_at <= now) {
+      run_ka(pol, now);
+      did = 1;
+    }
+    if (!did)
+      break;
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                           */
+
+static void domain_of(const char *spec, char *out, size_t cap) {
+  sipline__hop h[SIPLINE_MAX_SERVERS];
+  const char *what;
+  out[0] = 0;
+  if (!spec || sipline__hops_parse(spec, h, SIPLINE_MAX_SERVERS, &what) < 1)
+    return;
+  int v6 = h[0].is_ip && strchr(h[0].host, ':');
+  if (h[0].port)
+    snprintf(out, cap, v6 ? "[%s]:%u" : "%s:%u", h[0].host, h[0].port);
+  else
+    snprintf(out, cap, v6 ? "[%s]" : "%s", h[0].host);
+}
+
+int sipline__pol_new(sipline__pol **out, const sipline_profile *p,
+                     const sipline_line_cfg *lc, sipline_rng *rng,
+                     const sipline_mem *mem, const sipline__pol_ops *ops,
+                     void *arg) {
+  sipline__hop hops[SIPLINE_MAX_SERVERS];
+  const char *what;
+  if (!out || !p || !lc || !rng || !ops || !ops->send)
+    return SIPLINE_ERR_INVAL;
+  *out = NULL;
+  const char *spec = lc->outbound_proxy && *lc->outbound_proxy
+                         ? lc->outbound_proxy
+                         : lc->proxy;
+  if (!spec || !*spec ||
+      sipline__hops_parse(spec, hops, SIPLINE_MAX_SERVERS, &what) < 1)
+    return SIPLINE_ERR_CONFIG;
+  if (lc->proxy && *lc->proxy &&
+      sipline__hops_parse(lc->proxy, hops, SIPLINE_MAX_SERVERS, &what) < 1)
+    return SIPLINE_ERR_CONFIG;
+  sipline__pol *pol = sipline_mem_calloc(mem, 1, sizeof *pol);
+  if (!pol)
+    return SIPLINE_ERR_NOMEM;
+  pol->p = p;
+  pol->lc = lc;
+  pol->rng = rng;
+  pol->mem = mem;
+  pol->ops = ops;
+  pol->arg = arg;
+  pol->line = lc->n;
+  pol->tp = lc->transport;
+  pol->cur = -1;
+  pol->ka_srv = -1;
+  bind_clear(&pol->reg);
+  bind_clear(&pol->try_);
+  bind_clear(&pol->altb);
+  pol->try_.req_expires = pol->altb.req_expires = lc->register_expires;
+  pol->retry_at = pol->fallback_at = pol->ka_at = NONE;
+  domain_of(lc->proxy && *lc->proxy ? lc->proxy : lc->outbound_proxy,
+            pol->domain, sizeof pol->domain);
+  const char *alt = lc->alt_proxy && *lc->alt_proxy ? lc->alt_proxy
+                                                    : lc->alt_outbound_proxy;
+  if (lc->alt_proxy && *lc->alt_proxy)
+    domain_of(lc->alt_proxy, pol->alt_domain, sizeof pol->alt_domain);
+  else
+    copy(pol->alt_domain, sizeof pol->alt_domain, pol->domain);
+  /* R3/R4: the alternate counts only with Dual Registration, and only on
+   * UDP (for TCP/TLS it is ignored with a warning, at start). */
+  pol->dual = lc->dual_registration && alt && *alt &&
+              sipline__hops_parse(alt, hops, 1, &what) == 1 &&
+              lc->transport == SIPLINE_TP_UDP;
+  *out = pol;
+  return 0;
+}
+
+void sipline__pol_del(sipline__pol *pol) {
+  if (!pol)
+    return;
+  for (unsigned i = 0; i < pol->n_srv; i++)
+    sipline_mem_free(pol->mem, pol->srv[i].host);
+  sipline_mem_free(pol->mem, pol->srv);
+  sipline_mem_free(pol->mem, pol->ents);
+  sipline_mem_free(pol->mem, pol);
+}
+
+int sipline__pol_start(sipline__pol *pol, sipline_tstamp now) {
+  if (!pol)
+    return SIPLINE_ERR_INVAL;
+  if (pol->started)
+    return SIPLINE_ERR_STATE;
+  pol->started = 1;
+  const sipline_line_cfg *lc = pol->lc;
+  if (lc->dual_registration && lc->transport != SIPLINE_TP_UDP &&
+      ((lc->alt_proxy && *lc->alt_proxy) ||
+       (lc->alt_outbound_proxy && *lc->alt_outbound_proxy)))
+    ev_warn(pol, "dual_registration_udp_only",
+            "Dual Registration works on UDP only: the alternate proxy is "
+            "ignored (R4)",
+            now);
+  int rc = resolve_begin(pol, now);
+  return rc < 0 ? rc : 0;
+}
+
+int sipline__pol_shutdown(sipline__pol *pol, sipline_tstamp now) {
+  if (!pol)
+    return SIPLINE_ERR_INVAL;
+  if (pol->shutting)
+    return 0;
+  pol->shutting = 1;
+  pol->retry_at = pol->fallback_at = pol->ka_at = NONE;
+  pol->altb.refresh_at = pol->altb.retry_at = pol->altb.expires_at = NONE;
+  pol->reg.refresh_at = pol->reg.expires_at = NONE;
+  pol->reg.token = 0;
+  pol->altb.token = 0;
+  pol->ka_token = 0;
+  if (pol->try_.token)
+    pol->shut_try_unreg = 1; /* remove whatever it registers */
+  if (pol->reg.srv >= 0 && pol->srv[pol->reg.srv].up)
+    unreg_send(pol, &pol->srv[pol->reg.srv], pol->domain, "shutdown", now);
+  else if (pol->reg.srv >= 0)
+    ev_server(pol, SIPLINE_EV_UNREGISTERED, pol->srv[pol->reg.srv].name,
+              "shutdown", now);
+  if (pol->has_alt && pol->altb.srv >= 0)
+    unreg_send(pol, &pol->alt, pol->alt_domain, "shutdown", now);
+  pol->reg.srv = -1;
+  pol->altb.srv = -1;
+  return 0;
+}
+
+int sipline__pol_is_shut_down(const sipline__pol *pol) {
+  if (!pol || !pol->shutting)
+    return pol == NULL;
+  for (unsigned k = 0; k < MAX_UNREG; k++)
+    if (pol->unreg_tok[k])
+      return 0;
+  return !(pol->shut_try_unreg && pol->try_.token);
+}
+
+/* ------------------------------------------------------------------ */
+/* Routing and introspection                                            */
+
+static int main_failing(const sipline__pol *pol) {
+  if (pol->cur < 0)
+    return 1;
+  return pol->reg.failing || !pol->srv[pol->cur].up ||
+         (reg_enabled(pol) && pol->reg.srv != pol->cur && !pol->in_fb);
+}
+
+const sipline__srv *sipline__pol_route(const sipline__pol *pol,
+                                       const char **domain) {
+  if (!pol)
+    return NULL;
+  if (pol->has_alt && pol->altb.srv >= 0 && main_failing(pol)) {
+    if (domain)
+      *domain = pol->alt_domain;
+    return &pol->alt;
+  }
+  if (pol->cur < 0)
+    return NULL;
+  if (domain)
+    *domain = pol->domain;
+  return &pol->srv[pol->cur];
+}
+
+const sipline__srv *sipline__pol_route_alt(const sipline__pol *pol,
+                                           const char **domain) {
+  if (!pol || !pol->has_alt)
+    return NULL;
+  if (domain)
+    *domain = pol->alt_domain;
+  return &pol->alt;
+}
+
+int sipline__pol_is_alt(const sipline__pol *pol, const sipline__srv *s) {
+  return pol && s && pol->has_alt && s == &pol->alt;
+}
+
+sipline__pol_state sipline__pol_get_state(const sipline__pol *pol) {
+  if (!pol || !pol->started)
+    return SIPLINE__POLS_IDLE;
+  if (pol->shutting)
+    return SIPLINE__POLS_SHUTDOWN;
+  if (pol->resolving)
+    return SIPLINE__POLS_RESOLVING;
+  if (!reg_enabled(pol))
+    return SIPLINE__POLS_IDLE;
+  if (pol->reg.stopped)
+    return SIPLINE__POLS_STOPPED;
+  if (pol->reg.srv >= 0 && !pol->reg.failing)
+    return SIPLINE__POLS_REGISTERED;
+  if (pol->try_.token)
+    return SIPLINE__POLS_REGISTERING;
+  if (pol->retry_at != NONE)
+    return SIPLINE__POLS_WAITING;
+  return pol->reg.srv >= 0 ? SIPLINE__POLS_REGISTERED
+                           : SIPLINE__POLS_REGISTERING;
+}
+
+unsigned sipline__pol_n_servers(const sipline__pol *pol) {
+  return pol ? pol->n_srv : 0;
+}
+const sipline__srv *sipline__pol_server(const sipline__pol *pol, unsigned i) {
+  return pol && i < pol->n_srv ? &pol->srv[i] : NULL;
+}
+int sipline__pol_current(const sipline__pol *pol) {
+  return pol ? pol->cur : -1;
+}
+int sipline__pol_registered_at(const sipline__pol *pol) {
+  return pol ? pol->reg.srv : -1;
+}
+int sipline__pol_alt_registered(const sipline__pol *pol) {
+  return pol && pol->has_alt && pol->altb.srv >= 0;
+}
+uint32_t sipline__pol_granted(const sipline__pol *pol) {
+  return pol && pol->reg.srv >= 0 ? pol->reg.granted : 0;
+}
+sipline_tstamp sipline__pol_expires_at(const sipline__pol *pol) {
+  return pol ? pol->reg.expires_at : NONE;
+}
+sipline_tstamp sipline__pol_refresh_at(const sipline__pol *pol) {
+  return pol ? pol->reg.refresh_at : NONE;
+}
+sipline_tstamp sipline__pol_fallback_at(const sipline__pol *pol) {
+  return pol ? pol->fallback_at : NONE;
+}
+uint32_t sipline__pol_req_expires(const sipline__pol *pol) {
+  return pol ? pol->try_.req_expires : 0;
+}
+const char *sipline__pol_domain(const sipline__pol *pol) {
+  return pol ? pol->domain : "";
+}
+
+void sipline__pol_status(const sipline__pol *pol, sipline_line_status *st) {
+  static const char *const names[] = {
+      "idle",    "resolving", "registering", "registered",
+      "waiting", "stopped",   "shutdown"};
+  if (!pol || !st)
+    return;
+  sipline__pol_state s = sipline__pol_get_state(pol);
+  copy(st->state, sizeof st->state, names[s]);
+  if (s == SIPLINE__POLS_REGISTERED && pol->in_fb)
+    copy(st->state, sizeof st->state, "falling_back");
+  const sipline__srv *r = sipline__pol_route(pol, NULL);
+  copy(st->current, sizeof st->current, r ? r->name : "");
+  st->expires = sipline__pol_granted(pol);
+  st->next_refresh = pol->reg.refresh_at;
+  /* A fallback waiting for calls to end (R13) was due at fb_due. */
+  st->fallback_at = pol->fb_pending ? pol->fb_due : pol->fallback_at;
+  st->calls = pol->calls;
+  st->n_servers = 0;
+  for (unsigned i = 0; i < pol->n_srv + (pol->has_alt ? 1u : 0u) &&
+                       st->n_servers < SIPLINE_MAX_SERVERS;
+       i++) {
+    const sipline__srv *v = i < pol->n_srv ? &pol->srv[i] : &pol->alt;
+    const bind *b = i < pol->n_srv ? &pol->reg : &pol->altb;
+    int here = i < pol->n_srv ? pol->reg.srv == (int)i : b->srv >= 0;
+    sipline_server_status *o = &st->servers[st->n_servers++];
+    copy(o->addr, sizeof o->addr, v->name);
+    o->up = v->up;
+    o->since = v->since;
+    o->registered = here;
+    o->expires = here ? b->granted : 0;
+    o->expires_at = here ? b->expires_at : NONE;
+  }
+}
