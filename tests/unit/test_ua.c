@@ -399,6 +399,7 @@ static void test_client_and_tperr(void **state) {
 static void test_events(void **state) {
   (void)state;
   sipline_ua_del(UA);
+  sipline_profile_del(PROF);
   setup_with(3, 1);
   unsigned ids[5];
   for (int i = 0; i < 5; i++) {
