@@ -406,8 +406,7 @@ int sipline_auth_server_verify(sipline_auth_server *s, sipline_pl value,
  * one verifies, SIPLINE_ERR_AUTH when there is none, else the error of the
  * first one for the realm.
  */
-int sipline_auth_server_verify_msg(sipline_auth_server *s,
-                                   const sipline_msg *m,
+int sipline_auth_server_verify_msg(sipline_auth_server *s, const sipline_msg *m,
                                    const sipline_auth_expect *e,
                                    sipline_tstamp now);
 

@@ -66,7 +66,6 @@ ptrdiff_t sipline__b64url_dec(sipline_pl in, uint8_t *out, size_t cap);
  * ...\r\n"). Returns 0 or an error as sipline_auth_client_header().
  */
 int sipline__auth_client_append(sipline_auth_client *c,
-                                const sipline_auth_req *req,
-                                sipline__buf *b);
+                                const sipline_auth_req *req, sipline__buf *b);
 
 #endif

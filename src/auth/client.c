@@ -17,7 +17,7 @@ typedef struct realm_entry {
   uint8_t has_opaque;
   uint32_t nc;   /* the last nonce count sent with this nonce */
   uint32_t uses; /* headers sent with this nonce (also without qop) */
-  uint64_t seq; /* when cached, to evict the oldest */
+  uint64_t seq;  /* when cached, to evict the oldest */
   /* One allocation: realm NUL nonce NUL opaque NUL, all unescaped. */
   char *mem;
   sipline_pl realm, nonce, opaque;
@@ -115,10 +115,14 @@ typedef struct cand {
 
 static int strength(sipline_digest_alg a) {
   switch (sipline__digest_base(a)) {
-  case SIPLINE_DIGEST_MD5: return 1;
-  case SIPLINE_DIGEST_SHA256: return 2;
-  case SIPLINE_DIGEST_SHA512_256: return 3;
-  default: return 0;
+  case SIPLINE_DIGEST_MD5:
+    return 1;
+  case SIPLINE_DIGEST_SHA256:
+    return 2;
+  case SIPLINE_DIGEST_SHA512_256:
+    return 3;
+  default:
+    return 0;
   }
 }
 
@@ -213,8 +217,8 @@ static realm_entry *find_entry(sipline_auth_client *c, sipline_auth_kind kind,
 
 /* Copies the unescaped realm, nonce and opaque into one allocation. */
 static char *pack(const sipline_mem *mem, const cand *k, sipline_pl out[3]) {
-  char *m = sipline_mem_malloc(mem, k->urealm.len + k->nonce.len +
-                                        k->opaque.len + 3);
+  char *m =
+      sipline_mem_malloc(mem, k->urealm.len + k->nonce.len + k->opaque.len + 3);
   if (!m)
     return NULL;
   sipline_pl src[3] = {k->urealm, k->nonce, k->opaque};
@@ -277,7 +281,7 @@ int sipline_auth_client_challenge(sipline_auth_client *c,
       best[j].urealm.p = best[j].rbuf;
   }
   if (nb == 0)
-    return first_err && !parsed ? first_err
+    return first_err && !parsed              ? first_err
            : first_err == SIPLINE_ERR_TOOBIG ? SIPLINE_ERR_TOOBIG
                                              : SIPLINE_ERR_UNSUPPORTED;
 
@@ -498,8 +502,7 @@ ptrdiff_t sipline_auth_client_headers(sipline_auth_client *c,
 }
 
 int sipline__auth_client_append(sipline_auth_client *c,
-                                const sipline_auth_req *req,
-                                sipline__buf *b) {
+                                const sipline_auth_req *req, sipline__buf *b) {
   if (!c || !b)
     return SIPLINE_ERR_INVAL;
   /* Each header is at most a few hundred bytes over the stored values. */

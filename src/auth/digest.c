@@ -36,12 +36,16 @@ sipline_digest_alg sipline_digest_alg_from(sipline_pl name) {
 sipline_digest_alg sipline__digest_base(sipline_digest_alg a) {
   switch (a) {
   case SIPLINE_DIGEST_MD5:
-  case SIPLINE_DIGEST_MD5_SESS: return SIPLINE_DIGEST_MD5;
+  case SIPLINE_DIGEST_MD5_SESS:
+    return SIPLINE_DIGEST_MD5;
   case SIPLINE_DIGEST_SHA256:
-  case SIPLINE_DIGEST_SHA256_SESS: return SIPLINE_DIGEST_SHA256;
+  case SIPLINE_DIGEST_SHA256_SESS:
+    return SIPLINE_DIGEST_SHA256;
   case SIPLINE_DIGEST_SHA512_256:
-  case SIPLINE_DIGEST_SHA512_256_SESS: return SIPLINE_DIGEST_SHA512_256;
-  default: return SIPLINE_DIGEST_NONE;
+  case SIPLINE_DIGEST_SHA512_256_SESS:
+    return SIPLINE_DIGEST_SHA512_256;
+  default:
+    return SIPLINE_DIGEST_NONE;
   }
 }
 
@@ -52,10 +56,13 @@ int sipline__digest_is_sess(sipline_digest_alg a) {
 
 size_t sipline_digest_alg_hexlen(sipline_digest_alg a) {
   switch (sipline__digest_base(a)) {
-  case SIPLINE_DIGEST_MD5: return 32;
+  case SIPLINE_DIGEST_MD5:
+    return 32;
   case SIPLINE_DIGEST_SHA256:
-  case SIPLINE_DIGEST_SHA512_256: return 64;
-  default: return 0;
+  case SIPLINE_DIGEST_SHA512_256:
+    return 64;
+  default:
+    return 0;
   }
 }
 
@@ -64,10 +71,14 @@ size_t sipline_digest_alg_hexlen(sipline_digest_alg a) {
  * mix-up is what RFC 7616 erratum 4897 is about. */
 static const EVP_MD *evp_md(sipline_digest_alg a) {
   switch (sipline__digest_base(a)) {
-  case SIPLINE_DIGEST_MD5: return EVP_md5();
-  case SIPLINE_DIGEST_SHA256: return EVP_sha256();
-  case SIPLINE_DIGEST_SHA512_256: return EVP_sha512_256();
-  default: return NULL;
+  case SIPLINE_DIGEST_MD5:
+    return EVP_md5();
+  case SIPLINE_DIGEST_SHA256:
+    return EVP_sha256();
+  case SIPLINE_DIGEST_SHA512_256:
+    return EVP_sha512_256();
+  default:
+    return NULL;
   }
 }
 
@@ -182,8 +193,7 @@ int sipline_digest_response(const sipline_digest_params *p,
     nc[8] = '\0';
     sipline_pl qop = p->qop == SIPLINE_QOP_AUTH ? SIPLINE_PL("auth")
                                                 : SIPLINE_PL("auth-int");
-    sipline_pl r[6] = {{ha1, hl}, p->nonce, {nc, 8},
-                       p->cnonce, qop,      {ha2, hl}};
+    sipline_pl r[6] = {{ha1, hl}, p->nonce, {nc, 8}, p->cnonce, qop, {ha2, hl}};
     err = sipline__digest_hex(p->alg, r, 6, out);
   }
 out:

@@ -37,8 +37,8 @@ typedef struct kslot {
 
 typedef struct rslot { /* replay table: one issued nonce */
   kslot k;
-  uint32_t max_nc;  /* highest nc accepted, 0 before the first */
-  uint64_t window;  /* bit d set: nc == max_nc - d was accepted */
+  uint32_t max_nc; /* highest nc accepted, 0 before the first */
+  uint64_t window; /* bit d set: nc == max_nc - d was accepted */
 } rslot;
 
 typedef struct bslot { /* rate limiter: one source's token bucket */
@@ -135,12 +135,12 @@ static uint32_t pow2_at_least(uint32_t n) {
   return p;
 }
 
-#define SUPPORTED_ALGS                                                        \
-  (SIPLINE_DIGEST_BIT(SIPLINE_DIGEST_MD5) |                                   \
-   SIPLINE_DIGEST_BIT(SIPLINE_DIGEST_MD5_SESS) |                              \
-   SIPLINE_DIGEST_BIT(SIPLINE_DIGEST_SHA256) |                                \
-   SIPLINE_DIGEST_BIT(SIPLINE_DIGEST_SHA256_SESS) |                           \
-   SIPLINE_DIGEST_BIT(SIPLINE_DIGEST_SHA512_256) |                            \
+#define SUPPORTED_ALGS                                                         \
+  (SIPLINE_DIGEST_BIT(SIPLINE_DIGEST_MD5) |                                    \
+   SIPLINE_DIGEST_BIT(SIPLINE_DIGEST_MD5_SESS) |                               \
+   SIPLINE_DIGEST_BIT(SIPLINE_DIGEST_SHA256) |                                 \
+   SIPLINE_DIGEST_BIT(SIPLINE_DIGEST_SHA256_SESS) |                            \
+   SIPLINE_DIGEST_BIT(SIPLINE_DIGEST_SHA512_256) |                             \
    SIPLINE_DIGEST_BIT(SIPLINE_DIGEST_SHA512_256_SESS))
 
 int sipline_auth_server_new(sipline_auth_server **ps,
@@ -385,8 +385,8 @@ static int uri_same(sipline_pl a, sipline_pl b) {
   if (ua.scheme_id != ub.scheme_id || (ua.scheme_id != SIPLINE_SCHEME_SIP &&
                                        ua.scheme_id != SIPLINE_SCHEME_SIPS))
     return 0;
-  return sipline_pl_eq(ua.user, ub.user) && sipline_pl_caseeq(ua.host, ub.host) &&
-         ua.port == ub.port;
+  return sipline_pl_eq(ua.user, ub.user) &&
+         sipline_pl_caseeq(ua.host, ub.host) && ua.port == ub.port;
 }
 
 static int hex8(sipline_pl v, uint32_t *out) {
@@ -424,8 +424,8 @@ enum {
   P__N
 };
 static const char *const pnames[P__N] = {
-    "username", "realm", "nonce", "uri", "response",
-    "algorithm", "cnonce", "qop", "nc", "userhash"};
+    "username",  "realm",  "nonce", "uri", "response",
+    "algorithm", "cnonce", "qop",   "nc",  "userhash"};
 
 /*
  * The credentials' parameters, each present at most once: a duplicate could
@@ -587,8 +587,7 @@ int sipline_auth_server_verify(sipline_auth_server *s, sipline_pl value,
   return check_nc(&s->rs[i], nc);
 }
 
-int sipline_auth_server_verify_msg(sipline_auth_server *s,
-                                   const sipline_msg *m,
+int sipline_auth_server_verify_msg(sipline_auth_server *s, const sipline_msg *m,
                                    const sipline_auth_expect *e,
                                    sipline_tstamp now) {
   if (!s || !m || !e)

@@ -17,7 +17,9 @@
 
 #include "auth/auth.h"
 
-static sipline_pl pl(const char *s) { return sipline_pl_str(s); }
+static sipline_pl pl(const char *s) {
+  return sipline_pl_str(s);
+}
 
 /* A parameter of a produced header, NUL-terminated into buf ("" if none). */
 static const char *param(const char *hdr, const char *name, char *buf,
@@ -41,8 +43,8 @@ static const char *param(const char *hdr, const char *name, char *buf,
 static uint32_t check_header(const char *hdr, const char *user,
                              const char *password, const char *method,
                              sipline_pl body) {
-  char alg[32], qop[16], realm[600], nonce[600], uri[300], cnonce[64],
-      nc[16], resp[80], un[100];
+  char alg[32], qop[16], realm[600], nonce[600], uri[300], cnonce[64], nc[16],
+      resp[80], un[100];
   assert_non_null(param(hdr, "algorithm", alg, sizeof(alg)));
   assert_non_null(param(hdr, "realm", realm, sizeof(realm)));
   assert_non_null(param(hdr, "nonce", nonce, sizeof(nonce)));
@@ -80,9 +82,8 @@ static uint32_t check_header(const char *hdr, const char *user,
 
 static sipline_auth_client *mk(unsigned flags) {
   sipline_auth_client *c = NULL;
-  sipline_auth_client_cfg cfg = {.username = "alice",
-                                 .password = "s3cr3t-pw",
-                                 .flags = flags};
+  sipline_auth_client_cfg cfg = {
+      .username = "alice", .password = "s3cr3t-pw", .flags = flags};
   assert_int_equal(sipline_auth_client_new(&c, &cfg, NULL), 0);
   return c;
 }
@@ -91,10 +92,8 @@ static sipline_rng rng;
 
 static sipline_auth_req req_of(const char *method, const char *uri,
                                const char *body) {
-  sipline_auth_req r = {.method = pl(method),
-                        .uri = pl(uri),
-                        .body = pl(body),
-                        .rng = &rng};
+  sipline_auth_req r = {
+      .method = pl(method), .uri = pl(uri), .body = pl(body), .rng = &rng};
   return r;
 }
 
@@ -130,8 +129,7 @@ static void test_strongest(void **state) {
   sipline_auth_req rq = req_of("REGISTER", "sip:example.com", "");
   assert_true(sipline_auth_client_header(c, 0, &rq, out, sizeof(out)) > 0);
   assert_string_equal(param(out, "algorithm", b, sizeof(b)), "SHA-512-256");
-  assert_int_equal(check_header(out, "alice", "s3cr3t-pw", "REGISTER",
-                                pl("")),
+  assert_int_equal(check_header(out, "alice", "s3cr3t-pw", "REGISTER", pl("")),
                    1);
 
   /* The order offered does not matter; SHA-256 beats MD5-sess. */
@@ -150,8 +148,8 @@ static void test_strongest(void **state) {
 
   /* MD5-sess alone works (session key from nonce and cnonce). */
   sipline_auth_client_reset(c);
-  assert_int_equal(
-      sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, ch2, 1), 0);
+  assert_int_equal(sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, ch2, 1),
+                   0);
   assert_true(sipline_auth_client_header(c, 0, &rq, out, sizeof(out)) > 0);
   assert_string_equal(param(out, "algorithm", b, sizeof(b)), "MD5-sess");
   check_header(out, "alice", "s3cr3t-pw", "REGISTER", pl(""));
@@ -168,9 +166,8 @@ static void test_strongest(void **state) {
   assert_int_equal(sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, ch, 1),
                    SIPLINE_ERR_UNSUPPORTED);
   sipline_pl junk[] = {pl("Digest realm"), pl("")};
-  assert_int_equal(
-      sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, junk, 2),
-      SIPLINE_ERR_MALFORMED);
+  assert_int_equal(sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, junk, 2),
+                   SIPLINE_ERR_MALFORMED);
   sipline_pl nononce[] = {pl("Digest realm=\"r\", qop=\"auth\"")};
   assert_int_equal(
       sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, nononce, 1),
@@ -216,8 +213,8 @@ static const char *resp200 =
     "Content-Length: 0\r\n\r\n";
 
 static void parse(sipline_msg *m, const char *s) {
-  assert_true(sipline_msg_parse(m, s, strlen(s), SIPLINE_PARSE_DATAGRAM,
-                                NULL) > 0);
+  assert_true(sipline_msg_parse(m, s, strlen(s), SIPLINE_PARSE_DATAGRAM, NULL) >
+              0);
 }
 
 /* 401 → Authorization, 407 → Proxy-Authorization, both cached together. */
@@ -284,9 +281,8 @@ static void test_nc_counting(void **state) {
   sipline_auth_req rq = req_of("REGISTER", "sip:r", "");
   for (uint32_t i = 1; i <= 3; i++) {
     assert_true(sipline_auth_client_header(c, 0, &rq, out, sizeof(out)) > 0);
-    assert_int_equal(check_header(out, "alice", "s3cr3t-pw", "REGISTER",
-                                  pl("")),
-                     i);
+    assert_int_equal(
+        check_header(out, "alice", "s3cr3t-pw", "REGISTER", pl("")), i);
     param(out, "cnonce", i == 1 ? cn1 : cn2, sizeof(cn1));
   }
   /* A fresh cnonce each time. */
@@ -394,8 +390,8 @@ static void test_auth_int(void **state) {
       pl("Digest realm=\"r\", nonce=\"n\", qop=\" auth-int \"")};
 
   sipline_auth_client *c = mk(0);
-  assert_int_equal(
-      sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, both, 1), 0);
+  assert_int_equal(sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, both, 1),
+                   0);
   assert_true(sipline_auth_client_header(c, 0, &rq, out, sizeof(out)) > 0);
   assert_string_equal(param(out, "qop", b, sizeof(b)), "auth");
   check_header(out, "alice", "s3cr3t-pw", "INVITE", pl(body));
@@ -411,8 +407,8 @@ static void test_auth_int(void **state) {
   sipline_auth_client_del(c);
 
   c = mk(SIPLINE_AUTH_PREFER_AUTH_INT);
-  assert_int_equal(
-      sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, both, 1), 0);
+  assert_int_equal(sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, both, 1),
+                   0);
   assert_true(sipline_auth_client_header(c, 0, &rq, out, sizeof(out)) > 0);
   assert_string_equal(param(out, "qop", b, sizeof(b)), "auth-int");
   check_header(out, "alice", "s3cr3t-pw", "INVITE", pl(body));
@@ -454,9 +450,8 @@ static void test_rfc2069(void **state) {
   c = mk(0);
   sipline_pl sess[] = {pl("Digest realm=\"r\", nonce=\"n\", "
                           "algorithm=MD5-sess")};
-  assert_int_equal(
-      sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, sess, 1),
-      SIPLINE_ERR_UNSUPPORTED);
+  assert_int_equal(sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, sess, 1),
+                   SIPLINE_ERR_UNSUPPORTED);
   sipline_auth_client_del(c);
 }
 
@@ -534,10 +529,9 @@ static void test_limits(void **state) {
     snprintf(v[i], sizeof(v[i]),
              "Digest realm=\"r%d\", nonce=\"n\", qop=\"auth\"", i);
     one[0] = pl(v[i]);
-    assert_int_equal(
-        sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, one, 1), 0);
-    assert_true(sipline_auth_client_count(c) <=
-                SIPLINE_AUTH_CLIENT_MAX_REALMS);
+    assert_int_equal(sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, one, 1),
+                     0);
+    assert_true(sipline_auth_client_count(c) <= SIPLINE_AUTH_CLIENT_MAX_REALMS);
   }
   assert_int_equal(sipline_auth_client_count(c),
                    SIPLINE_AUTH_CLIENT_MAX_REALMS);

@@ -17,7 +17,9 @@
 
 #include "auth/auth.h"
 
-static sipline_pl pl(const char *s) { return sipline_pl_str(s); }
+static sipline_pl pl(const char *s) {
+  return sipline_pl_str(s);
+}
 
 static const uint8_t secret[32] = "0123456789abcdef0123456789abcdef";
 static sipline_rng rng;
@@ -78,8 +80,8 @@ static const char *authz(const cred *c, char *out, size_t cap) {
   assert_int_equal(sipline_digest_response(&p, resp), 0);
   const char *user = c->user;
   if (c->userhash) {
-    assert_int_equal(
-        sipline_digest_userhash(p.alg, p.username, p.realm, uh), 0);
+    assert_int_equal(sipline_digest_userhash(p.alg, p.username, p.realm, uh),
+                     0);
     user = uh;
   }
   snprintf(out, cap,
@@ -170,8 +172,8 @@ static void test_challenge_format(void **state) {
   sipline_auth_server_del(s);
 
   /* Only SHA-256 configured: one line. */
-  sipline_auth_server_cfg cfg = {
-      .algs = SIPLINE_DIGEST_BIT(SIPLINE_DIGEST_SHA256)};
+  sipline_auth_server_cfg cfg = {.algs =
+                                     SIPLINE_DIGEST_BIT(SIPLINE_DIGEST_SHA256)};
   s = mk(&cfg);
   ch = (sipline_auth_challenge){.realm = pl("a\"b"), .rng = &rng, .now = 1};
   assert_true(sipline_auth_server_challenge(s, &ch, out, sizeof(out)) > 0);
@@ -188,8 +190,8 @@ static void test_right_and_wrong(void **state) {
   sipline_auth_expect e = line1();
   char nonce[80];
   issue(s, "phone", 1000, nonce);
-  cred c = {.user = "line1", .realm = "phone", .password = "pw-one",
-            .nonce = nonce};
+  cred c = {
+      .user = "line1", .realm = "phone", .password = "pw-one", .nonce = nonce};
   /* right → ok, MD5 and SHA-256 */
   assert_int_equal(verify(s, &c, &e, 2000), 0);
   c.alg = "SHA-256";
@@ -245,8 +247,8 @@ static void test_other_realm(void **state) {
   issue(s, "other", 0, nb);
   issue(s, "phone", 0, na);
   /* Credentials for another realm, with that realm's nonce. */
-  cred c = {.user = "line1", .realm = "other", .password = "pw-one",
-            .nonce = nb};
+  cred c = {
+      .user = "line1", .realm = "other", .password = "pw-one", .nonce = nb};
   assert_int_equal(verify(s, &c, &e, 10), SIPLINE_ERR_AUTH);
   /* Another realm's nonce relabelled as ours: the HMAC covers the realm. */
   c.realm = "phone";
@@ -277,8 +279,8 @@ static void test_expired(void **state) {
   sipline_auth_expect e = line1();
   char nonce[80];
   issue(s, "phone", 100000, nonce);
-  cred c = {.user = "line1", .realm = "phone", .password = "pw-one",
-            .nonce = nonce};
+  cred c = {
+      .user = "line1", .realm = "phone", .password = "pw-one", .nonce = nonce};
   assert_int_equal(verify(s, &c, &e, 130000), 0); /* exactly at the TTL */
   c.nc = 2;
   assert_int_equal(verify(s, &c, &e, 130001), SIPLINE_ERR_STALE);
@@ -307,8 +309,8 @@ static void test_forged(void **state) {
   sipline_auth_expect e = line1();
   char nonce[80], f[80];
   issue(s, "phone", 1000, nonce);
-  cred c = {.user = "line1", .realm = "phone", .password = "pw-one",
-            .nonce = f};
+  cred c = {
+      .user = "line1", .realm = "phone", .password = "pw-one", .nonce = f};
   /* Every single-character change of the nonce is caught (the digest is
    * recomputed over the forged nonce, as an attacker who knew the password
    * but not the secret could). */
@@ -324,9 +326,10 @@ static void test_forged(void **state) {
   sipline__b64url_enc(raw, 48, f);
   assert_int_equal(verify(s, &c, &e, 1000000), SIPLINE_ERR_AUTH);
   /* Wrong lengths, non-base64, empty. */
-  const char *bad[] = {"", "abc", "dcd98b7102dd2f0e8b11d0f600bfb0c093",
-                       ("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-                        "!!!!!!!!")};
+  const char *bad[] = {
+      "", "abc", "dcd98b7102dd2f0e8b11d0f600bfb0c093",
+      ("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+       "!!!!!!!!")};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     c.nonce = bad[i];
     assert_int_equal(verify(s, &c, &e, 2000), SIPLINE_ERR_AUTH);
@@ -343,8 +346,8 @@ static void test_replay(void **state) {
   sipline_auth_expect e = line1();
   char nonce[80], v[1024];
   issue(s, "phone", 0, nonce);
-  cred c = {.user = "line1", .realm = "phone", .password = "pw-one",
-            .nonce = nonce};
+  cred c = {
+      .user = "line1", .realm = "phone", .password = "pw-one", .nonce = nonce};
   /* The very same header twice. */
   authz(&c, v, sizeof(v));
   assert_int_equal(sipline_auth_server_verify(s, pl(v), &e, 1), 0);
@@ -404,8 +407,8 @@ static void test_malformed_credentials(void **state) {
   sipline_auth_expect e = line1();
   char nonce[80], v[1024], w[1200];
   issue(s, "phone", 0, nonce);
-  cred c = {.user = "line1", .realm = "phone", .password = "pw-one",
-            .nonce = nonce};
+  cred c = {
+      .user = "line1", .realm = "phone", .password = "pw-one", .nonce = nonce};
   authz(&c, v, sizeof(v));
   /* Duplicate parameters. */
   snprintf(w, sizeof(w), "%s, response=\"00000000000000000000000000000000\"",
@@ -472,12 +475,16 @@ static void test_auth_int_and_ha1(void **state) {
   e.body = pl("<CiscoIPPhoneExecute/>");
   char nonce[80];
   issue(s, "phone", 0, nonce);
-  cred c = {.user = "line1", .realm = "phone", .password = "pw-one",
-            .nonce = nonce, .qop = "auth-int",
+  cred c = {.user = "line1",
+            .realm = "phone",
+            .password = "pw-one",
+            .nonce = nonce,
+            .qop = "auth-int",
             .body = "<CiscoIPPhoneExecute/>"};
   assert_int_equal(verify(s, &c, &e, 1), 0);
   c.nc = 2;
-  c.body = "<CiscoIPPhoneExecute><ExecuteItem URL=\"x\"/></CiscoIPPhoneExecute>";
+  c.body =
+      "<CiscoIPPhoneExecute><ExecuteItem URL=\"x\"/></CiscoIPPhoneExecute>";
   assert_int_equal(verify(s, &c, &e, 1), SIPLINE_ERR_AUTH);
 
   /* A stored MD5 HA1 instead of the password. */
@@ -510,8 +517,8 @@ static void test_eviction(void **state) {
   sipline_auth_expect e = line1();
   char first[80], v[1024], more[80];
   issue(s, "phone", 0, first);
-  cred c = {.user = "line1", .realm = "phone", .password = "pw-one",
-            .nonce = first};
+  cred c = {
+      .user = "line1", .realm = "phone", .password = "pw-one", .nonce = first};
   authz(&c, v, sizeof(v));
   assert_int_equal(sipline_auth_server_verify(s, pl(v), &e, 1), 0);
   for (int i = 0; i < 4; i++)
@@ -612,8 +619,7 @@ static void test_rate_limiter(void **state) {
     sipline_auth_server_allow(s, l1, 40, t + 3000000);
   assert_int_equal(sipline_auth_server_allow(s, l2, 40, t + 3000000),
                    SIPLINE_ERR_AGAIN);
-  assert_int_equal(sipline_auth_server_allow(s, NULL, 3, t),
-                   SIPLINE_ERR_INVAL);
+  assert_int_equal(sipline_auth_server_allow(s, NULL, 3, t), SIPLINE_ERR_INVAL);
   sipline_auth_server_del(s);
 }
 
@@ -679,16 +685,18 @@ static void test_memory_bound(void **state) {
   sipline_auth_expect e = line1();
   char nonce[80], out[512];
   for (int i = 0; i < 100000; i++) {
-    sipline_auth_challenge ch = {.realm = pl("phone"), .rng = &rng,
-                                 .now = (sipline_tstamp)i};
+    sipline_auth_challenge ch = {
+        .realm = pl("phone"), .rng = &rng, .now = (sipline_tstamp)i};
     assert_true(sipline_auth_server_challenge(s, &ch, out, sizeof(out)) > 0);
-    uint8_t src[4] = {(uint8_t)(i >> 24), (uint8_t)(i >> 16),
-                      (uint8_t)(i >> 8), (uint8_t)i};
+    uint8_t src[4] = {(uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8),
+                      (uint8_t)i};
     sipline_auth_server_allow(s, src, 4, (sipline_tstamp)i);
     if (i % 1000 == 0) {
       memcpy(nonce, strstr(out, "nonce=\"") + 7, SIPLINE_AUTH_NONCE_LEN);
       nonce[SIPLINE_AUTH_NONCE_LEN] = '\0';
-      cred c = {.user = "line1", .realm = "phone", .password = "pw-one",
+      cred c = {.user = "line1",
+                .realm = "phone",
+                .password = "pw-one",
                 .nonce = nonce};
       assert_int_equal(verify(s, &c, &e, (sipline_tstamp)i), 0);
     }
@@ -771,8 +779,11 @@ static void test_verify_msg(void **state) {
   sipline_auth_server *s = mk(NULL);
   char nonce[80], v[1024], other[1024], msgbuf[4096];
   issue(s, "phone", 0, nonce);
-  cred c = {.user = "line1", .realm = "phone", .password = "pw-one",
-            .nonce = nonce, .uri = "sip:line1@10.0.0.2"};
+  cred c = {.user = "line1",
+            .realm = "phone",
+            .password = "pw-one",
+            .nonce = nonce,
+            .uri = "sip:line1@10.0.0.2"};
   authz(&c, v, sizeof(v));
   cred o = c;
   o.realm = "elsewhere";
@@ -794,9 +805,8 @@ static void test_verify_msg(void **state) {
   static sipline_msg m;
   assert_true(sipline_msg_parse(&m, msgbuf, strlen(msgbuf),
                                 SIPLINE_PARSE_DATAGRAM, NULL) > 0);
-  sipline_auth_expect e = {.user = pl("line1"),
-                           .realm = pl("phone"),
-                           .password = pl("pw-one")};
+  sipline_auth_expect e = {
+      .user = pl("line1"), .realm = pl("phone"), .password = pl("pw-one")};
   assert_int_equal(sipline_auth_server_verify_msg(s, &m, &e, 1), 0);
   assert_int_equal(sipline_auth_server_verify_msg(s, &m, &e, 1),
                    SIPLINE_ERR_REPLAY);

@@ -65,7 +65,9 @@ static char *body_for(const char *source, size_t *len) {
   return NULL;
 }
 
-static sipline_pl pl(const char *s) { return sipline_pl_str(s); }
+static sipline_pl pl(const char *s) {
+  return sipline_pl_str(s);
+}
 
 static void test_vectors_tsv(void **state) {
   (void)state;
@@ -212,8 +214,7 @@ static void test_rfc7616_erratum(void **state) {
 static void test_bad_inputs(void **state) {
   (void)state;
   char out[SIPLINE_DIGEST_HEX_MAX + 1];
-  sipline_digest_params p = {.alg = SIPLINE_DIGEST_NONE,
-                             .password = pl("x")};
+  sipline_digest_params p = {.alg = SIPLINE_DIGEST_NONE, .password = pl("x")};
   assert_int_equal(sipline_digest_response(&p, out), SIPLINE_ERR_INVAL);
   p.alg = SIPLINE_DIGEST_SHA256;
   p.password = SIPLINE_PL_NULL;
@@ -246,8 +247,7 @@ static void test_alg_names(void **state) {
   assert_int_equal(sipline_digest_alg_from(pl("")), SIPLINE_DIGEST_MD5);
   assert_int_equal(sipline_digest_alg_from(pl("AKAv1-MD5")),
                    SIPLINE_DIGEST_NONE);
-  assert_int_equal(sipline_digest_alg_from(pl("SHA-512")),
-                   SIPLINE_DIGEST_NONE);
+  assert_int_equal(sipline_digest_alg_from(pl("SHA-512")), SIPLINE_DIGEST_NONE);
   assert_null(sipline_digest_alg_name(SIPLINE_DIGEST_NONE));
   assert_null(sipline_digest_alg_name(SIPLINE_DIGEST__MAX));
 }
@@ -261,9 +261,9 @@ static void test_b64url(void **state) {
     char enc[80];
     size_t el = sipline__b64url_enc(in, n, enc);
     assert_int_equal(strlen(enc), el);
-    assert_int_equal(sipline__b64url_dec((sipline_pl){enc, el}, back,
-                                         sizeof(back)),
-                     (ptrdiff_t)n);
+    assert_int_equal(
+        sipline__b64url_dec((sipline_pl){enc, el}, back, sizeof(back)),
+        (ptrdiff_t)n);
     assert_memory_equal(back, in, n);
   }
   /* Non-canonical trailing bits and bad characters are refused. */
