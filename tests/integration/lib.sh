@@ -195,10 +195,11 @@ stop_bg() {
 kam_dir() { echo "$IT_DIR/kam-$1"; }
 kam_ctl() { echo "unix:$(kam_dir "$1")/ctl.sock"; }
 
-# start_kamailio NAME PORT: starts an instance listening on 127.0.0.1:PORT
-# (UDP and TCP), waits until it answers kamcmd, prints its main PID.
+# start_kamailio NAME PORT [MAXEXP]: starts an instance listening on
+# 127.0.0.1:PORT (UDP and TCP), granting registrations of at most MAXEXP s
+# (default 7200), waits until it answers kamcmd, prints its main PID.
 start_kamailio() {
-  local name=$1 port=$2 d
+  local name=$1 port=$2 maxexp=${3:-7200} d
   d=$(kam_dir "$name")
   mkdir -p "$d"
   rm -rf "$d/db"
@@ -208,7 +209,7 @@ start_kamailio() {
     -P "$d/kamailio.pid" \
     -l "udp:127.0.0.1:$port" -l "tcp:127.0.0.1:$port" \
     -A "CTLSOCK=\"unix:$d/ctl.sock\"" -A "RPCFIFO=\"$d/rpc.fifo\"" \
-    -A "DBURL=\"text://$d/db\"" \
+    -A "DBURL=\"text://$d/db\"" -A "MAXEXP=$maxexp" \
     >"$d/kamailio.log" 2>&1 </dev/null &
   local pid=$!
   disown "$pid" 2>/dev/null || true
@@ -288,4 +289,133 @@ run_sipp() {
   sipp -nostdin -i 127.0.0.1 -p "$lport" -trace_err \
     -error_file "$IT_DIR/$name.errors.log" "$@" \
     >"$IT_DIR/$name.log" 2>&1 </dev/null
+}
+
+# --- siplined -----------------------------------------------------------------
+# The binaries: $SIPLINED / $SIPLINECTL (ctest sets them), else build/bin.
+it_need_daemon() {
+  local b=${SIPLINE_BUILD_DIR:-$IT_LIB_DIR/../../build}
+  SIPLINED=${SIPLINED:-$b/bin/siplined}
+  SIPLINECTL=${SIPLINECTL:-$b/bin/siplinectl}
+  [ -x "$SIPLINED" ] || it_fail "siplined not built: $SIPLINED is missing"
+  [ -x "$SIPLINECTL" ] || it_fail "siplinectl not built: $SIPLINECTL is missing"
+  command -v jq >/dev/null || it_fail "jq is missing (bash scripts/deps.sh)"
+}
+
+sd_sock() { echo "$IT_DIR/$1.sock"; }
+sd_events_file() { echo "$IT_DIR/$1-events.log"; }
+# sd_ctl NAME ARGS...: siplinectl against that daemon.
+sd_ctl() {
+  local n=$1
+  shift
+  timeout 5 "$SIPLINECTL" -s "$(sd_sock "$n")" "$@"
+}
+
+# start_siplined NAME PROFILE PORT [ARGS...]: siplined with its lines on
+# 127.0.0.1:PORT (UDP and TCP listeners), its control socket in $IT_DIR,
+# debug log in NAME.log, a pcap trace in NAME.pcap; waits until it answers
+# `siplinectl status`; then follows its events, tx/rx included, as JSON lines
+# into NAME-events.log (see sd_wait_event).
+start_siplined() {
+  local name=$1 profile=$2 port=$3
+  shift 3
+  start_bg "$name" "$SIPLINED" -c "$profile" -s "$(sd_sock "$name")" \
+    -p "$port" -l debug -t "$IT_DIR/$name.pcap" \
+    --pid-file "$IT_DIR/$name.daemon.pid" "$@"
+  local i
+  for ((i = 0; i < 50; i++)); do
+    bg_alive "$name" || {
+      it_log "siplined exited at start:"
+      tail -n 20 "$IT_DIR/$name.log" >&2
+      return 1
+    }
+    [ -S "$(sd_sock "$name")" ] && sd_ctl "$name" status >/dev/null 2>&1 &&
+      break
+    sleep 0.1
+  done
+  [ "$i" -lt 50 ] || { it_log "siplined $name did not answer in 5 s"; return 1; }
+  start_bg "$name-events" "$SIPLINECTL" -s "$(sd_sock "$name")" --json \
+    events --follow --messages
+}
+
+# stop_siplined NAME: SIGTERM (it un-registers, exits within 2 s), then the
+# event follower.
+stop_siplined() {
+  stop_bg "$1" TERM 3
+  stop_bg "$1-events" TERM 1
+}
+
+# sd_events NAME [JQ-CONDITION]: the events so far (JSON lines) matching.
+sd_events() {
+  local f
+  f=$(sd_events_file "$1")
+  [ -f "$f" ] || return 0
+  jq -c "select(.event != null) | select(${2:-true})" "$f" 2>/dev/null
+}
+# sd_count NAME JQ-CONDITION: how many events match.
+sd_count() { sd_events "$1" "$2" | grep -c . || true; }
+
+# sd_wait_event NAME SECONDS JQ-CONDITION: waits until an event matches,
+# prints the first match (1 on timeout, after logging what came).
+sd_wait_event() {
+  local name=$1 secs=$2 cond=$3 end line
+  end=$(awk -v n="$(it_now)" -v s="$secs" 'BEGIN { printf "%.3f", n + s }')
+  while :; do
+    line=$(sd_events "$name" "$cond" | head -n 1)
+    [ -n "$line" ] && { echo "$line"; return 0; }
+    if awk -v n="$(it_now)" -v e="$end" 'BEGIN { exit !(n >= e) }'; then
+      it_log "no event matching [$cond] from $name within $secs s; events:"
+      sd_events "$name" '.event != "tx" and .event != "rx"' | tail -n 30 >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+# ev_time JSON: the event's wall-clock time as Unix seconds (3 decimals).
+ev_time() {
+  jq -r '(.time[0:19] + "Z" | fromdate) as $s
+         | ($s + ((.time[20:23] | tonumber) / 1000)) | tostring' <<<"$1" |
+    awk '{ printf "%.3f", $1 }'
+}
+# ev_get JSON KEY: one field.
+ev_get() { jq -r ".$2 // empty" <<<"$1"; }
+
+# sd_status NAME: `siplinectl --json status` (one JSON object).
+sd_status() { sd_ctl "$1" --json status; }
+
+# it_profile FILE TAG=VALUE...: writes a flat-profile XML.
+it_profile() {
+  local f=$1 kv
+  shift
+  {
+    echo "<flat-profile>"
+    for kv in "$@"; do
+      printf '  <%s>%s</%s>\n' "${kv%%=*}" "${kv#*=}" "${kv%%=*}"
+    done
+    echo "</flat-profile>"
+  } >"$f"
+}
+
+# it_transport udp|tcp -> the profile's SIP_Transport value and SIPp's -t.
+it_tp_profile() { case $1 in udp) echo UDP ;; tcp) echo TCP ;; *) it_fail "transport $1?" ;; esac; }
+it_tp_sipp() { case $1 in udp) echo u1 ;; tcp) echo t1 ;; *) it_fail "transport $1?" ;; esac; }
+
+# it_agree NAME USER KAMNAME...: `siplinectl status` and `kamcmd ul.dump`
+# agree: for each Kamailio, the line is registered there in the status iff
+# USER has a binding there (SPEC issue 4, f).
+it_agree() {
+  local name=$1 user=$2 k st addr kam sd
+  shift 2
+  st=$(sd_status "$name") || it_fail "siplinectl status failed"
+  for k in "$@"; do
+    addr="127.0.0.1:$(kam_port "$k")"
+    kam=no
+    kam_has_binding "$k" "$user" && kam=yes
+    sd=$(jq -r --arg a "$addr" '[.lines[0].servers[]? | select(.addr == $a)
+         | .registered][0] // false | if . then "yes" else "no" end' <<<"$st")
+    [ "$kam" = "$sd" ] ||
+      it_fail "status and kamcmd disagree at $k ($addr): kamcmd $kam, status $sd: $st"
+    it_log "agree at $k ($addr): registered=$kam"
+  done
 }
