@@ -39,10 +39,31 @@ void sipline__event_str(char *dst, size_t cap, const char *fmt, ...) {
     dst[0] = 0;
 }
 
+/* Doubles the ring (up to ev_max), unwrapping it. 0 or NOMEM. */
+static int ev_grow(sipline_ua *ua) {
+  unsigned cap = ua->ev_cap ? ua->ev_cap * 2 : 16;
+  if (cap > ua->ev_max)
+    cap = ua->ev_max;
+  if (cap <= ua->ev_cap)
+    return SIPLINE_ERR_TOOBIG;
+  sipline_event *v = sipline_mem_malloc(ua->mem, (size_t)cap * sizeof(*v));
+  if (!v)
+    return SIPLINE_ERR_NOMEM;
+  for (unsigned i = 0; i < ua->ev_count; i++)
+    v[i] = ua->ev[(ua->ev_head + i) % ua->ev_cap];
+  sipline_mem_free(ua->mem, ua->ev);
+  ua->ev = v;
+  ua->ev_cap = cap;
+  ua->ev_head = 0;
+  return 0;
+}
+
 void sipline__ua_emit(sipline_ua *ua, const sipline_event *ev) {
-  if (!ua->ev_cap)
-    return;
-  if (ua->ev_count == ua->ev_cap) {
+  if (ua->ev_count == ua->ev_cap && ev_grow(ua) != 0) {
+    if (!ua->ev_cap) {
+      ua->ev_dropped++; /* nothing to drop but this one */
+      return;
+    }
     /* Full: drop the oldest so the newest (the current state) survives. */
     ua->ev_head = (ua->ev_head + 1) % ua->ev_cap;
     ua->ev_count--;
@@ -505,10 +526,8 @@ int sipline__ua_create(sipline_ua **pua, const sipline_settings *st,
     }
   }
   if (!e) {
-    ua->ev_cap = st->max_events ? st->max_events : 4096;
-    ua->ev = sipline_mem_calloc(mem, ua->ev_cap, sizeof(*ua->ev));
-    if (!ua->ev)
-      e = SIPLINE_ERR_NOMEM;
+    /* The ring grows on demand: a UA that nobody polls costs little. */
+    ua->ev_max = st->max_events ? st->max_events : 4096;
   }
   if (!e) {
     sipline__txl_set_timers(&ua->txl, ua->profile);

@@ -145,9 +145,10 @@ struct sipline_ua {
   sipline__tp tp;
   sipline__txl txl;
 
-  /* Events: a ring of max_events; the oldest is dropped when full. */
+  /* Events: a ring that grows on demand up to ev_max (settings.max_events);
+   * the oldest is dropped when full (or when growing fails). */
   sipline_event *ev;
-  unsigned ev_cap, ev_head, ev_count;
+  unsigned ev_cap, ev_head, ev_count, ev_max;
   uint64_t ev_dropped;
 
   /* The item last returned by sipline_ua_pull_tx (freed on the next). */
