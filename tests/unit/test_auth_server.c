@@ -833,6 +833,89 @@ static void test_verify_msg(void **state) {
   sipline_auth_server_del(s);
 }
 
+/* Splits challenge lines ("WWW-Authenticate: v\r\n"...) into values. */
+static size_t split_lines(char *out, sipline_pl *vals, size_t max) {
+  size_t n = 0;
+  for (char *l = out; *l && n < max;) {
+    char *colon = strstr(l, ": ");
+    char *end = strstr(l, "\r\n");
+    assert_non_null(colon);
+    assert_non_null(end);
+    vals[n++] = (sipline_pl){colon + 2, (size_t)(end - colon - 2)};
+    l = end + 2;
+  }
+  return n;
+}
+
+/* Our client against our server over a whole life: first challenge, a
+ * pre-authenticated refresh with nc+1, expiry → stale=true → the client
+ * takes the new nonce without calling it a refusal; and a wrong password
+ * stops after one retry. */
+static void test_roundtrip(void **state) {
+  (void)state;
+  sipline_rng_seed(&rng, 13);
+  sipline_auth_server_cfg cfg = {.nonce_ttl_ms = 60000};
+  sipline_auth_server *s = mk(&cfg);
+  sipline_auth_expect e = line1();
+  sipline_auth_client *good = NULL, *bad = NULL;
+  sipline_auth_client_cfg gc = {.username = "line1", .password = "pw-one"};
+  sipline_auth_client_cfg bc = {.username = "line1", .password = "guess"};
+  assert_int_equal(sipline_auth_client_new(&good, &gc, NULL), 0);
+  assert_int_equal(sipline_auth_client_new(&bad, &bc, NULL), 0);
+  sipline_auth_req rq = {
+      .method = pl("NOTIFY"), .uri = pl("sip:line1@10.0.0.2"), .rng = &rng};
+  char out[1024], v[1024];
+  sipline_pl vals[4];
+  sipline_auth_challenge ch = {.realm = pl("phone"), .rng = &rng, .now = 0};
+
+  assert_true(sipline_auth_server_challenge(s, &ch, out, sizeof(out)) > 0);
+  size_t n = split_lines(out, vals, 4);
+  assert_int_equal(n, 2);
+  assert_int_equal(
+      sipline_auth_client_challenge(good, SIPLINE_AUTH_WWW, vals, n), 0);
+  /* Our client takes SHA-256 over MD5; the server accepts both. */
+  assert_true(sipline_auth_client_header(good, 0, &rq, v, sizeof(v)) > 0);
+  assert_non_null(strstr(v, "algorithm=SHA-256"));
+  assert_int_equal(sipline_auth_server_verify(s, pl(v), &e, 10), 0);
+  /* Pre-authenticated follow-ups: nc 2, 3 with no new challenge. */
+  for (int i = 0; i < 2; i++) {
+    assert_true(sipline_auth_client_header(good, 0, &rq, v, sizeof(v)) > 0);
+    assert_int_equal(sipline_auth_server_verify(s, pl(v), &e, 20000), 0);
+  }
+  assert_non_null(strstr(v, "nc=00000003"));
+  /* Past the TTL: stale, and the client follows the stale challenge. */
+  assert_true(sipline_auth_client_header(good, 0, &rq, v, sizeof(v)) > 0);
+  assert_int_equal(sipline_auth_server_verify(s, pl(v), &e, 70000),
+                   SIPLINE_ERR_STALE);
+  ch.stale = 1;
+  ch.now = 70000;
+  assert_true(sipline_auth_server_challenge(s, &ch, out, sizeof(out)) > 0);
+  n = split_lines(out, vals, 4);
+  assert_int_equal(
+      sipline_auth_client_challenge(good, SIPLINE_AUTH_WWW, vals, n), 0);
+  assert_true(sipline_auth_client_header(good, 0, &rq, v, sizeof(v)) > 0);
+  assert_non_null(strstr(v, "nc=00000001"));
+  assert_int_equal(sipline_auth_server_verify(s, pl(v), &e, 70001), 0);
+
+  /* The wrong password: one answer, refused, then the client gives up. */
+  ch.stale = 0;
+  assert_true(sipline_auth_server_challenge(s, &ch, out, sizeof(out)) > 0);
+  n = split_lines(out, vals, 4);
+  assert_int_equal(
+      sipline_auth_client_challenge(bad, SIPLINE_AUTH_WWW, vals, n), 0);
+  assert_true(sipline_auth_client_header(bad, 0, &rq, v, sizeof(v)) > 0);
+  assert_int_equal(sipline_auth_server_verify(s, pl(v), &e, 70002),
+                   SIPLINE_ERR_AUTH);
+  assert_true(sipline_auth_server_challenge(s, &ch, out, sizeof(out)) > 0);
+  n = split_lines(out, vals, 4);
+  assert_int_equal(
+      sipline_auth_client_challenge(bad, SIPLINE_AUTH_WWW, vals, n),
+      SIPLINE_ERR_AUTH);
+  sipline_auth_client_del(good);
+  sipline_auth_client_del(bad);
+  sipline_auth_server_del(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_new_errors),
@@ -849,6 +932,7 @@ int main(void) {
       cmocka_unit_test(test_memory_bound),
       cmocka_unit_test(test_alloc_sweep),
       cmocka_unit_test(test_verify_msg),
+      cmocka_unit_test(test_roundtrip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
