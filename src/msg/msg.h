@@ -20,9 +20,13 @@ enum {
   SIPLINE__C_HNV = 1u << 5,   /* hname/hvalue chars besides escapes */
   SIPLINE__C_WORD = 1u << 6,  /* word (Call-ID) */
   SIPLINE__C_URIC = 1u << 7,  /* uric, for absoluteURI */
+  SIPLINE__C_HOST = 1u << 8,  /* hostname chars (alphanum - . _) */
+  SIPLINE__C_GENV = 1u << 9,  /* gen-value: token, host (':' '[' ']') */
+  SIPLINE__C_LIST = 1u << 10, /* bytes sipline_list_next stops at */
+  SIPLINE__C_LWS = 1u << 11,  /* SP HTAB CR LF */
 };
 
-extern const uint8_t sipline__cc[256];
+extern const uint16_t sipline__cc[256];
 extern const uint8_t sipline__lower[256];
 
 static inline bool sipline__is(unsigned char c, unsigned cls) {
@@ -52,22 +56,49 @@ static inline sipline_pl sipline__pl(const char *p, const char *e) {
 
 /* Skips LWS from p up to e. */
 static inline const char *sipline__skip_lws(const char *p, const char *e) {
-  while (p < e && sipline__lws((unsigned char)*p))
+  while (p < e && sipline__is((unsigned char)*p, SIPLINE__C_LWS))
     p++;
   return p;
 }
 /* Strips trailing LWS. */
 static inline const char *sipline__rskip_lws(const char *b, const char *e) {
-  while (e > b && sipline__lws((unsigned char)e[-1]))
+  while (e > b && sipline__is((unsigned char)e[-1], SIPLINE__C_LWS))
     e--;
   return e;
 }
 
 /* Case-insensitive equality of n bytes. */
-bool sipline__casen(const char *a, const char *b, size_t n);
+static inline bool sipline__casen(const char *a, const char *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (sipline__lower[(unsigned char)a[i]] !=
+        sipline__lower[(unsigned char)b[i]])
+      return false;
+  return true;
+}
 
-/* Parses 1*DIGIT up to max; false if empty, non-digit or too big. */
-bool sipline__uint(sipline_pl in, uint64_t max, uint64_t *out);
+/* Parses 1*DIGIT up to max; false if empty, non-digit or too big. Leading
+ * zeros are legal (RFC 4475 §3.1.1.1), so only the value is bounded, never
+ * the digit count. */
+static inline bool sipline__uint(sipline_pl in, uint64_t max, uint64_t *out) {
+  const char *p = in.p, *e = in.p + in.len;
+  if (in.len == 0)
+    return false;
+  while (p < e - 1 && *p == '0')
+    p++;
+  if (e - p > 19)
+    return false; /* 10^19 or more: beyond any max we use */
+  uint64_t v = 0;
+  for (; p < e; p++) {
+    const unsigned c = (unsigned)(unsigned char)*p - '0';
+    if (c > 9)
+      return false;
+    v = v * 10 + c;
+  }
+  if (v > max)
+    return false;
+  *out = v;
+  return true;
+}
 
 /*
  * Scans a quoted-string starting at p ('"'), honouring quoted-pairs.
@@ -90,5 +121,11 @@ int sipline__gen_params_check(sipline_pl params);
 
 /* Length of the canonical name of id (0 for OTHER). */
 size_t sipline__hdr_name_len(sipline_hdr_id id);
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the header-name scanner assumes a little-endian machine"
+#endif
+/* Looks up a name held zero-padded in 24 bytes (little-endian words). */
+sipline_hdr_id sipline__hdr_lookup_words(const uint64_t w[3], size_t n);
 
 #endif

@@ -5,32 +5,6 @@
 
 #include "cc.inc"
 
-bool sipline__casen(const char *a, const char *b, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (sipline__lower[(unsigned char)a[i]] !=
-        sipline__lower[(unsigned char)b[i]])
-      return false;
-  return true;
-}
-
-bool sipline__uint(sipline_pl in, uint64_t max, uint64_t *out) {
-  uint64_t v = 0;
-  if (in.len == 0)
-    return false;
-  for (size_t i = 0; i < in.len; i++) {
-    unsigned char c = (unsigned char)in.p[i];
-    if (!sipline__digit(c))
-      return false;
-    /* Leading zeros are legal (RFC 4475 §3.1.1.1), so only the value is
-     * bounded, never the digit count. */
-    if (v > (max - (c - '0')) / 10)
-      return false;
-    v = v * 10 + (c - '0');
-  }
-  *out = v;
-  return true;
-}
-
 const char *sipline__quoted_end(const char *p, const char *e) {
   p++; /* the opening quote */
   while (p < e) {
@@ -195,20 +169,41 @@ static sipline_hdr_id compact(unsigned char c) {
   }
 }
 
+#include "hdrwords.inc"
+
+/*
+ * Header names are compared a word at a time: the received name, zero-padded
+ * to 24 bytes, OR-ed with the case-fold mask of a candidate (0x20 on letters
+ * only) must equal the candidate's lower-cased words. A '-' position needs
+ * an exact '-', a letter position accepts only that letter in either case:
+ * the comparison is exact, and needs no byte loop.
+ */
+static inline bool words_eq(sipline_hdr_id id, const uint64_t w[3], size_t n) {
+  if (hdr_names[id].len != n)
+    return false;
+  if ((w[0] | hdr_masks[id][0]) != hdr_words[id][0])
+    return false;
+  if (n > 8 && (w[1] | hdr_masks[id][1]) != hdr_words[id][1])
+    return false;
+  if (n > 16 && (w[2] | hdr_masks[id][2]) != hdr_words[id][2])
+    return false;
+  return true;
+}
+
 /*
  * The hash is (length, lower-case first letter): no two names share it except
  * a few pairs, so a lookup costs one switch (a jump table) and at most two
- * case-insensitive compares of the remaining bytes.
+ * word compares. w holds the name zero-padded to 24 bytes, little-endian.
  */
-sipline_hdr_id sipline_hdr_lookup(sipline_pl n) {
-  if (n.len == 0 || n.p == NULL)
+sipline_hdr_id sipline__hdr_lookup_words(const uint64_t w[3], size_t n) {
+  if (n == 0 || n > 24)
     return SIPLINE_HDR_OTHER;
-  const unsigned char f = sipline__lower[(unsigned char)n.p[0]];
-  if (n.len == 1)
+  const unsigned char f = sipline__lower[(unsigned char)(w[0] & 0xff)];
+  if (n == 1)
     return compact(f);
   sipline_hdr_id a = SIPLINE_HDR_OTHER, b = SIPLINE_HDR_OTHER;
 #define K(l, c) (((l) << 8) | (c))
-  switch (K(n.len, f)) {
+  switch (K(n, f)) {
   case K(2, 't'): a = SIPLINE_HDR_TO; break;
   case K(3, 'v'): a = SIPLINE_HDR_VIA; break;
   case K(4, 'c'): a = SIPLINE_HDR_CSEQ; break;
@@ -261,10 +256,17 @@ sipline_hdr_id sipline_hdr_lookup(sipline_pl n) {
   default: return SIPLINE_HDR_OTHER;
   }
 #undef K
-  if (sipline__casen(hdr_names[a].name + 1, n.p + 1, n.len - 1))
+  if (words_eq(a, w, n))
     return a;
-  if (b != SIPLINE_HDR_OTHER &&
-      sipline__casen(hdr_names[b].name + 1, n.p + 1, n.len - 1))
+  if (b != SIPLINE_HDR_OTHER && words_eq(b, w, n))
     return b;
   return SIPLINE_HDR_OTHER;
+}
+
+sipline_hdr_id sipline_hdr_lookup(sipline_pl n) {
+  if (n.p == NULL || n.len == 0 || n.len > 24)
+    return SIPLINE_HDR_OTHER;
+  uint64_t w[3] = {0, 0, 0};
+  memcpy(w, n.p, n.len);
+  return sipline__hdr_lookup_words(w, n.len);
 }

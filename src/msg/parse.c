@@ -106,6 +106,41 @@ static ptrdiff_t start_line(sipline_msg *m, const char *p, const char *e,
   return 0;
 }
 
+/* Bytes equal to zero in v: exact for the lowest one, which is all we use. */
+static inline uint64_t zero_bytes(uint64_t v) {
+  return (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull;
+}
+
+/*
+ * The offset of the first ':', SP or HTAB in the 24 bytes at p, or 24 when
+ * there is none or fewer than 24 bytes remain (then the caller scans). Three
+ * words and a count-trailing-zeros instead of a byte loop; w gets the bytes
+ * before the stop, zero-padded, ready for the name lookup.
+ */
+static inline size_t first_stop(const char *p, const char *end,
+                                 uint64_t w[3]) {
+  if (end - p < 24)
+    return 24;
+  for (unsigned i = 0; i < 3; i++) {
+    uint64_t x;
+    memcpy(&x, p + 8 * i, 8);
+    const uint64_t z = zero_bytes(x ^ 0x3a3a3a3a3a3a3a3aull) |
+                       zero_bytes(x ^ 0x2020202020202020ull) |
+                       zero_bytes(x ^ 0x0909090909090909ull);
+    if (z) {
+      /* keep the bytes below the stop: the mask is (lowest set bit) - 1
+       * rounded down to whole bytes */
+      const uint64_t keep = (z & (0 - z)) >> 7;
+      w[i] = x & (keep - 1);
+      for (unsigned j = i + 1; j < 3; j++)
+        w[j] = 0;
+      return 8u * i + ((unsigned)__builtin_ctzll(z) >> 3);
+    }
+    w[i] = x;
+  }
+  return 24;
+}
+
 /* CSeq = 1*DIGIT LWS Method */
 static int cseq_parse(sipline_pl v, uint32_t *num, sipline_pl *meth) {
   const char *p = v.p, *e = v.p + v.len;
@@ -198,25 +233,9 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
       return fail(m, err, SIPLINE_ERR_MALFORMED, "Bare CR in headers", 400,
                   0, p);
     }
-    /* The header name: token, optional whitespace, ':'. */
-    const char *ns = p;
-    while (p < end && sipline__is((unsigned char)*p, SIPLINE__C_TOKEN))
-      p++;
-    const char *ne = p;
-    while (p < end && sipline__ws((unsigned char)*p))
-      p++;
-    if (p >= end) {
-      if (stream)
-        return SIPLINE_ERR_INCOMPLETE;
-      return fail(m, err, SIPLINE_ERR_MALFORMED, "Truncated header", 400, 0,
-                  ns);
-    }
-    if (ne == ns || *p != ':')
-      return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad header name", 400, 0,
-                  ns);
-    const char *vs = p + 1;
     /* The line end, joining folded continuation lines (§7.3.1). */
-    const char *q = vs;
+    const char *ns = p;
+    const char *q = p;
     for (;;) {
       q = memchr(q, '\n', (size_t)(end - q));
       if (q == NULL || q + 1 >= end) {
@@ -229,16 +248,61 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
         break;
       q++;
     }
-    const char *ve = sipline__rskip_lws(vs, q);
+    /* The name: a token, optional whitespace, ':'. A known name is checked
+     * by the lookup itself; only unknown ones need the token scan. */
+    const char *colon;
+    size_t nlen;
+    sipline_hdr_id id;
+    uint64_t w[3];
+    size_t pos = first_stop(ns, end, w);
+    if (pos < 24) {
+      /* The common case: the name and its end in the first 24 bytes. */
+      if (ns + pos >= q)
+        return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad header name", 400, 0,
+                    ns);
+      nlen = pos;
+      colon = ns + pos;
+      while (colon < q && sipline__ws((unsigned char)*colon))
+        colon++;
+      if (*colon != ':')
+        return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad header name", 400, 0,
+                    ns);
+      id = sipline__hdr_lookup_words(w, nlen);
+    } else {
+      colon = memchr(ns, ':', (size_t)(q - ns));
+      if (colon == NULL)
+        return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad header name", 400, 0,
+                    ns);
+      const char *ne = colon;
+      while (ne > ns && sipline__ws((unsigned char)ne[-1]))
+        ne--;
+      nlen = (size_t)(ne - ns);
+      id = sipline_hdr_lookup(sipline__pl(ns, ne));
+    }
+    if (id == SIPLINE_HDR_OTHER) {
+      const char *t = ns;
+      while (t < ns + nlen && sipline__is((unsigned char)*t, SIPLINE__C_TOKEN))
+        t++;
+      if (t != ns + nlen || nlen == 0)
+        return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad header name", 400, 0,
+                    ns);
+    }
+    const sipline_pl name = {ns, nlen};
+    /* The value, trimmed; the usual single SP and CRLF first. */
+    const char *vs = colon + 1;
+    const char *ve = q;
+    if (ve[-1] == '\r' && ve - 1 > colon)
+      ve--;
+    ve = sipline__rskip_lws(vs, ve);
+    if (vs < ve && *vs == ' ')
+      vs++;
     vs = sipline__skip_lws(vs, ve);
     if (n >= SIPLINE_MSG_MAX_HDRS)
       return fail(m, err, SIPLINE_ERR_TOOBIG, "Too many headers", 400, 0, ns);
     sipline_hdr *h = &m->hdrs[n];
-    h->name.p = ns;
-    h->name.len = (size_t)(ne - ns);
+    h->name = name;
     h->value.p = vs;
     h->value.len = (size_t)(ve - vs);
-    const sipline_hdr_id id = sipline_hdr_lookup(h->name);
     h->id = id;
     n++;
     if (m->first[id] == 0)
