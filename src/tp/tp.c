@@ -124,12 +124,11 @@ sipline__qitem *sipline__tp_pop(sipline__tp *tp) {
 }
 
 /* Reject with whatever was decoded; m may be half filled. */
-static void reject(sipline__tp *tp, const sipline_path *path,
-                   const sipline_msg *m, const sipline_msg_error *e,
-                   sipline_tstamp now) {
+static void reject(sipline__tp *tp, const sipline_path *path, const char *p,
+                   size_t n, const sipline_msg_error *e, sipline_tstamp now) {
   tp->n_rx_bad++;
   if (tp->reject)
-    tp->reject(tp->arg, path, m, e, now);
+    tp->reject(tp->arg, path, (sipline_pl){p, n}, e, now);
 }
 
 static int recv_datagram(sipline__tp *tp, const sipline_path *path,
@@ -145,7 +144,7 @@ static int recv_datagram(sipline__tp *tp, const sipline_path *path,
   if (r < 0) {
     if (!e.reason)
       e.reason = "Bad Request";
-    reject(tp, path, &m, &e, now);
+    reject(tp, path, p + skip, n - skip, &e, now);
     return r == SIPLINE_ERR_TOOBIG ? SIPLINE_ERR_TOOBIG
                                    : SIPLINE_ERR_MALFORMED;
   }
@@ -203,7 +202,7 @@ static int recv_stream(sipline__tp *tp, const sipline_path *path,
     if (!has_header_end(mp, ml)) {
       if (ml > tp->max_msg) {
         sipline_msg_error e = {.reason = "Message Too Large", .status = 0};
-        reject(tp, path, NULL, &e, now);
+        reject(tp, path, mp, ml, &e, now);
         sipline__tp_flow_close(tp, path);
         return SIPLINE_ERR_TOOBIG;
       }
@@ -215,7 +214,7 @@ static int recv_stream(sipline__tp *tp, const sipline_path *path,
     if (r == SIPLINE_ERR_INCOMPLETE) {
       if (ml > tp->max_msg) {
         sipline_msg_error e2 = {.reason = "Message Too Large", .status = 0};
-        reject(tp, path, NULL, &e2, now);
+        reject(tp, path, mp, ml, &e2, now);
         sipline__tp_flow_close(tp, path);
         return SIPLINE_ERR_TOOBIG;
       }
@@ -226,7 +225,7 @@ static int recv_stream(sipline__tp *tp, const sipline_path *path,
        * next message starts. Drop the buffer; the application closes. */
       if (!e.reason)
         e.reason = "Bad Request";
-      reject(tp, path, &m, &e, now);
+      reject(tp, path, mp, ml, &e, now);
       sipline__tp_flow_close(tp, path);
       return SIPLINE_ERR_MALFORMED;
     }

@@ -49,12 +49,12 @@ typedef int (*sipline__tp_deliver)(void *arg, const sipline_path *path,
 
 /*
  * Called for a message that could not be parsed (datagram) or a stream that
- * broke framing. msg has whatever the parser decoded before it gave up (it
- * may be used to answer 400 when Via, From, To, Call-ID and CSeq were all
- * decoded); err says why.
+ * broke framing. raw is the datagram, or the stream's bytes from where the
+ * bad message starts (valid during the call); err says why and what a UAS
+ * would answer (err->status, 0 = drop).
  */
 typedef void (*sipline__tp_reject)(void *arg, const sipline_path *path,
-                                   const sipline_msg *msg,
+                                   sipline_pl raw,
                                    const sipline_msg_error *err,
                                    sipline_tstamp now);
 

@@ -450,17 +450,52 @@ static int deliver(void *arg, const sipline_path *path, const sipline_msg *m,
   return on_request(ua, path, m, now);
 }
 
-static void reject(void *arg, const sipline_path *path, const sipline_msg *m,
+/*
+ * A request whose only fault is its SIP version (RFC 3261 §21.5.6; RFC 4475
+ * "badvers"): the parser refuses the start line, so nothing else
+ * is decoded. We parse a copy with the version replaced, and when that
+ * parses, answer 505 through a server transaction built from it (so that a
+ * retransmission gets the same answer).
+ */
+static void answer_505(sipline_ua *ua, const sipline_path *path,
+                       sipline_pl raw, sipline_tstamp now) {
+  const char *nl = memchr(raw.p, '\n', raw.len);
+  if (!nl)
+    return;
+  const char *le = nl > raw.p && nl[-1] == '\r' ? nl - 1 : nl;
+  const char *sp = le;
+  while (sp > raw.p && sp[-1] != ' ')
+    sp--;
+  if (sp == raw.p || le - sp < 4 || memcmp(sp, "SIP/", 4) != 0)
+    return;
+  sipline__buf b;
+  sipline__buf_init(&b, ua->mem);
+  sipline__buf_append(&b, raw.p, (size_t)(sp - raw.p));
+  sipline__buf_append_str(&b, "SIP/2.0");
+  sipline__buf_append(&b, le, raw.len - (size_t)(le - raw.p));
+  sipline_msg m;
+  if (!b.err &&
+      sipline_msg_parse(&m, b.p, b.len, SIPLINE_PARSE_DATAGRAM, NULL) > 0 &&
+      m.is_request && m.method != SIPLINE_METHOD_ACK && m.n_via &&
+      m.first[SIPLINE_HDR_FROM] && m.first[SIPLINE_HDR_TO] &&
+      m.call_id.len && m.first[SIPLINE_HDR_CSEQ]) {
+    sipline__stx *stx = NULL;
+    if (sipline__txl_on_request(&ua->txl, &m, path, now, &stx) == 0 && stx)
+      reply_status(stx, 505, now);
+  }
+  sipline__buf_free(&b);
+}
+
+static void reject(void *arg, const sipline_path *path, sipline_pl raw,
                    const sipline_msg_error *e, sipline_tstamp now) {
   /* A message that could not be parsed carries no reliable Via, From, To,
-   * Call-ID or CSeq, so it cannot be answered (§18.3 leaves it to us):
-   * it is counted and dropped. */
-  (void)path;
-  (void)m;
-  (void)e;
-  (void)now;
+   * Call-ID or CSeq, so in general it cannot be answered (§18.3 leaves it
+   * to us): it is counted and dropped. The one exception is a request
+   * whose version we do not speak, which is answered 505. */
   sipline_ua *ua = arg;
   ua->n_rx_bad++;
+  if (e && e->status == 505 && raw.p && raw.len)
+    answer_505(ua, path, raw, now);
 }
 
 /* ------------------------------------------------------------------ */

@@ -87,11 +87,11 @@ static int on_msg(void *arg, const sipline_path *path, const sipline_msg *m,
   return 0;
 }
 
-static void on_rej(void *arg, const sipline_path *path, const sipline_msg *m,
+static void on_rej(void *arg, const sipline_path *path, sipline_pl raw,
                    const sipline_msg_error *e, sipline_tstamp now) {
   (void)arg;
   (void)path;
-  (void)m;
+  assert_non_null(raw.p);
   (void)now;
   assert_non_null(e->reason);
   R.n_rej++;

@@ -288,6 +288,19 @@ static void test_refusals(void **state) {
   /* Require is ignored for ACK and CANCEL */
   expect_status(req("CANCEL", "z9hG4bK-r4", "Require: foo\r\n"),
                 "SIP/2.0 481 ");
+  /* 505 for a version we do not speak; its retransmission gets it too */
+  const char *v7 = "OPTIONS sip:1001@10.0.0.9 SIP/7.0\r\n"
+                   "Via: SIP/2.0/UDP 192.0.2.5;branch=z9hG4bK-r6\r\n"
+                   "From: <sip:a@b>;tag=1\r\nTo: <sip:1001@10.0.0.9>\r\n"
+                   "Call-ID: v7\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+                   "Content-Length: 0\r\n\r\n";
+  assert_int_equal(send_text(v7), SIPLINE_ERR_MALFORMED);
+  assert_int_equal(pull(), 1);
+  assert_non_null(strstr(OUT, "SIP/2.0 505 Version Not Supported\r\n"));
+  send_text(v7);
+  assert_int_equal(pull(), 1);
+  assert_non_null(strstr(OUT, "SIP/2.0 505 "));
+  assert_int_equal(UA->txl.n_retrans_rx, 1);
   /* a message without From cannot be answered: dropped */
   const char *nofrom = "OPTIONS sip:a@b SIP/2.0\r\n"
                        "Via: SIP/2.0/UDP 192.0.2.5;branch=z9hG4bK-r5\r\n"
