@@ -184,6 +184,11 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
   m->len = 0;
   m->is_request = 1;
   m->n_hdrs = 0;
+  /* Cleared first, so a caller looking at a failed parse sees what was
+   * decoded before the fault and nothing stale. */
+  m->method_name = SIPLINE_PL_NULL;
+  m->status = 0;
+  m->call_id = SIPLINE_PL_NULL;
   if (buf == NULL || len == 0)
     return stream ? SIPLINE_ERR_INCOMPLETE
                   : fail(m, err, SIPLINE_ERR_MALFORMED, "Empty message", 400,
@@ -311,6 +316,9 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
     p = q + 1;
   }
   m->n_hdrs = n;
+  m->call_id = m->first[SIPLINE_HDR_CALL_ID]
+                   ? m->hdrs[m->first[SIPLINE_HDR_CALL_ID] - 1].value
+                   : SIPLINE_PL_NULL;
 
   /* Eager fields, from the first header of each kind. Several Via lines
    * are all counted; the other duplicates are for the UAS check. */
@@ -345,9 +353,6 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
   } else {
     memset(&m->to, 0, sizeof(m->to));
   }
-  m->call_id = m->first[SIPLINE_HDR_CALL_ID]
-                   ? m->hdrs[m->first[SIPLINE_HDR_CALL_ID] - 1].value
-                   : SIPLINE_PL_NULL;
   m->cseq = 0;
   m->cseq_method = SIPLINE_METHOD_UNKNOWN;
   m->cseq_method_name = SIPLINE_PL_NULL;
