@@ -799,6 +799,89 @@ static void test_retransmission(void **state) {
   fx_del(f);
 }
 
+/* ---- allocation failures on the request path ---- */
+
+static long fm_countdown = -1; /* < 0: never fail */
+static long fm_live;
+static void *fm_malloc(size_t n, void *u) {
+  (void)u;
+  if (fm_countdown == 0)
+    return NULL;
+  if (fm_countdown > 0)
+    fm_countdown--;
+  void *p = malloc(n);
+  fm_live += p != NULL;
+  return p;
+}
+static void fm_free(void *p, void *u) {
+  (void)u;
+  fm_live -= p != NULL;
+  free(p);
+}
+static void *fm_realloc(void *p, size_t n, void *u) {
+  (void)u;
+  if (fm_countdown == 0)
+    return NULL;
+  if (fm_countdown > 0)
+    fm_countdown--;
+  void *q = realloc(p, n);
+  if (q && !p)
+    fm_live++;
+  return q;
+}
+
+static void test_alloc_sweep(void **state) {
+  (void)state;
+  const char *msg =
+      "NOTIFY sip:1003@127.0.0.1:5060 SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKsweep\r\n"
+      "Max-Forwards: 70\r\n"
+      "From: <sip:as@pbx>;tag=1\r\n"
+      "To: <sip:1003@127.0.0.1>\r\n"
+      "Call-ID: sweep@test\r\n"
+      "CSeq: 1 NOTIFY\r\n"
+      "Event: xml-service\r\n"
+      "Content-Type: text/xml\r\n"
+      "Content-Length: 162\r\n\r\n"
+      "<CiscoIPPhoneExecute><ExecuteItem Priority=\"1\" URL=\"http://a/1\"/>"
+      "<ExecuteItem Priority=\"1\" URL=\"http://a/2\"/>"
+      "<ExecuteItem URL=\"http://a/3\"/></CiscoIPPhoneExecute>";
+  sipline_profile *p;
+  assert_int_equal(sipline_profile_parse(&p, profile_xml, strlen(profile_xml),
+                                         NULL, NULL),
+                   0);
+  sipline_mem m = {NULL, fm_malloc, fm_free, NULL, fm_realloc};
+  static const sipline__module *const mods[] = {&sipline__event_module,
+                                                &fake_dlg};
+  int done = 0;
+  for (long k = 0; k < 2000 && !done; k++) {
+    fm_countdown = -1;
+    fm_live = 0;
+    sipline_settings st = {.profile = p, .seed = 42};
+    sipline_ua *ua;
+    assert_int_equal(sipline__ua_create(&ua, &st, &m, NULL, mods, 2), 0);
+    fake_calls[3] = 1; /* busy: the priority-1 items are queued */
+    sipline_path path = path_from(SRC);
+    fm_countdown = k;
+    sipline_ua_recv(ua, &path, (const uint8_t *)msg, strlen(msg), 1000);
+    sipline_path out;
+    const uint8_t *b;
+    ptrdiff_t n = sipline_ua_pull_tx(ua, &out, &b, 1000);
+    fm_countdown = -1;
+    if (n > 0 && !memcmp(b, "SIP/2.0 200", 11) &&
+        sipline__event_queued(ua, 3) == 2)
+      done = 1;
+    sipline_event ev;
+    while (sipline_ua_poll_event(ua, &ev))
+      ;
+    sipline_ua_del(ua);
+    assert_int_equal(fm_live, 0);
+  }
+  fake_calls[3] = 0;
+  assert_true(done);
+  sipline_profile_del(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_no_credentials_401),
@@ -817,6 +900,7 @@ int main(void) {
       cmocka_unit_test(test_rate_limit),
       cmocka_unit_test(test_secret),
       cmocka_unit_test(test_retransmission),
+      cmocka_unit_test(test_alloc_sweep),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
