@@ -12,5 +12,6 @@
 #include "sipline/auth.h"
 #include "sipline/profile.h"
 #include "sipline/ua.h"
+#include "sipline/event.h"
 
 #endif
