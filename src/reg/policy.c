@@ -19,9 +19,11 @@
  *     Going back to a working backup is what keeps the line reachable.
  *   - When every address is DOWN the line waits as R12 says and then marks
  *     all of them UP again (server_up, reason "retry") and starts from the
- *     top, so that a REGISTER never goes to a server marked DOWN (except in
- *     the Proxy Fallback Intvl = 0 rotation, where R6 keeps DOWN addresses
- *     in the rotation; one that answers comes UP, reason "responded").
+ *     top, so that a REGISTER never goes to a server marked DOWN, except in
+ *     the Proxy Fallback Intvl = 0 rotation: there R6 keeps DOWN addresses
+ *     in the rotation, so the line goes on to the next address in order
+ *     (wrapping) and waits only when every address has failed in a row
+ *     since the last success; one that answers comes UP ("responded").
  *   - A refresh is due at the earlier of 78 % of the granted expiry and
  *     expiry - Timer F; when the granted expiry is not longer than Timer F
  *     the 78 % alone applies (otherwise the refresh would be immediate).
@@ -115,6 +117,7 @@ struct sipline__pol {
   bind reg, try_, altb;
   int in_fb;               /* try_ is a fallback attempt */
   int on_alt;              /* requests moved to the alternate (R4) */
+  unsigned cycle_fails;    /* R5 failures in a row (PFI 0 rotation, R6) */
   sipline_tstamp retry_at; /* main: next TRY / restart / resolve */
   int retry_kind;
   sipline_tstamp fallback_at;
@@ -714,28 +717,23 @@ static int set_down(sipline__srv *s, sipline_tstamp now) {
   return 1;
 }
 
-static int all_down(const sipline__pol *pol) {
-  for (unsigned i = 0; i < pol->n_srv; i++)
-    if (pol->srv[i].up)
-      return 0;
-  return 1;
-}
-
 /*
  * The server after a failure at `failed` (R6): with Proxy Fallback Intvl
  * != 0 the highest-priority UP address (DOWN ones are skipped until
- * fallback); with 0 the next address in order, DOWN or not, wrapping. -1
- * when every address is DOWN (the line waits, R12).
+ * fallback); -1 when every address is DOWN (the line waits, R12). With 0,
+ * DOWN addresses stay in the rotation: the next address in order, wrapping,
+ * DOWN or not; the line waits only once every address has failed in a row
+ * (cycle_fails, reset by any success).
  */
 static int pick_next(const sipline__pol *pol, int failed) {
-  if (all_down(pol))
-    return -1;
   if (pol->lc->proxy_fallback_intvl) {
     for (unsigned i = 0; i < pol->n_srv; i++)
       if (pol->srv[i].up)
         return (int)i;
     return -1;
   }
+  if (pol->cycle_fails >= pol->n_srv)
+    return -1;
   int n = (int)pol->n_srv;
   int next = ((failed < 0 ? -1 : failed) + 1) % n;
   return next == failed ? -1 : next;
@@ -1222,6 +1220,7 @@ static void established(sipline__pol *pol, int idx, const sipline__pol_res *r,
   pol->reg.refresh_at =
       now + sipline__refresh_delay(g, pol->p->timer_f_ms);
   pol->try_.fails = 0;
+  pol->cycle_fails = 0;
   pol->reg.failing = pol->try_.failing = 0;
   pol->reg.stopped = 0;
   pol->retry_at = NONE;
@@ -1309,6 +1308,7 @@ static void on_main_failure(sipline__pol *pol, int slot, int idx,
   pol->reg.failing = 1;
   if (is_r5(pol, r)) {
     int was_up = set_down(&pol->srv[idx], now);
+    pol->cycle_fails++;
     if (pol->reg.srv == idx) {
       /* The server holding the binding is dead: the binding is lost. */
       bind_clear(&pol->reg);
@@ -1527,6 +1527,7 @@ int sipline__pol_server_failed(sipline__pol *pol, const sipline_addr *addr,
   mark_down(pol, &pol->srv[idx], reason, now);
   if (idx != pol->cur && idx != pol->reg.srv)
     return 1;
+  pol->cycle_fails++;
   pol->reg.failing = pol->reg.srv == idx ? 1 : pol->reg.failing;
   if (pol->reg.srv == idx)
     pol->reg.token = 0; /* its refresh would go nowhere */
@@ -1628,6 +1629,7 @@ static void run_retry(sipline__pol *pol, sipline_tstamp now) {
     }
     return;
   case RETRY_RESTART:
+    pol->cycle_fails = 0;
     for (unsigned i = 0; i < pol->n_srv; i++)
       mark_up(pol, &pol->srv[i], "retry", now);
     pol->cur = 0;

@@ -769,14 +769,15 @@ static void test_r6_pfi_zero_rotation(void **state) {
   hfree(x);
 }
 
-/* Every address DOWN with PFI 0: wait, then from the top. */
+/* PFI 0: the rotation wraps to a DOWN primary at once (it failed before the
+ * last success, not in this cycle); a whole cycle of failures waits. */
 static void test_r6_pfi_zero_all_down(void **state) {
   (void)state;
   h *x = hnew();
   x->lc.proxy = "10.0.0.1:5060:p=0|10.0.0.2:5060:p=1|10.0.0.3:5060:p=2";
   x->lc.proxy_fallback_intvl = 0;
   x->lc.register_expires = 600;
-  script(x, P1, "0 ok; 100 silent; 500 ok");
+  script(x, P1, "0 ok; 100 silent; 500 ok; 2000 refuse");
   script(x, P2, "0 ok; 1000 refuse");
   script(x, P3, "0 ok; 1000 refuse");
   hstart(x);
@@ -786,10 +787,22 @@ static void test_r6_pfi_zero_all_down(void **state) {
   expect(x, "1420.000 failover 10.0.0.2:5060->10.0.0.3:5060 "
             "reason=transport");
   expect(x, "1420.000 reg_failed 10.0.0.3:5060 reason=transport "
+            "retry_in=0.000");
+  expect(x, "1420.000 failover 10.0.0.3:5060->10.0.0.1:5060 "
+            "reason=transport");
+  expect(x, "1420.000 tx REGISTER 10.0.0.1:5060 exp=600 try failover");
+  expect(x, "1420.000 server_up 10.0.0.1:5060 reason=responded");
+  expect(x, "1420.000 registered 10.0.0.1:5060 expires=600");
+  /* at 1888 every address refuses: three failures in a row, then wait */
+  expect(x, "2356.000 tx REGISTER 10.0.0.1:5060 exp=600 reg refresh");
+  expect(x, "2356.000 failover 10.0.0.1:5060->10.0.0.2:5060 "
+            "reason=transport");
+  expect(x, "2356.000 failover 10.0.0.2:5060->10.0.0.3:5060 "
+            "reason=transport");
+  expect(x, "2356.000 reg_failed 10.0.0.3:5060 reason=transport "
             "retry_in=30.000");
-  expect(x, "1450.000 server_up 10.0.0.1:5060 reason=retry");
-  expect(x, "1450.000 tx REGISTER 10.0.0.1:5060 exp=600 try retry");
-  expect(x, "1450.000 registered 10.0.0.1:5060 expires=600");
+  expect(x, "2386.000 server_up 10.0.0.1:5060 reason=retry");
+  expect(x, "2386.000 tx REGISTER 10.0.0.1:5060 exp=600 try retry");
   hfree(x);
 }
 
