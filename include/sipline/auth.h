@@ -347,8 +347,9 @@ typedef struct sipline_auth_challenge {
  *   algorithm=SHA-256\r\n
  * (each on one line), with ", stale=true" when asked. It does not consult
  * the rate limiter (call sipline_auth_server_allow() first). Returns the
- * length written (NUL-terminated), SIPLINE_ERR_INVAL (no realm or rng, or a
- * realm longer than SIPLINE_AUTH_MAX_VALUE), SIPLINE_ERR_TOOBIG (cap too
+ * length written (NUL-terminated), SIPLINE_ERR_INVAL (no realm or rng, a
+ * realm longer than SIPLINE_AUTH_MAX_VALUE, or cfg.algs holds only -sess
+ * algorithms), SIPLINE_ERR_TOOBIG (cap too
  * small; the nonce is not entered then) or SIPLINE_ERR_CRYPTO.
  */
 ptrdiff_t sipline_auth_server_challenge(sipline_auth_server *s,

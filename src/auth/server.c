@@ -312,7 +312,7 @@ ptrdiff_t sipline_auth_server_challenge(sipline_auth_server *s,
       sipline__wr_str(&w, ", stale=true");
     sipline__wr_str(&w, "\r\n");
   }
-  if (!any) /* only -sess algorithms configured: offer the first of them */
+  if (!any) /* only -sess algorithms configured: nothing to offer */
     return SIPLINE_ERR_INVAL;
   ptrdiff_t r = sipline__wr_end(&w);
   if (r >= 0)
