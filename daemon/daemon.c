@@ -72,6 +72,8 @@ static void push(sd *d, cJSON *ev, int message, int level) {
 
 void sd_emit(sd *d, cJSON *ev) { push(d, ev, 0, SLOG_INFO); }
 
+void sd_push_message(sd *d, cJSON *ev) { push(d, ev, 1, SLOG_DEBUG); }
+
 void sd_wire(sd *d, int tx, int proto, const sipline_path *path,
              const sipline_addr *src, const sipline_addr *dst,
              const uint8_t *p, size_t n) {

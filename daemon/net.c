@@ -120,13 +120,40 @@ static int parse_ip(const char *s, uint16_t port, sipline_addr *a) {
   return 0;
 }
 
+static const char *tperr_name(int why) {
+  switch (why) {
+  case SIPLINE_TPERR_UNREACHABLE:
+    return "unreachable";
+  case SIPLINE_TPERR_REFUSED:
+    return "refused";
+  case SIPLINE_TPERR_CONNECT_TIMEOUT:
+    return "connect_timeout";
+  case SIPLINE_TPERR_CLOSED:
+    return "closed";
+  case SIPLINE_TPERR_TLS:
+    return "tls";
+  default:
+    return "?";
+  }
+}
+
+/* Reports a transport failure to the UA (SPEC R5c) and on the stream as a
+ * "tperr" line (shown with the tx/rx lines, as sipline-sim does). */
 static void ua_tperr(sd *d, const sipline_path *path, int why) {
   if (!d->ua)
     return;
   char a[80];
   sj_addr(&path->remote, a, sizeof a);
-  slog(SLOG_INFO, "transport error to %s (%s): %d", a,
-       sipline_transport_name(path->tp), why);
+  slog(SLOG_INFO, "transport error to %s (%s): %s", a,
+       sipline_transport_name(path->tp), tperr_name(why));
+  cJSON *ev = sj_event_new("tperr", sd_now(d), 0, &d->ck);
+  if (ev) {
+    cJSON_AddStringToObject(ev, "to", a);
+    cJSON_AddStringToObject(ev, "transport",
+                            sipline_transport_name(path->tp));
+    cJSON_AddStringToObject(ev, "reason", tperr_name(why));
+    sd_push_message(d, ev);
+  }
   sipline_ua_transport_error(d->ua, path, why, sd_now(d));
   sd_drive(d);
 }

@@ -32,7 +32,7 @@ static const char usage[] =
     "Control and observability:\n"
     "  -s, --control PATH       control socket (default /run/siplined.sock\n"
     "                           as root, else $XDG_RUNTIME_DIR/siplined.sock)\n"
-    "      --event-history N    events kept for late clients (default 2000)\n"
+    "      --event-history N    events kept for late clients (default 10000)\n"
     "  -l, --log-level LEVEL    error, warn, info (default) or debug\n"
     "      --syslog             log to syslog instead of stderr\n"
     "  -t, --trace FILE.pcap    write every SIP message sent/received (pcap)\n"
@@ -120,7 +120,7 @@ int sd_opts_parse(sd_opts *o, int argc, char **argv, FILE *out, char *err,
   memset(o, 0, sizeof *o);
   o->log_level = SLOG_INFO;
   o->hep_id = 2001;
-  o->history = 2000;
+  o->history = 10000;
   o->fetch_connect_ms = 5000;
   o->fetch_total_ms = 15000;
   o->fetch_max = 1024 * 1024;

@@ -26,7 +26,7 @@ typedef struct sd_opts {
   const char *ca_file;      /* --ca-file (TLS and https fetches) */
   int tls_no_verify;        /* --tls-no-verify: tests only */
   const char *dns_servers;  /* --dns-server: "IP[:port],..." (c-ares csv) */
-  unsigned history;         /* --event-history: 2000 */
+  unsigned history;         /* --event-history: 10000 */
   unsigned fetch_connect_ms; /* --fetch-connect-timeout s: 5 */
   unsigned fetch_total_ms;  /* --fetch-timeout s: 15 */
   size_t fetch_max;         /* --fetch-max-bytes: 1 MiB */

@@ -69,6 +69,8 @@ sipline_tstamp sd_now(sd *d);
 void sd_drive(sd *d);
 /* Logs a line and puts a daemon-made event on the control stream. */
 void sd_emit(sd *d, cJSON *ev);
+/* Puts a tx/rx-class event (only for clients asking "messages"). */
+void sd_push_message(sd *d, cJSON *ev);
 
 /* net.c */
 int net_init(sd *d);
