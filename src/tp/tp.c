@@ -6,6 +6,8 @@
 
 #include "tp.h"
 
+#define FLOW_BUCKETS 1024u
+
 void sipline__tp_init(sipline__tp *tp, const sipline_mem *mem,
                       sipline__tp_deliver deliver, sipline__tp_reject reject,
                       void *arg) {
@@ -13,7 +15,7 @@ void sipline__tp_init(sipline__tp *tp, const sipline_mem *mem,
   tp->mem = mem;
   sipline__queue_init(&tp->txq, mem, sizeof(sipline_path));
   tp->max_msg = SIPLINE__TP_MAX_MSG;
-  tp->max_flows = 1024;
+  tp->max_flows = 65536;
   tp->deliver = deliver;
   tp->reject = reject;
   tp->arg = arg;
@@ -26,13 +28,17 @@ static void flow_free(sipline__tp *tp, sipline__flow *f) {
 
 void sipline__tp_free(sipline__tp *tp) {
   sipline__queue_free(&tp->txq);
-  sipline__flow *f = tp->flows;
-  while (f) {
-    sipline__flow *next = f->next;
-    flow_free(tp, f);
-    f = next;
+  for (size_t i = 0; tp->flows && i < tp->n_buckets; i++) {
+    sipline__flow *f = tp->flows[i];
+    while (f) {
+      sipline__flow *next = f->next;
+      flow_free(tp, f);
+      f = next;
+    }
   }
+  sipline_mem_free(tp->mem, tp->flows);
   tp->flows = NULL;
+  tp->n_buckets = 0;
   tp->n_flows = 0;
 }
 
@@ -53,8 +59,25 @@ int sipline__path_same_flow(const sipline_path *a, const sipline_path *b) {
   return addr_match(&a->local, &b->local);
 }
 
+/* The bucket of a path: (transport, remote) only, so that a path with a
+ * wildcard local address finds its flow. */
+static size_t flow_bucket(const sipline__tp *tp, const sipline_path *p) {
+  uint32_t h = 2166136261u;
+  const sipline_addr *r = &p->remote;
+  size_t n = r->family == 6 ? 16 : 4;
+  h = (h ^ (uint32_t)p->tp) * 16777619u;
+  h = (h ^ r->family) * 16777619u;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ r->ip[i]) * 16777619u;
+  h = (h ^ (r->port & 0xff)) * 16777619u;
+  h = (h ^ (r->port >> 8)) * 16777619u;
+  return h & (tp->n_buckets - 1);
+}
+
 sipline__flow *sipline__tp_flow(sipline__tp *tp, const sipline_path *path) {
-  for (sipline__flow *f = tp->flows; f; f = f->next)
+  if (!tp->flows)
+    return NULL;
+  for (sipline__flow *f = tp->flows[flow_bucket(tp, path)]; f; f = f->next)
     if (sipline__path_same_flow(&f->path, path))
       return f;
   return NULL;
@@ -73,6 +96,14 @@ static sipline__flow *flow_get(sipline__tp *tp, const sipline_path *path,
     *err = SIPLINE_ERR_TOOBIG;
     return NULL;
   }
+  if (!tp->flows) {
+    tp->flows = sipline_mem_calloc(tp->mem, FLOW_BUCKETS, sizeof(*tp->flows));
+    if (!tp->flows) {
+      *err = SIPLINE_ERR_NOMEM;
+      return NULL;
+    }
+    tp->n_buckets = FLOW_BUCKETS;
+  }
   f = sipline_mem_calloc(tp->mem, 1, sizeof(*f));
   if (!f) {
     *err = SIPLINE_ERR_NOMEM;
@@ -80,14 +111,17 @@ static sipline__flow *flow_get(sipline__tp *tp, const sipline_path *path,
   }
   f->path = *path;
   sipline__buf_init(&f->rx, tp->mem);
-  f->next = tp->flows;
-  tp->flows = f;
+  size_t bk = flow_bucket(tp, path);
+  f->next = tp->flows[bk];
+  tp->flows[bk] = f;
   tp->n_flows++;
   return f;
 }
 
 void sipline__tp_flow_close(sipline__tp *tp, const sipline_path *path) {
-  sipline__flow **pp = &tp->flows;
+  if (!tp->flows)
+    return;
+  sipline__flow **pp = &tp->flows[flow_bucket(tp, path)];
   while (*pp) {
     sipline__flow *f = *pp;
     if (sipline__path_same_flow(&f->path, path)) {

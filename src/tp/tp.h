@@ -61,10 +61,13 @@ typedef void (*sipline__tp_reject)(void *arg, const sipline_path *path,
 typedef struct sipline__tp {
   const sipline_mem *mem;
   sipline__queue txq;   /* header: sipline_path; body: the bytes */
-  sipline__flow *flows; /* stream flows */
+  /* Stream flows, hashed by (transport, remote): buckets allocated with
+   * the first flow, so a UDP-only UA never pays for them. */
+  sipline__flow **flows;
+  size_t n_buckets;
   size_t n_flows;
-  size_t max_msg;  /* SIPLINE__TP_MAX_MSG */
-  size_t max_flows; /* 1024: more stream flows are refused with TOOBIG */
+  size_t max_msg;   /* SIPLINE__TP_MAX_MSG */
+  size_t max_flows; /* 65536: more stream flows are refused with TOOBIG */
   sipline__tp_deliver deliver;
   sipline__tp_reject reject;
   void *arg;

@@ -237,8 +237,9 @@ int sipline__ua_send(sipline_ua *ua, const sipline_path *path,
                      const void *p, size_t n);
 
 /*
- * Starts a client transaction (sipline__ctx_new on ua->txl); the path's
- * local address is filled from the line's port when unset.
+ * Starts a client transaction (sipline__ctx_new on ua->txl). A path whose
+ * local address is unset (family 0) lets the application choose the
+ * socket; responses arriving on the bound address still match.
  */
 int sipline__ua_request(sipline_ua *ua, const sipline__ctx_params *p,
                         sipline_tstamp now, sipline__ctx **out);
