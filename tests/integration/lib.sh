@@ -68,15 +68,16 @@ it_group_pids() {
       for p in $kids; do next="$next $(pgrep -P "$p" 2>/dev/null)"; done
       kids=$(echo $next)
     done
-    kill -0 "$pg" 2>/dev/null && echo "$pg"
+    if kill -0 "$pg" 2>/dev/null; then echo "$pg"; fi
   } | sort -un
+  return 0
 }
 
 # it_signal_group PGID SIG: signals every process of the group by PID.
 it_signal_group() {
   local pids
   pids=$(it_group_pids "$1")
-  [ -n "$pids" ] && kill -s "$2" $pids 2>/dev/null
+  if [ -n "$pids" ]; then kill -s "$2" $pids 2>/dev/null || true; fi
   return 0
 }
 
@@ -112,10 +113,13 @@ it_cleanup() {
   done
   if [ "$rc" -ne 0 ] || [ "${IT_FAILED:-0}" -ne 0 ]; then
     it_log "failed (rc $rc); logs in $IT_DIR:"
-    for f in "$IT_DIR"/*.log "$IT_DIR"/*/*.log; do
+    # IT_FAIL_LOGS: which logs to show (globs under $IT_DIR); default all.
+    local shown=()
+    for f in ${IT_FAIL_LOGS:-*.log */*.log}; do shown+=("$IT_DIR/$f"); done
+    for f in "${shown[@]}"; do
       [ -s "$f" ] || continue
-      echo "----- ${f#"$IT_DIR"/} (last 40 lines)" >&2
-      tail -n 40 "$f" >&2
+      echo "----- ${f#"$IT_DIR"/} (last ${IT_FAIL_LINES:-40} lines)" >&2
+      tail -n "${IT_FAIL_LINES:-40}" "$f" >&2
     done
     [ -n "${IT_KEEP:-}" ] || rm -rf "$IT_DIR"
   else
