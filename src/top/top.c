@@ -13,6 +13,7 @@
 /* MODULES: add yours here, one X(name) line each, e.g. X(reg). */
 #define SIPLINE__MODULE_LIST(X) /* X(reg) X(dlg) X(event) */ \
   X(reg) \
+  X(dlg) \
   X(event)
 
 #define SIPLINE__DECLARE(name) extern const sipline__module sipline__##name##_module;
