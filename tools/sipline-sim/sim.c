@@ -215,7 +215,8 @@ typedef struct conn {
 
 typedef struct cred {
   char *key;
-  const char *password;
+  const char *password; /* NULL: the line is not challenged */
+  unsigned line;
   int next;
 } cred;
 
@@ -260,6 +261,8 @@ struct sim {
   size_t ntl, captl;
   sim_stats stats;
 };
+
+static unsigned line_of(const sim *s, const ssip_msg *m);
 
 /* ---------------------------------------------------------------- errors */
 
@@ -412,10 +415,11 @@ static void print_wire(sim *s, const char *ev, const sipline_path *p,
   char peer[96];
   peer_name(s, &p->remote, peer, sizeof peer);
   ssip_msg m;
-  line_begin(s, ev, 0);
+  int parsed = len > 4 && ssip_parse(&m, data, len) == 0;
+  line_begin(s, ev, parsed ? line_of(s, &m) : 0);
   if (len == 0 || (len <= 4 && (data[0] == '\r' || data[0] == '\n'))) {
     jstr(&s->line, "keepalive", len >= 4 ? "ping" : "pong");
-  } else if (ssip_parse(&m, data, len) == 0) {
+  } else if (parsed) {
     if (m.is_req)
       jstrn(&s->line, "method", m.method.p, m.method.len);
     else
@@ -425,7 +429,7 @@ static void print_wire(sim *s, const char *ev, const sipline_path *p,
   }
   jstr(&s->line, *ev == 't' ? "to" : "from", peer);
   jstr(&s->line, "transport", tp_name(p->tp));
-  if (len > 4 && ssip_parse(&m, data, len) == 0 && m.cseq.p) {
+  if (parsed && m.cseq.p) {
     jint(&s->line, "cseq", m.cseq_n);
     const char *sp = memchr(m.cseq.p, ' ', m.cseq.len);
     spl cm = {NULL, 0};
@@ -545,7 +549,7 @@ static int cred_find(const sim *s, const char *k, size_t n) {
   return -1;
 }
 
-static void cred_add(sim *s, const char *k, const char *pw) {
+static void cred_add(sim *s, const char *k, const char *pw, unsigned line) {
   if (!k || !*k || cred_find(s, k, strlen(k)) >= 0)
     return;
   if (s->ncreds == s->capcreds) {
@@ -553,7 +557,7 @@ static void cred_add(sim *s, const char *k, const char *pw) {
     s->creds = xrealloc(s->creds, s->capcreds * sizeof(cred));
   }
   size_t b = fnv(k, strlen(k), FNV0) % s->ncredb;
-  s->creds[s->ncreds] = (cred){xstrdup(k), pw, s->credb[b]};
+  s->creds[s->ncreds] = (cred){xstrdup(k), pw, line, s->credb[b]};
   s->credb[b] = (int)s->ncreds++;
 }
 
@@ -565,13 +569,24 @@ static void build_creds(sim *s) {
     s->credb[i] = -1;
   for (unsigned i = 1; i <= n; i++) {
     const sipline_line_cfg *c = sipline_profile_line(s->profile, i);
-    if (!c || !c->password || !*c->password)
+    if (!c)
       continue;
-    /* By AOR user (is this line challenged?) and by digest username. */
-    cred_add(s, c->user_id, c->password);
+    const char *pw = c->password && *c->password ? c->password : NULL;
+    /* By AOR user (is this line challenged? which line is it?) and by
+       digest username. */
+    cred_add(s, c->user_id, pw, i);
     if (c->auth_id && *c->auth_id)
-      cred_add(s, c->auth_id, c->password);
+      cred_add(s, c->auth_id, pw, i);
   }
+}
+
+/* The line a message belongs to, from its From user (0: unknown). */
+static unsigned line_of(const sim *s, const ssip_msg *m) {
+  spl u = ssip_uri_user(m->from);
+  if (!u.p)
+    return 0;
+  int i = cred_find(s, u.p, u.len);
+  return i < 0 ? 0 : s->creds[i].line;
 }
 
 static const char *password_for(const sim *s, spl user) {
@@ -940,22 +955,13 @@ static void print_event(sim *s, const sipline_event *ev) {
   line_end(s);
 }
 
-/* After every call into the UA: pull all output, then all events. */
+/*
+ * After every call into the UA: all events first (they say why), then all
+ * output; again until neither yields (a DNS answer is a call into the UA).
+ */
 static void drain(sim *s) {
   for (;;) {
     int progress = 0;
-    for (;;) {
-      sipline_path p;
-      const uint8_t *d = NULL;
-      ptrdiff_t n;
-      double t0 = cpu_now();
-      n = sipline_ua_pull_tx(s->ua, &p, &d, s->now);
-      s->stats.ua_cpu_s += cpu_now() - t0;
-      if (n < 0)
-        break;
-      progress = 1;
-      ua_tx(s, &p, d, (size_t)n);
-    }
     sipline_event ev;
     for (;;) {
       int got;
@@ -970,6 +976,18 @@ static void drain(sim *s) {
         print_event(s, &ev);
       if (ev.type == SIPLINE_EV_DNS_QUERY)
         answer_dns(s, &ev);
+    }
+    for (;;) {
+      sipline_path p;
+      const uint8_t *d = NULL;
+      ptrdiff_t n;
+      double t0 = cpu_now();
+      n = sipline_ua_pull_tx(s->ua, &p, &d, s->now);
+      s->stats.ua_cpu_s += cpu_now() - t0;
+      if (n < 0)
+        break;
+      progress = 1;
+      ua_tx(s, &p, d, (size_t)n);
     }
     if (!progress)
       break;
@@ -1712,6 +1730,14 @@ int sim_run_until(sim *s, sipline_tstamp until, char *err, size_t cap) {
     for (size_t i = 0; i < s->nsrv; i++)
       while (s->srv[i].next < s->srv[i].nb && s->srv[i].b[s->srv[i].next].at == 0)
         server_change(s, &s->srv[i]);
+    /* Values the profile read but partly ignored (R8: an invalid RSC token
+       is reported once). */
+    for (unsigned i = 0; printing(s) && i < s->profile->n_warnings; i++) {
+      line_begin(s, "profile_warning", 0);
+      jstr(&s->line, "tag", s->profile->warnings[i].tag);
+      jstr(&s->line, "text", s->profile->warnings[i].value);
+      line_end(s);
+    }
     int r;
     double t0 = cpu_now();
     r = sipline_ua_start(s->ua, 0);
