@@ -381,6 +381,25 @@ int sd_start_ua(sd *d) {
   st.profile = d->profile;
   st.seed = seed;
   st.local_host = d->o.advertise ? d->o.advertise : d->o.bind[0];
+  if (d->o.instance_id) {
+    st.instance_id = d->o.instance_id;
+  } else {
+    /* one UUID (RFC 4122 v4) per process, so a reload keeps the instance
+     * and the registrar sees the same device */
+    if (!d->instance[0]) {
+      uint8_t u[16];
+      if (RAND_bytes(u, sizeof u) != 1)
+        memcpy(u, &seed, sizeof seed), memcpy(u + 8, &seed, sizeof seed);
+      u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+      u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+      snprintf(d->instance, sizeof d->instance,
+               "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+               "%02x%02x%02x%02x%02x%02x",
+               u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
+               u[10], u[11], u[12], u[13], u[14], u[15]);
+    }
+    st.instance_id = d->instance;
+  }
   int rc = sipline_ua_new(&d->ua, &st, NULL, d);
   if (rc) {
     slog(SLOG_ERROR, "cannot create the UA: %s", sipline_strerror(rc));
@@ -455,7 +474,7 @@ static void switch_ua(sd *d) {
   d->next = NULL;
   d->ua_gen++; /* answers for the old UA are dropped */
   cJSON *ev = sj_event_new("reload", sd_now(d), 0, &d->ck);
-  cJSON_AddBoolToObject(ev, "ok", 1);
+  cJSON_AddStringToObject(ev, "result", "ok");
   cJSON_AddNumberToObject(ev, "lines", d->profile->n_lines);
   sd_emit(d, ev);
   if (net_open(d) != 0 || sd_start_ua(d) != 0) {
@@ -476,7 +495,7 @@ int sd_reload(sd *d, char *err, size_t cap) {
     sipline_profile_del(p);
     slog(SLOG_ERROR, "reload failed, keeping the running profile: %s", err);
     cJSON *ev = sj_event_new("reload", sd_now(d), 0, &d->ck);
-    cJSON_AddBoolToObject(ev, "ok", 0);
+    cJSON_AddStringToObject(ev, "result", "failed");
     cJSON_AddStringToObject(ev, "error", err);
     push(d, ev, 0, SLOG_DEBUG);
     return -1;

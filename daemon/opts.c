@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -39,6 +40,9 @@ static const char usage[] =
     "      --hep HOST:PORT      send every SIP message as HEPv3 over UDP\n"
     "      --hep-id N           HEP capture agent id (default 2001)\n"
     "      --pid-file FILE      write the daemon's PID there\n"
+    "      --instance-id URN    +sip.instance of the Contact (RFC 5626;\n"
+    "                           default: a UUID drawn at start, kept across\n"
+    "                           reloads)\n"
     "Execution of xml-service items (http/https URLs):\n"
     "      --fetch-connect-timeout S  (default 5)\n"
     "      --fetch-timeout S          total (default 15)\n"
@@ -69,6 +73,7 @@ enum {
   O_FMAX,
   O_CONN,
   O_GRACE,
+  O_INSTANCE,
 };
 
 static int num(const char *s, unsigned long long max, unsigned long long *v) {
@@ -114,6 +119,7 @@ int sd_opts_parse(sd_opts *o, int argc, char **argv, FILE *out, char *err,
       {"connect-timeout", required_argument, 0, O_CONN},
       {"shutdown-grace", required_argument, 0, O_GRACE},
       {"pid-file", required_argument, 0, O_PID},
+      {"instance-id", required_argument, 0, O_INSTANCE},
       {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0}};
@@ -235,6 +241,15 @@ int sd_opts_parse(sd_opts *o, int argc, char **argv, FILE *out, char *err,
       break;
     case O_PID:
       o->pid_file = optarg;
+      break;
+    case O_INSTANCE:
+      if (strncasecmp(optarg, "urn:", 4) != 0 || strlen(optarg) > 120 ||
+          strpbrk(optarg, "\"<> \t\r\n")) {
+        snprintf(err, errcap, "--instance-id: '%s' is not a URN "
+                 "(urn:uuid:...)", optarg);
+        return 2;
+      }
+      o->instance_id = optarg;
       break;
     case 'h':
       fputs(usage, out);

@@ -33,6 +33,8 @@ typedef struct sd_opts {
   unsigned connect_ms;      /* --connect-timeout s (TCP/TLS): 10 */
   unsigned shutdown_ms;     /* --shutdown-grace ms: 1500 */
   const char *pid_file;     /* --pid-file */
+  const char *instance_id;  /* --instance-id URN: +sip.instance (RFC 5626);
+                               default: a UUID drawn once per process */
 } sd_opts;
 
 /*

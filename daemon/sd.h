@@ -30,6 +30,7 @@ typedef struct sd {
   sd_opts o;
   sipline_profile *profile;
   sipline_ua *ua;
+  char instance[64]; /* the +sip.instance URN, one per process */
   unsigned ua_gen; /* bumped for every new UA: stale async answers drop */
   uint64_t mono0;  /* uv_hrtime() at start */
   sj_clock ck;

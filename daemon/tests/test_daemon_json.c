@@ -380,7 +380,7 @@ static void test_protocol(void **state) {
   assert_non_null(fgets(line, sizeof line, g));
   o = cJSON_Parse(line);
   assert_string_equal(gs(o, "event"), "reload");
-  assert_true(cJSON_IsFalse(cJSON_GetObjectItem(o, "ok")));
+  assert_string_equal(gs(o, "result"), "failed");
   cJSON_Delete(o);
   /* and the daemon still runs the old profile */
   o = ask(f, "{\"cmd\":\"status\"}");

@@ -315,7 +315,9 @@ int main(int argc, char **argv) {
     if (!o)
       continue;
     const cJSON *ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
-    int is_reply = ok != NULL;
+    /* replies carry "ok"; events carry "event" (and never "ok") */
+    int is_reply = ok != NULL &&
+                   !cJSON_GetObjectItemCaseSensitive(o, "event");
     if (json && !(kind == K_EVENTS && is_reply && cJSON_IsTrue(ok)))
       fputs(buf, stdout);
     if (is_reply && !cJSON_IsTrue(ok)) {
