@@ -1,8 +1,8 @@
 /*
  * Our parser: sipline_msg_parse (which already decodes the top Via, From,
- * To, Call-ID, CSeq, Content-Length), then sipline_via_parse on every other
- * Via value and sipline_nameaddr_parse on every Contact value. No
- * allocation: the message struct is reused.
+ * To, Call-ID, CSeq, Content-Length), then sipline_via_next on every other
+ * Via value and sipline_nameaddr_next on every Contact value (list walk and
+ * full parse in one pass). No allocation: the message struct is reused.
  */
 #include "bench.h"
 
@@ -30,33 +30,39 @@ static int parse(char *buf, size_t len, bench_fields *f) {
   for (unsigned i = 0; i < m.n_hdrs; i++) {
     const sipline_hdr *h = &m.hdrs[i];
     if (h->id == SIPLINE_HDR_VIA) {
-      sipline_pl rest = h->value, item;
-      while (sipline_list_next(&rest, &item) == 1) {
-        if (nvia == 0) {
-          /* the top value, decoded by the parser */
-          BSTR(f, via0_host, m.via.host.p, m.via.host.len);
-          BNUM(f, via0_port, m.via.port);
-          BSTR(f, via0_branch, m.via.branch.p, m.via.branch.len);
-        } else {
-          sipline_via v;
-          if (sipline_via_parse(item, &v) != 0)
-            return -1;
-          bench_sink += (uintptr_t)v.host.p + v.port + (uintptr_t)v.branch.p;
-        }
+      sipline_pl rest = h->value;
+      sipline_via v;
+      int r;
+      if (nvia == 0) {
+        /* the top value, decoded by the parser */
+        BSTR(f, via0_host, m.via.host.p, m.via.host.len);
+        BNUM(f, via0_port, m.via.port);
+        BSTR(f, via0_branch, m.via.branch.p, m.via.branch.len);
+        nvia++;
+        if (memchr(rest.p, ',', rest.len) == NULL)
+          continue;
+        if (sipline_via_next(&rest, &v) != 1) /* skip the top value */
+          return -1;
+      }
+      while ((r = sipline_via_next(&rest, &v)) == 1) {
+        bench_sink += (uintptr_t)v.host.p + v.port + (uintptr_t)v.branch.p;
         nvia++;
       }
+      if (r < 0)
+        return -1;
     } else if (h->id == SIPLINE_HDR_CONTACT) {
-      sipline_pl rest = h->value, item;
-      while (sipline_list_next(&rest, &item) == 1) {
-        sipline_nameaddr na;
-        if (sipline_nameaddr_parse(item, &na) != 0)
-          return -1;
+      sipline_pl rest = h->value;
+      sipline_nameaddr na;
+      int r;
+      while ((r = sipline_nameaddr_next(&rest, &na)) == 1) {
         if (ncontact == 0)
           BSTR(f, contact_host, na.uri.host.p, na.uri.host.len);
         else
           bench_sink += (uintptr_t)na.uri.host.p;
         ncontact++;
       }
+      if (r < 0)
+        return -1;
     }
   }
   BNUM(f, nvia, nvia);

@@ -190,6 +190,17 @@ int sipline_via_parse(sipline_pl in, sipline_via *out);
 int sipline_list_next(sipline_pl *rest, sipline_pl *item);
 
 /*
+ * Walk a comma-separated Via (resp. Contact, Route, Record-Route) header
+ * value one value at a time, parsing each in the same pass: like
+ * sipline_list_next() followed by sipline_via_parse() (resp.
+ * sipline_nameaddr_parse()), at the cost of one scan. *rest starts as the
+ * whole value. Returns 1 with *out filled, 0 at the end, or
+ * SIPLINE_ERR_MALFORMED.
+ */
+int sipline_via_next(sipline_pl *rest, sipline_via *out);
+int sipline_nameaddr_next(sipline_pl *rest, sipline_nameaddr *out);
+
+/*
  * Finds parameter name (case-insensitive) in a raw ";a=b;c" run (a leading
  * ';' is optional). Returns 0 and sets *val (empty for a flag parameter;
  * quotes kept), or SIPLINE_ERR_NOTFOUND.

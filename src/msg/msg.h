@@ -24,6 +24,9 @@ enum {
   SIPLINE__C_GENV = 1u << 9,  /* gen-value: token, host (':' '[' ']') */
   SIPLINE__C_LIST = 1u << 10, /* bytes sipline_list_next stops at */
   SIPLINE__C_LWS = 1u << 11,  /* SP HTAB CR LF */
+  SIPLINE__C_UINFO = 1u << 12, /* userinfo: user, password, ':' and '%' */
+  SIPLINE__C_PCHAR = 1u << 13, /* paramchar and '%' */
+  SIPLINE__C_SCHEME = 1u << 14, /* scheme chars after the first */
 };
 
 extern const uint16_t sipline__cc[256];

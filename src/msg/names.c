@@ -191,75 +191,71 @@ static inline bool words_eq(sipline_hdr_id id, const uint64_t w[3], size_t n) {
 }
 
 /*
- * The hash is (length, lower-case first letter): no two names share it except
- * a few pairs, so a lookup costs one switch (a jump table) and at most two
- * word compares. w holds the name zero-padded to 24 bytes, little-endian.
+ * Candidates by (length, first letter), the hash of the header lookup: no
+ * two names share it except six pairs, so a lookup costs one table read and
+ * at most two word compares.
  */
+static const uint8_t hdr_bucket[20][26][2] = {
+    [2][19] = {SIPLINE_HDR_TO, SIPLINE_HDR_OTHER},
+    [3][21] = {SIPLINE_HDR_VIA, SIPLINE_HDR_OTHER},
+    [4][2] = {SIPLINE_HDR_CSEQ, SIPLINE_HDR_OTHER},
+    [4][3] = {SIPLINE_HDR_DATE, SIPLINE_HDR_OTHER},
+    [4][5] = {SIPLINE_HDR_FROM, SIPLINE_HDR_OTHER},
+    [4][17] = {SIPLINE_HDR_RACK, SIPLINE_HDR_RSEQ},
+    [5][0] = {SIPLINE_HDR_ALLOW, SIPLINE_HDR_OTHER},
+    [5][4] = {SIPLINE_HDR_EVENT, SIPLINE_HDR_OTHER},
+    [5][17] = {SIPLINE_HDR_ROUTE, SIPLINE_HDR_OTHER},
+    [6][0] = {SIPLINE_HDR_ACCEPT, SIPLINE_HDR_OTHER},
+    [6][12] = {SIPLINE_HDR_MIN_SE, SIPLINE_HDR_OTHER},
+    [6][18] = {SIPLINE_HDR_SERVER, SIPLINE_HDR_OTHER},
+    [7][2] = {SIPLINE_HDR_CONTACT, SIPLINE_HDR_CALL_ID},
+    [7][4] = {SIPLINE_HDR_EXPIRES, SIPLINE_HDR_OTHER},
+    [7][17] = {SIPLINE_HDR_REQUIRE, SIPLINE_HDR_OTHER},
+    [7][18] = {SIPLINE_HDR_SUBJECT, SIPLINE_HDR_OTHER},
+    [7][22] = {SIPLINE_HDR_WARNING, SIPLINE_HDR_OTHER},
+    [8][15] = {SIPLINE_HDR_PRIORITY, SIPLINE_HDR_OTHER},
+    [8][17] = {SIPLINE_HDR_REFER_TO, SIPLINE_HDR_REPLY_TO},
+    [9][2] = {SIPLINE_HDR_CALL_INFO, SIPLINE_HDR_OTHER},
+    [9][18] = {SIPLINE_HDR_SUPPORTED, SIPLINE_HDR_OTHER},
+    [9][19] = {SIPLINE_HDR_TIMESTAMP, SIPLINE_HDR_OTHER},
+    [10][0] = {SIPLINE_HDR_ALERT_INFO, SIPLINE_HDR_OTHER},
+    [10][4] = {SIPLINE_HDR_ERROR_INFO, SIPLINE_HDR_OTHER},
+    [10][20] = {SIPLINE_HDR_USER_AGENT, SIPLINE_HDR_OTHER},
+    [11][8] = {SIPLINE_HDR_IN_REPLY_TO, SIPLINE_HDR_OTHER},
+    [11][12] = {SIPLINE_HDR_MIN_EXPIRES, SIPLINE_HDR_OTHER},
+    [11][17] = {SIPLINE_HDR_RETRY_AFTER, SIPLINE_HDR_OTHER},
+    [11][20] = {SIPLINE_HDR_UNSUPPORTED, SIPLINE_HDR_OTHER},
+    [12][0] = {SIPLINE_HDR_ALLOW_EVENTS, SIPLINE_HDR_OTHER},
+    [12][2] = {SIPLINE_HDR_CONTENT_TYPE, SIPLINE_HDR_OTHER},
+    [12][12] = {SIPLINE_HDR_MAX_FORWARDS, SIPLINE_HDR_MIME_VERSION},
+    [12][14] = {SIPLINE_HDR_ORGANIZATION, SIPLINE_HDR_OTHER},
+    [12][17] = {SIPLINE_HDR_RECORD_ROUTE, SIPLINE_HDR_OTHER},
+    [13][0] = {SIPLINE_HDR_AUTHORIZATION, SIPLINE_HDR_OTHER},
+    [13][15] = {SIPLINE_HDR_PROXY_REQUIRE, SIPLINE_HDR_OTHER},
+    [14][2] = {SIPLINE_HDR_CONTENT_LENGTH, SIPLINE_HDR_OTHER},
+    [15][0] = {SIPLINE_HDR_ACCEPT_ENCODING, SIPLINE_HDR_ACCEPT_LANGUAGE},
+    [15][18] = {SIPLINE_HDR_SESSION_EXPIRES, SIPLINE_HDR_OTHER},
+    [16][2] = {SIPLINE_HDR_CONTENT_ENCODING, SIPLINE_HDR_CONTENT_LANGUAGE},
+    [16][22] = {SIPLINE_HDR_WWW_AUTHENTICATE, SIPLINE_HDR_OTHER},
+    [18][15] = {SIPLINE_HDR_PROXY_AUTHENTICATE, SIPLINE_HDR_OTHER},
+    [18][18] = {SIPLINE_HDR_SUBSCRIPTION_STATE, SIPLINE_HDR_OTHER},
+    [19][0] = {SIPLINE_HDR_AUTHENTICATION_INFO, SIPLINE_HDR_OTHER},
+    [19][2] = {SIPLINE_HDR_CONTENT_DISPOSITION, SIPLINE_HDR_OTHER},
+    [19][15] = {SIPLINE_HDR_PROXY_AUTHORIZATION, SIPLINE_HDR_OTHER},
+};
+
+/* w holds the name zero-padded to 24 bytes, little-endian. */
 sipline_hdr_id sipline__hdr_lookup_words(const uint64_t w[3], size_t n) {
-  if (n == 0 || n > 24)
-    return SIPLINE_HDR_OTHER;
-  const unsigned char f = sipline__lower[(unsigned char)(w[0] & 0xff)];
+  const unsigned f = (unsigned)(w[0] & 0xff) | 0x20;
   if (n == 1)
-    return compact(f);
-  sipline_hdr_id a = SIPLINE_HDR_OTHER, b = SIPLINE_HDR_OTHER;
-#define K(l, c) (((l) << 8) | (c))
-  switch (K(n, f)) {
-  case K(2, 't'): a = SIPLINE_HDR_TO; break;
-  case K(3, 'v'): a = SIPLINE_HDR_VIA; break;
-  case K(4, 'c'): a = SIPLINE_HDR_CSEQ; break;
-  case K(4, 'd'): a = SIPLINE_HDR_DATE; break;
-  case K(4, 'f'): a = SIPLINE_HDR_FROM; break;
-  case K(4, 'r'): a = SIPLINE_HDR_RACK; b = SIPLINE_HDR_RSEQ; break;
-  case K(5, 'a'): a = SIPLINE_HDR_ALLOW; break;
-  case K(5, 'e'): a = SIPLINE_HDR_EVENT; break;
-  case K(5, 'r'): a = SIPLINE_HDR_ROUTE; break;
-  case K(6, 'a'): a = SIPLINE_HDR_ACCEPT; break;
-  case K(6, 'm'): a = SIPLINE_HDR_MIN_SE; break;
-  case K(6, 's'): a = SIPLINE_HDR_SERVER; break;
-  case K(7, 'c'): a = SIPLINE_HDR_CONTACT; b = SIPLINE_HDR_CALL_ID; break;
-  case K(7, 'e'): a = SIPLINE_HDR_EXPIRES; break;
-  case K(7, 'r'): a = SIPLINE_HDR_REQUIRE; break;
-  case K(7, 's'): a = SIPLINE_HDR_SUBJECT; break;
-  case K(7, 'w'): a = SIPLINE_HDR_WARNING; break;
-  case K(8, 'p'): a = SIPLINE_HDR_PRIORITY; break;
-  case K(8, 'r'): a = SIPLINE_HDR_REFER_TO; b = SIPLINE_HDR_REPLY_TO; break;
-  case K(9, 'c'): a = SIPLINE_HDR_CALL_INFO; break;
-  case K(9, 's'): a = SIPLINE_HDR_SUPPORTED; break;
-  case K(9, 't'): a = SIPLINE_HDR_TIMESTAMP; break;
-  case K(10, 'a'): a = SIPLINE_HDR_ALERT_INFO; break;
-  case K(10, 'e'): a = SIPLINE_HDR_ERROR_INFO; break;
-  case K(10, 'u'): a = SIPLINE_HDR_USER_AGENT; break;
-  case K(11, 'i'): a = SIPLINE_HDR_IN_REPLY_TO; break;
-  case K(11, 'm'): a = SIPLINE_HDR_MIN_EXPIRES; break;
-  case K(11, 'r'): a = SIPLINE_HDR_RETRY_AFTER; break;
-  case K(11, 'u'): a = SIPLINE_HDR_UNSUPPORTED; break;
-  case K(12, 'a'): a = SIPLINE_HDR_ALLOW_EVENTS; break;
-  case K(12, 'c'): a = SIPLINE_HDR_CONTENT_TYPE; break;
-  case K(12, 'm'): a = SIPLINE_HDR_MAX_FORWARDS; b = SIPLINE_HDR_MIME_VERSION;
-    break;
-  case K(12, 'o'): a = SIPLINE_HDR_ORGANIZATION; break;
-  case K(12, 'r'): a = SIPLINE_HDR_RECORD_ROUTE; break;
-  case K(13, 'a'): a = SIPLINE_HDR_AUTHORIZATION; break;
-  case K(13, 'p'): a = SIPLINE_HDR_PROXY_REQUIRE; break;
-  case K(14, 'c'): a = SIPLINE_HDR_CONTENT_LENGTH; break;
-  case K(15, 'a'): a = SIPLINE_HDR_ACCEPT_ENCODING; b = SIPLINE_HDR_ACCEPT_LANGUAGE;
-    break;
-  case K(15, 's'): a = SIPLINE_HDR_SESSION_EXPIRES; break;
-  case K(16, 'c'): a = SIPLINE_HDR_CONTENT_ENCODING; b = SIPLINE_HDR_CONTENT_LANGUAGE;
-    break;
-  case K(16, 'w'): a = SIPLINE_HDR_WWW_AUTHENTICATE; break;
-  case K(18, 'p'): a = SIPLINE_HDR_PROXY_AUTHENTICATE; break;
-  case K(18, 's'): a = SIPLINE_HDR_SUBSCRIPTION_STATE; break;
-  case K(19, 'a'): a = SIPLINE_HDR_AUTHENTICATION_INFO; break;
-  case K(19, 'c'): a = SIPLINE_HDR_CONTENT_DISPOSITION; break;
-  case K(19, 'p'): a = SIPLINE_HDR_PROXY_AUTHORIZATION; break;
-  default: return SIPLINE_HDR_OTHER;
-  }
-#undef K
-  if (words_eq(a, w, n))
-    return a;
-  if (b != SIPLINE_HDR_OTHER && words_eq(b, w, n))
-    return b;
+    return compact((unsigned char)f);
+  if (n >= 20 || f < 'a' || f > 'z')
+    return SIPLINE_HDR_OTHER;
+  const uint8_t *c = hdr_bucket[n][f - 'a'];
+  if (c[0] != SIPLINE_HDR_OTHER && words_eq((sipline_hdr_id)c[0], w, n))
+    return (sipline_hdr_id)c[0];
+  if (c[1] != SIPLINE_HDR_OTHER && words_eq((sipline_hdr_id)c[1], w, n))
+    return (sipline_hdr_id)c[1];
   return SIPLINE_HDR_OTHER;
 }
 

@@ -132,8 +132,10 @@ static inline size_t first_stop(const char *p, const char *end,
        * rounded down to whole bytes */
       const uint64_t keep = (z & (0 - z)) >> 7;
       w[i] = x & (keep - 1);
-      for (unsigned j = i + 1; j < 3; j++)
-        w[j] = 0;
+      if (i == 0)
+        w[1] = 0;
+      if (i < 2)
+        w[2] = 0;
       return 8u * i + ((unsigned)__builtin_ctzll(z) >> 3);
     }
     w[i] = x;

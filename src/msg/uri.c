@@ -70,23 +70,45 @@ static bool port_ok(sipline_pl d, uint16_t *port) {
   return true;
 }
 
-/* uri-parameters: *( ";" pname [ "=" pvalue ] ), each pname non-empty. */
-static bool uri_params_ok(const char *p, const char *e) {
-  while (p < e) {
-    if (*p != ';')
+/* %HEX escapes in a run already checked against a class that admits '%':
+ * every '%' must start a valid escape. */
+static bool escapes_ok(const char *p, const char *e) {
+  while ((p = memchr(p, '%', (size_t)(e - p))) != NULL) {
+    if (e - p < 3 || !sipline__hex((unsigned char)p[1]) ||
+        !sipline__hex((unsigned char)p[2]))
       return false;
-    p++;
-    const char *s = p;
-    while (p < e && *p != ';')
-      p++;
-    const char *eq = memchr(s, '=', (size_t)(p - s));
-    const char *ne = eq ? eq : p;
-    if (ne == s || !esc_run(s, ne, SIPLINE__C_PARAM))
-      return false;
-    if (eq && (eq + 1 == p || !esc_run(eq + 1, p, SIPLINE__C_PARAM)))
-      return false;
+    p += 3;
   }
   return true;
+}
+
+/*
+ * uri-parameters: *( ";" pname [ "=" pvalue ] ), each pname and pvalue a
+ * non-empty run of paramchar. One pass from p (at ';'); returns where the
+ * run stops (at '?', the end or a byte outside the grammar), or NULL when
+ * malformed.
+ */
+static const char *uri_params_scan(const char *p, const char *e) {
+  bool esc = false;
+  while (p < e && *p == ';') {
+    const char *s = ++p;
+    while (p < e && sipline__is((unsigned char)*p, SIPLINE__C_PCHAR) &&
+           *p != '=')
+      p++;
+    if (p == s)
+      return NULL;
+    if (p < e && *p == '=') {
+      const char *v = ++p;
+      while (p < e && sipline__is((unsigned char)*p, SIPLINE__C_PCHAR))
+        p++;
+      if (p == v)
+        return NULL;
+    }
+    esc |= memchr(s, '%', (size_t)(p - s)) != NULL;
+    if (esc && !escapes_ok(s, p))
+      return NULL;
+  }
+  return p;
 }
 
 /* headers: hname "=" hvalue *( "&" hname "=" hvalue ). */
@@ -114,9 +136,7 @@ int sipline_uri_parse(sipline_pl in, sipline_uri *out) {
   if (!sipline__alpha((unsigned char)*p))
     return SIPLINE_ERR_MALFORMED;
   const char *s = p++;
-  while (p < e && (sipline__alpha((unsigned char)*p) ||
-                   sipline__digit((unsigned char)*p) || *p == '+' ||
-                   *p == '-' || *p == '.'))
+  while (p < e && sipline__is((unsigned char)*p, SIPLINE__C_SCHEME))
     p++;
   if (p >= e || *p != ':')
     return SIPLINE_ERR_MALFORMED;
@@ -152,7 +172,7 @@ int sipline_uri_parse(sipline_pl in, sipline_uri *out) {
         return SIPLINE_ERR_MALFORMED;
     out->user = sipline__pl(p, ne);
     if (sc) {
-      if (!uri_params_ok(sc, e))
+      if (uri_params_scan(sc, e) != e)
         return SIPLINE_ERR_MALFORMED;
       out->params = sipline__pl(sc, e);
     }
@@ -160,21 +180,26 @@ int sipline_uri_parse(sipline_pl in, sipline_uri *out) {
   }
   /* sip/sips: [ userinfo "@" ] hostport uri-parameters [ headers ]. The user
    * may contain ';', '?', '/' and ',' (RFC 3261 user-unreserved), so the
-   * '@' decides where it ends. */
-  const char *at = memchr(p, '@', (size_t)(e - p));
-  if (at) {
-    const char *colon = memchr(p, ':', (size_t)(at - p));
-    const char *ue = colon ? colon : at;
-    if (ue == p ||
-        !esc_run(p, ue, SIPLINE__C_USER))
+   * '@' decides where it ends: one scan over userinfo characters either
+   * reaches an '@' or shows there is no userinfo. */
+  const char *q = p;
+  while (q < e && sipline__is((unsigned char)*q, SIPLINE__C_UINFO))
+    q++;
+  if (q < e && *q == '@') {
+    const char *ue = p;
+    while (ue < q && *ue != ':')
+      ue++;
+    if (ue == p)
       return SIPLINE_ERR_MALFORMED;
     out->user = sipline__pl(p, ue);
-    if (colon) {
-      if (!esc_run(colon + 1, at, SIPLINE__C_PASS))
+    if (!escapes_ok(p, ue))
+      return SIPLINE_ERR_MALFORMED;
+    if (ue < q) {
+      if (!esc_run(ue + 1, q, SIPLINE__C_PASS))
         return SIPLINE_ERR_MALFORMED;
-      out->password = sipline__pl(colon + 1, at);
+      out->password = sipline__pl(ue + 1, q);
     }
-    p = at + 1;
+    p = q + 1;
   }
   const char *he = scan_host(p, e, &out->host_is_ipv6);
   if (he == NULL)
@@ -183,16 +208,17 @@ int sipline_uri_parse(sipline_pl in, sipline_uri *out) {
   p = he;
   if (p < e && *p == ':') {
     const char *ps = ++p;
-    while (p < e && sipline__digit((unsigned char)*p))
-      p++;
-    if (!port_ok(sipline__pl(ps, p), &out->port))
+    unsigned port = 0;
+    while (p < e && sipline__digit((unsigned char)*p) && p - ps < 6)
+      port = port * 10 + (unsigned)(*p++ - '0');
+    if (p == ps || port > 65535)
       return SIPLINE_ERR_MALFORMED;
+    out->port = (uint16_t)port;
     out->has_port = 1;
   }
   if (p < e && *p == ';') {
-    const char *q = memchr(p, '?', (size_t)(e - p));
-    const char *pe = q ? q : e;
-    if (!uri_params_ok(p, pe))
+    const char *pe = uri_params_scan(p, e);
+    if (pe == NULL)
       return SIPLINE_ERR_MALFORMED;
     out->params = sipline__pl(p, pe);
     p = pe;
@@ -222,26 +248,48 @@ static const char *scan_gen_value(const char *p, const char *e) {
  * e. Calls back per parameter through the out pointers of a Via when v is
  * set. Returns the end of the run or NULL when malformed.
  */
+/* Skips LWS; the usual case (none) costs one compare. */
+static inline const char *lws(const char *p, const char *e) {
+  if (p < e && !sipline__is((unsigned char)*p, SIPLINE__C_LWS))
+    return p;
+  return sipline__skip_lws(p, e);
+}
+
+/* Equality with a lower-case letters-only literal, ignoring case. The
+ * compared bytes are token chars, none of which folds onto a letter. */
+static inline bool lc_eq(const char *p, const char *lit, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if ((p[i] | 0x20) != lit[i])
+      return false;
+  return true;
+}
+
+/*
+ * Walks *( SEMI generic-param ) from p, stopping at stop (a ',' for Via) or
+ * e. For a Via (v set) it records branch, received, maddr and rport; for a
+ * name-addr (tag set) the first tag. Returns the end of the run or NULL when
+ * malformed.
+ */
 static const char *scan_params(const char *p, const char *e, char stop,
                                sipline_via *v, sipline_pl *tag) {
   for (;;) {
-    const char *q = sipline__skip_lws(p, e);
+    const char *q = lws(p, e);
     if (q >= e || *q == stop)
       return p;
     if (*q != ';')
       return NULL;
-    q = sipline__skip_lws(q + 1, e);
+    q = lws(q + 1, e);
     const char *ns = q;
     while (q < e && sipline__is((unsigned char)*q, SIPLINE__C_TOKEN))
       q++;
     if (q == ns)
       return NULL;
-    sipline_pl name = sipline__pl(ns, q);
+    const size_t nl = (size_t)(q - ns);
     sipline_pl val = SIPLINE_PL_NULL;
     int has_val = 0;
-    const char *r = sipline__skip_lws(q, e);
+    const char *r = lws(q, e);
     if (r < e && *r == '=') {
-      r = sipline__skip_lws(r + 1, e);
+      r = lws(r + 1, e);
       const char *ve = scan_gen_value(r, e);
       if (ve == NULL)
         return NULL;
@@ -249,31 +297,30 @@ static const char *scan_params(const char *p, const char *e, char stop,
       has_val = 1;
       q = ve;
     }
-    if (tag && tag->p == NULL && has_val && name.len == 3 &&
-        sipline__casen(name.p, "tag", 3))
+    if (tag && nl == 3 && has_val && tag->p == NULL && lc_eq(ns, "tag", 3))
       *tag = val;
     if (v) {
-      switch (name.len) {
+      switch (nl) {
       case 6:
-        if (sipline__casen(name.p, "branch", 6)) {
+        if (lc_eq(ns, "branch", 6)) {
           if (!has_val)
             return NULL;
           v->branch = val;
         }
         break;
       case 8:
-        if (sipline__casen(name.p, "received", 8)) {
+        if (lc_eq(ns, "received", 8)) {
           if (!has_val)
             return NULL;
           v->received = val;
         }
         break;
       case 5:
-        if (sipline__casen(name.p, "maddr", 5)) {
+        if (lc_eq(ns, "maddr", 5)) {
           if (!has_val)
             return NULL;
           v->maddr = val;
-        } else if (sipline__casen(name.p, "rport", 5)) {
+        } else if (lc_eq(ns, "rport", 5)) {
           v->has_rport = 1;
           if (has_val && !port_ok(val, &v->rport))
             return NULL;
@@ -334,17 +381,31 @@ int sipline_param_get(sipline_pl params, const char *name, sipline_pl *val) {
   return SIPLINE_ERR_NOTFOUND;
 }
 
-int sipline_nameaddr_parse(sipline_pl in, sipline_nameaddr *out) {
-  memset(out, 0, sizeof(*out));
+/*
+ * One name-addr / addr-spec from in. With stop = ',' it parses the first
+ * element of a list and stops before the separator (*used = bytes taken);
+ * with stop = 0 the whole input must be one element.
+ */
+static int nameaddr_prefix(sipline_pl in, sipline_nameaddr *out, char stop,
+                           size_t *used) {
+  /* out->uri is reset by sipline_uri_parse(); zeroing it here too would
+   * double the cost for nothing. */
+  out->display = out->uri_raw = out->params = out->tag = SIPLINE_PL_NULL;
+  out->star = 0;
+  out->uri.scheme_id = SIPLINE_SCHEME_OTHER;
   if (in.p == NULL)
     return SIPLINE_ERR_MALFORMED;
   const char *p = sipline__skip_lws(in.p, in.p + in.len);
-  const char *e = sipline__rskip_lws(p, in.p + in.len);
+  const char *e = stop ? in.p + in.len : sipline__rskip_lws(p, in.p + in.len);
   if (p == e)
     return SIPLINE_ERR_MALFORMED;
-  if (e - p == 1 && *p == '*') {
-    out->star = 1;
-    return 0;
+  if (*p == '*') {
+    const char *q = sipline__skip_lws(p + 1, e);
+    if (q == e || (stop && *q == stop)) {
+      out->star = 1;
+      *used = (size_t)(q - in.p);
+      return 0;
+    }
   }
   const char *laq = NULL;
   if (*p == '"') {
@@ -352,7 +413,7 @@ int sipline_nameaddr_parse(sipline_pl in, sipline_nameaddr *out) {
     if (q == NULL)
       return SIPLINE_ERR_MALFORMED;
     out->display = sipline__pl(p + 1, q - 1);
-    q = sipline__skip_lws(q, e);
+    q = lws(q, e);
     if (q >= e || *q != '<')
       return SIPLINE_ERR_MALFORMED;
     laq = q;
@@ -393,9 +454,10 @@ int sipline_nameaddr_parse(sipline_pl in, sipline_nameaddr *out) {
   } else {
     /* addr-spec: RFC 3261 §20.10 puts a URI holding ',', ';' or '?' in <>,
      * so the URI ends at the first ';' (header parameters follow) and
-     * must not contain '?' or ','. */
+     * must not contain '?' (nor ',', except as a list separator). */
     const char *u = p;
-    while (u < e && *u != ';' && !sipline__lws((unsigned char)*u)) {
+    while (u < e && *u != ';' && *u != stop &&
+           !sipline__is((unsigned char)*u, SIPLINE__C_LWS)) {
       if (*u == '?' || *u == ',')
         return SIPLINE_ERR_MALFORMED;
       u++;
@@ -405,16 +467,59 @@ int sipline_nameaddr_parse(sipline_pl in, sipline_nameaddr *out) {
   }
   if (sipline_uri_parse(out->uri_raw, &out->uri) != 0)
     return SIPLINE_ERR_MALFORMED;
-  p = sipline__skip_lws(p, e);
-  if (p < e) {
+  p = lws(p, e);
+  if (p < e && *p != stop) {
     if (*p != ';')
       return SIPLINE_ERR_MALFORMED;
-    out->params = sipline__pl(p, e);
-    const char *pe = scan_params(p, e, 0, NULL, &out->tag);
-    if (pe == NULL || sipline__skip_lws(pe, e) != e)
+    const char *pe = scan_params(p, e, stop, NULL, &out->tag);
+    if (pe == NULL)
+      return SIPLINE_ERR_MALFORMED;
+    out->params = sipline__pl(p, pe);
+    p = lws(pe, e);
+    if (p < e && *p != stop)
       return SIPLINE_ERR_MALFORMED;
   }
+  *used = (size_t)(p - in.p);
   return 0;
+}
+
+int sipline_nameaddr_parse(sipline_pl in, sipline_nameaddr *out) {
+  size_t used;
+  return nameaddr_prefix(in, out, 0, &used);
+}
+
+/* The separator logic shared by the *_next() walkers: returns the start of
+ * the next element, NULL at the end, or in *bad a malformed list. */
+static const char *list_elem_start(const sipline_pl *rest, bool *bad) {
+  *bad = false;
+  if (rest->p == NULL)
+    return NULL;
+  const char *e = rest->p + rest->len;
+  const char *p = lws(rest->p, e);
+  if (p >= e)
+    return NULL;
+  if (*p == ',') {
+    p = lws(p + 1, e);
+    if (p >= e || *p == ',') {
+      *bad = true;
+      return NULL;
+    }
+  }
+  return p;
+}
+
+int sipline_nameaddr_next(sipline_pl *rest, sipline_nameaddr *out) {
+  bool bad;
+  const char *p = list_elem_start(rest, &bad);
+  if (p == NULL)
+    return bad ? SIPLINE_ERR_MALFORMED : 0;
+  const char *e = rest->p + rest->len;
+  size_t used;
+  if (nameaddr_prefix(sipline__pl(p, e), out, ',', &used) != 0)
+    return SIPLINE_ERR_MALFORMED;
+  rest->p = p + used;
+  rest->len = (size_t)(e - rest->p);
+  return 1;
 }
 
 static const char *scan_token(const char *p, const char *e) {
@@ -429,7 +534,13 @@ int sipline__via_parse_prefix(sipline_pl in, sipline_via *out, size_t *used) {
     return SIPLINE_ERR_MALFORMED;
   const char *e = in.p + in.len;
   const char *p = sipline__skip_lws(in.p, e);
-  /* sent-protocol = protocol-name SLASH protocol-version SLASH transport */
+  /* sent-protocol = protocol-name SLASH protocol-version SLASH transport;
+   * the common spelling first. */
+  if (e - p > 8 && memcmp(p, "SIP/2.0/", 8) == 0) {
+    out->protocol = sipline__pl(p, p + 7);
+    p += 8;
+    goto transport;
+  }
   const char *s = p;
   p = scan_token(p, e);
   if (p == s)
@@ -447,6 +558,7 @@ int sipline__via_parse_prefix(sipline_pl in, sipline_via *out, size_t *used) {
   if (p >= e || *p != '/')
     return SIPLINE_ERR_MALFORMED;
   p = sipline__skip_lws(p + 1, e);
+transport:;
   const char *ts = p;
   p = scan_token(p, e);
   if (p == ts)
@@ -492,6 +604,20 @@ int sipline_via_parse(sipline_pl in, sipline_via *out) {
   if (r != 0)
     return r;
   return used == in.len ? 0 : SIPLINE_ERR_MALFORMED;
+}
+
+int sipline_via_next(sipline_pl *rest, sipline_via *out) {
+  bool bad;
+  const char *p = list_elem_start(rest, &bad);
+  if (p == NULL)
+    return bad ? SIPLINE_ERR_MALFORMED : 0;
+  const char *e = rest->p + rest->len;
+  size_t used;
+  if (sipline__via_parse_prefix(sipline__pl(p, e), out, &used) != 0)
+    return SIPLINE_ERR_MALFORMED;
+  rest->p = p + used;
+  rest->len = (size_t)(e - rest->p);
+  return 1;
 }
 
 int sipline_list_next(sipline_pl *rest, sipline_pl *item) {

@@ -263,6 +263,48 @@ static void test_list(void **state) {
   assert_int_equal(sipline_list_next(&rest, &it), 0);
 }
 
+static void test_next(void **state) {
+  (void)state;
+  sipline_pl rest = PL("SIP/2.0/UDP a;branch=z9hG4bK1 , SIP/2.0/TCP [::1]:5061"
+                       ";received=\"x,y\",SIP/2.0/TLS c");
+  sipline_via v;
+  assert_int_equal(sipline_via_next(&rest, &v), 1);
+  EQ(v.host, "a");
+  EQ(v.branch, "z9hG4bK1");
+  assert_int_equal(sipline_via_next(&rest, &v), 1);
+  EQ(v.host, "[::1]");
+  assert_int_equal(v.port, 5061);
+  EQ(v.received, "\"x,y\"");
+  assert_int_equal(sipline_via_next(&rest, &v), 1);
+  EQ(v.transport, "TLS");
+  assert_int_equal(sipline_via_next(&rest, &v), 0);
+  rest = PL("SIP/2.0/UDP a,,SIP/2.0/UDP b");
+  assert_int_equal(sipline_via_next(&rest, &v), 1);
+  assert_int_equal(sipline_via_next(&rest, &v), SIPLINE_ERR_MALFORMED);
+  rest = PL("SIP/2.0/UDP a junk");
+  assert_int_equal(sipline_via_next(&rest, &v), SIPLINE_ERR_MALFORMED);
+
+  sipline_nameaddr na;
+  rest = PL("\"a, b\" <sip:x,1@h>;q=0.5, sip:y@h;expires=5 ,<sip:z@h>,*");
+  assert_int_equal(sipline_nameaddr_next(&rest, &na), 1);
+  EQ(na.display, "a, b");
+  EQ(na.uri_raw, "sip:x,1@h");
+  EQ(na.params, ";q=0.5");
+  assert_int_equal(sipline_nameaddr_next(&rest, &na), 1);
+  EQ(na.uri_raw, "sip:y@h");
+  EQ(na.params, ";expires=5");
+  assert_int_equal(sipline_nameaddr_next(&rest, &na), 1);
+  EQ(na.uri.user, "z");
+  assert_int_equal(sipline_nameaddr_next(&rest, &na), 1);
+  assert_int_equal(na.star, 1);
+  assert_int_equal(sipline_nameaddr_next(&rest, &na), 0);
+  rest = PL("<sip:a@h>, ");
+  assert_int_equal(sipline_nameaddr_next(&rest, &na), 1);
+  assert_int_equal(sipline_nameaddr_next(&rest, &na), SIPLINE_ERR_MALFORMED);
+  rest = PL("<sip:a@h> x");
+  assert_int_equal(sipline_nameaddr_next(&rest, &na), SIPLINE_ERR_MALFORMED);
+}
+
 static void test_auth(void **state) {
   (void)state;
   sipline_auth_hdr a;
@@ -685,7 +727,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_names),   cmocka_unit_test(test_uri),
       cmocka_unit_test(test_nameaddr), cmocka_unit_test(test_via),
-      cmocka_unit_test(test_list),    cmocka_unit_test(test_auth),
+      cmocka_unit_test(test_list),    cmocka_unit_test(test_next),
+      cmocka_unit_test(test_auth),
       cmocka_unit_test(test_eager),   cmocka_unit_test(test_headers_validate),
       cmocka_unit_test(test_errors),  cmocka_unit_test(test_stream),
       cmocka_unit_test(test_print),   cmocka_unit_test(test_uas_check),
