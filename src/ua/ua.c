@@ -574,6 +574,8 @@ int sipline__ua_create(sipline_ua **pua, const sipline_settings *st,
     void *mst = NULL;
     if (mods[i]->init)
       e = mods[i]->init(ua, &mst);
+    if (e && mst && mods[i]->del)
+      mods[i]->del(ua, mst); /* a half-built state is still the module's */
     if (!e) {
       ua->mods[ua->n_mods].m = mods[i];
       ua->mods[ua->n_mods].st = mst;

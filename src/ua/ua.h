@@ -58,7 +58,9 @@ typedef struct sipline__module {
   const char *name; /* "reg", "dlg", "event" */
 
   /* Creates the module's state (*st). Called by sipline_ua_new after the
-   * engine is ready (profile, rng, timers usable). Must not send. */
+   * engine is ready (profile, rng, timers usable). Must not send. On
+   * failure, a state left in *st is passed to del (so init may give up
+   * half-way); with *st NULL, init must have freed everything itself. */
   int (*init)(sipline_ua *ua, void **st);
   /* Frees the state and everything the module owns; must not send. Timers
    * the module armed in ua->timers must be cancelled here. */
