@@ -99,8 +99,8 @@ say "4. Freezing the primary (SIGSTOP to each of its $(kam_pids primary | wc -l)
 st=$(sd_status sd)
 in=$(jq -r '.lines[0].next_refresh_in // empty' <<<"$st")
 seq0=$(jq -r .seq <<<"$reg")
-t_freeze=$(it_now)
 freeze_kamailio primary
+t_freeze=$IT_SIGNAL_AT
 note "frozen at $(date +%H:%M:%S.%3N). siplined learns it when its next REGISTER"
 note "(a refresh, due in ${in:-?} s) gets no answer within Timer F (4 s)."
 fo=$(sd_wait_event sd 45 ".event == \"failover\" and .seq > $seq0") ||

@@ -56,28 +56,25 @@ it_init() {
 it_track() { echo "$2" >"$IT_DIR/procs/$1"; }
 
 # Every PID in process group $1 (the group a setsid child leads) plus the
-# descendants of $1 (in case a child left the group).
+# direct children of $1 (in case one left the group; Kamailio's workers are
+# its direct children).
 it_group_pids() {
-  local pg=$1 p kids
+  local pg=$1
   {
     pgrep -g "$pg" 2>/dev/null
-    kids=$(pgrep -P "$pg" 2>/dev/null)
-    while [ -n "$kids" ]; do
-      echo "$kids"
-      local next=""
-      for p in $kids; do next="$next $(pgrep -P "$p" 2>/dev/null)"; done
-      kids=$(echo $next)
-    done
+    pgrep -P "$pg" 2>/dev/null
     if kill -0 "$pg" 2>/dev/null; then echo "$pg"; fi
   } | sort -un
   return 0
 }
 
-# it_signal_group PGID SIG: signals every process of the group by PID.
+# it_signal_group PGID SIG: signals every process of the group by PID;
+# IT_SIGNAL_AT is the wall-clock time the signals went (for measurements).
 it_signal_group() {
   local pids
   pids=$(it_group_pids "$1")
   if [ -n "$pids" ]; then kill -s "$2" $pids 2>/dev/null || true; fi
+  IT_SIGNAL_AT=$(it_now)
   return 0
 }
 

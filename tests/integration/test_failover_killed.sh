@@ -34,7 +34,8 @@ reg=$(sd_wait_event sd 10 ".event == \"registered\" and .server == \"$P\"") ||
 it_log "registered at the primary $P ($tp)"
 seq0=$(jq -r .seq <<<"$reg")
 
-t0=$(it_now)
+it_signal_group "$(kam_pid primary)" KILL
+t0=$IT_SIGNAL_AT
 stop_kamailio primary KILL
 it_log "primary killed ($tp)"
 fo=$(sd_wait_event sd 20 ".event == \"failover\" and .seq > $seq0") ||
