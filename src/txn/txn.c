@@ -34,6 +34,7 @@ struct sipline__txn {
   sipline__txl *txl;
   uint8_t kind, state, reliable;
   sipline_method method; /* the request's (ACK matches INVITE) */
+  sipline_pl method_name; /* ctx: for extension methods (view into out) */
   uint32_t cseq;
   sipline_path path; /* ctx: where sent; stx: where the request came */
   sipline__timer t_retx; /* A, E, G */
@@ -418,6 +419,7 @@ int sipline__ctx_new(sipline__txl *txl, const sipline__ctx_params *p,
   /* The branch is a view into our own copy of the request: stable. */
   t->branch = m.via.branch;
   t->method = m.method;
+  t->method_name = m.method_name;
   t->cseq = m.cseq;
   t->kind = m.method == SIPLINE_METHOD_INVITE ? K_ICT : K_NICT;
   t->state = t->kind == K_ICT ? S_CALLING : S_TRYING;
@@ -600,7 +602,8 @@ int sipline__txl_on_response(sipline__txl *txl, const sipline_msg *rsp,
     if (!sipline_pl_caseeq(t->branch, br))
       continue;
     if (rsp->cseq_method != t->method ||
-        (t->method == SIPLINE_METHOD_UNKNOWN && 0))
+        (t->method == SIPLINE_METHOD_UNKNOWN &&
+         !sipline_pl_eq(rsp->cseq_method_name, t->method_name)))
       continue;
     sipline__ctx *c = (sipline__ctx *)t;
     if (t->kind == K_ICT)

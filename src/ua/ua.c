@@ -443,7 +443,12 @@ static int deliver(void *arg, const sipline_path *path, const sipline_msg *m,
                    sipline_tstamp now) {
   sipline_ua *ua = arg;
   if (!m->is_request) {
-    /* §18.1.2: the top Via must be ours; the branch match checks that. */
+    /* §18.1.2: the top Via must be ours; the branch match checks that.
+     * §8.1.3.3: a response with more than one Via value is discarded. */
+    if (m->n_via != 1) {
+      ua->txl.n_stray_rsp++;
+      return 0;
+    }
     sipline__txl_on_response(&ua->txl, m, path, now);
     return 0;
   }

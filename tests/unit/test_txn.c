@@ -300,6 +300,16 @@ static void test_nict_method_must_match(void **state) {
   assert_int_equal(E.n_cb, 1);
 }
 
+/* Extension methods match by name (§17.1.3 compares the CSeq method). */
+static void test_nict_extension_method(void **state) {
+  (void)state;
+  start("FOO", "z9hG4bK-m2", udp_path());
+  inject_rsp(200, "z9hG4bK-m2", "BAR", 1, "x");
+  assert_int_equal(E.n_cb, 0);
+  inject_rsp(200, "z9hG4bK-m2", "FOO", 1, "x");
+  assert_int_equal(E.n_cb, 1);
+}
+
 /* Reliable transports: no retransmission, K = 0, F still fires. */
 static void test_nict_tcp(void **state) {
   (void)state;
@@ -727,6 +737,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_nict_proceeding_completed, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_nict_method_must_match, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_nict_extension_method, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_nict_tcp, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ict_non2xx_ack, setup, teardown),

@@ -386,6 +386,17 @@ static void test_client_and_tperr(void **state) {
       .path = &p, .req = b.p, .len = b.len, .cb = ua_ctx_cb};
   assert_int_equal(sipline__ua_request(UA, &cp, NOW, NULL), 0);
   assert_int_equal(pull(), 1);
+  /* §8.1.3.3: a response with two Via values is discarded */
+  char two[2048];
+  snprintf(two, sizeof(two),
+           "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.9:5060;branch=%s\r\n"
+           "Via: SIP/2.0/UDP 255.255.255.255;branch=z9hG4bK-x\r\n"
+           "From: <sip:1001@10.0.0.9>;tag=%s\r\nTo: <sip:192.0.2.5>;tag=9"
+           "\r\nCall-ID: %s\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0"
+           "\r\n\r\n",
+           branch, tag, cid);
+  assert_int_equal(send_text(two), 0);
+  assert_int_equal(n_ctx_cb, 0);
   assert_non_null(strstr(OUT, "Via: SIP/2.0/UDP 10.0.0.9:5060;branch="));
   assert_non_null(strstr(OUT, ";rport\r\n"));
   assert_non_null(strstr(OUT, "Contact: <sip:10.0.0.9:5060>\r\n"));
