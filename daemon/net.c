@@ -427,6 +427,9 @@ static int conn_write(sd_conn *c, const uint8_t *p, size_t n) {
 }
 
 static void conn_flush_pending(sd_conn *c) {
+  /* traced now that the local address is known */
+  if (c->npend)
+    wire_tx(c, c->pend, c->npend);
   if (c->npend && conn_write(c, c->pend, c->npend) != 0) {
     conn_close(c, SIPLINE_TPERR_CLOSED);
     return;
@@ -675,8 +678,6 @@ static void stream_send(sd *d, const sipline_path *path, const uint8_t *p,
   memcpy(np + c->npend, p, n);
   c->pend = np;
   c->npend += n;
-  /* traced now: the trace shows what the UA sent, in order */
-  wire_tx(c, p, n);
 }
 
 static void tcp_accept(uv_stream_t *srv, int status) {
