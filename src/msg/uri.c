@@ -249,7 +249,7 @@ static const char *scan_gen_value(const char *p, const char *e) {
  * set. Returns the end of the run or NULL when malformed.
  */
 /* Skips LWS; the usual case (none) costs one compare. */
-static inline const char *lws(const char *p, const char *e) {
+static inline const char *lws_fast(const char *p, const char *e) {
   if (p < e && !sipline__is((unsigned char)*p, SIPLINE__C_LWS))
     return p;
   return sipline__skip_lws(p, e);
@@ -273,12 +273,12 @@ static inline bool lc_eq(const char *p, const char *lit, size_t n) {
 static const char *scan_params(const char *p, const char *e, char stop,
                                sipline_via *v, sipline_pl *tag) {
   for (;;) {
-    const char *q = lws(p, e);
+    const char *q = lws_fast(p, e);
     if (q >= e || *q == stop)
       return p;
     if (*q != ';')
       return NULL;
-    q = lws(q + 1, e);
+    q = lws_fast(q + 1, e);
     const char *ns = q;
     while (q < e && sipline__is((unsigned char)*q, SIPLINE__C_TOKEN))
       q++;
@@ -287,9 +287,9 @@ static const char *scan_params(const char *p, const char *e, char stop,
     const size_t nl = (size_t)(q - ns);
     sipline_pl val = SIPLINE_PL_NULL;
     int has_val = 0;
-    const char *r = lws(q, e);
+    const char *r = lws_fast(q, e);
     if (r < e && *r == '=') {
-      r = lws(r + 1, e);
+      r = lws_fast(r + 1, e);
       const char *ve = scan_gen_value(r, e);
       if (ve == NULL)
         return NULL;
@@ -413,7 +413,7 @@ static int nameaddr_prefix(sipline_pl in, sipline_nameaddr *out, char stop,
     if (q == NULL)
       return SIPLINE_ERR_MALFORMED;
     out->display = sipline__pl(p + 1, q - 1);
-    q = lws(q, e);
+    q = lws_fast(q, e);
     if (q >= e || *q != '<')
       return SIPLINE_ERR_MALFORMED;
     laq = q;
@@ -467,7 +467,7 @@ static int nameaddr_prefix(sipline_pl in, sipline_nameaddr *out, char stop,
   }
   if (sipline_uri_parse(out->uri_raw, &out->uri) != 0)
     return SIPLINE_ERR_MALFORMED;
-  p = lws(p, e);
+  p = lws_fast(p, e);
   if (p < e && *p != stop) {
     if (*p != ';')
       return SIPLINE_ERR_MALFORMED;
@@ -475,7 +475,7 @@ static int nameaddr_prefix(sipline_pl in, sipline_nameaddr *out, char stop,
     if (pe == NULL)
       return SIPLINE_ERR_MALFORMED;
     out->params = sipline__pl(p, pe);
-    p = lws(pe, e);
+    p = lws_fast(pe, e);
     if (p < e && *p != stop)
       return SIPLINE_ERR_MALFORMED;
   }
@@ -495,11 +495,11 @@ static const char *list_elem_start(const sipline_pl *rest, bool *bad) {
   if (rest->p == NULL)
     return NULL;
   const char *e = rest->p + rest->len;
-  const char *p = lws(rest->p, e);
+  const char *p = lws_fast(rest->p, e);
   if (p >= e)
     return NULL;
   if (*p == ',') {
-    p = lws(p + 1, e);
+    p = lws_fast(p + 1, e);
     if (p >= e || *p == ',') {
       *bad = true;
       return NULL;
