@@ -90,6 +90,29 @@ int sipline_exec_parse(sipline_pl content_type, sipline_pl body,
 int sipline_ua_set_notify_secret(sipline_ua *ua, const uint8_t *secret,
                                  size_t len);
 
+/*
+ * The challenge limiter (anti-reflection): how many unauthenticated answers
+ * (401, 403, 404, 489, ...) the UA sends per second to one source IP and to
+ * all sources together, with their bursts. Over the limit a request is
+ * dropped without an answer. 0 in a field keeps its default: 20/s burst 40
+ * per source, 200/s burst 400 in all. A server that legitimately pushes
+ * many NOTIFYs (each needs a 401 first) may need more: siplined exposes it.
+ */
+typedef struct sipline_notify_limits {
+  uint32_t rate;
+  uint32_t burst;
+  uint32_t global_rate;
+  uint32_t global_burst;
+} sipline_notify_limits;
+
+/*
+ * Sets the limits (nonces issued before stay valid: the secret is kept, but
+ * the replay table is new, so they come back as stale once). Returns 0,
+ * SIPLINE_ERR_INVAL, SIPLINE_ERR_NOTFOUND or SIPLINE_ERR_NOMEM.
+ */
+int sipline_ua_set_notify_limits(sipline_ua *ua,
+                                 const sipline_notify_limits *lim);
+
 #ifdef __cplusplus
 }
 #endif

@@ -44,6 +44,9 @@ typedef struct qitem {
 
 typedef struct ev_state {
   sipline_auth_server *auth;
+  uint8_t secret[64]; /* kept to rebuild the server with new limits */
+  size_t secret_len;
+  sipline_notify_limits lim;
   sipline_rng rng; /* nonce salts; private, so the UA's sequence (and every
                       simulation timeline) does not depend on NOTIFYs */
   qitem *qhead;
@@ -59,13 +62,16 @@ static const sipline_mem *st_mem(sipline_ua *ua) { return ua->mem; }
 
 /* ---- the authenticator ---- */
 
-static int make_auth(sipline_ua *ua, ev_state *s, const uint8_t *secret,
-                     size_t len) {
+static int make_auth(sipline_ua *ua, ev_state *s) {
   sipline_auth_server_cfg cfg = {
-      .secret = secret,
-      .secret_len = len,
+      .secret = s->secret,
+      .secret_len = s->secret_len,
       .algs = SIPLINE_DIGEST_BIT(SIPLINE_DIGEST_MD5) |
               SIPLINE_DIGEST_BIT(SIPLINE_DIGEST_SHA256),
+      .rl_rate = s->lim.rate,
+      .rl_burst = s->lim.burst,
+      .rl_global_rate = s->lim.global_rate,
+      .rl_global_burst = s->lim.global_burst,
   };
   sipline_auth_server *a = NULL;
   int rc = sipline_auth_server_new(&a, &cfg, st_mem(ua));
@@ -83,7 +89,33 @@ int sipline_ua_set_notify_secret(sipline_ua *ua, const uint8_t *secret,
   ev_state *s = sipline__ua_module_state(ua, "event");
   if (!s)
     return SIPLINE_ERR_NOTFOUND;
-  return make_auth(ua, s, secret, len);
+  uint8_t old[64];
+  size_t old_len = s->secret_len;
+  memcpy(old, s->secret, sizeof(old));
+  memcpy(s->secret, secret, len);
+  s->secret_len = len;
+  int rc = make_auth(ua, s);
+  if (rc) {
+    memcpy(s->secret, old, sizeof(old));
+    s->secret_len = old_len;
+  }
+  memset(old, 0, sizeof(old));
+  return rc;
+}
+
+int sipline_ua_set_notify_limits(sipline_ua *ua,
+                                 const sipline_notify_limits *lim) {
+  if (!ua || !lim)
+    return SIPLINE_ERR_INVAL;
+  ev_state *s = sipline__ua_module_state(ua, "event");
+  if (!s)
+    return SIPLINE_ERR_NOTFOUND;
+  sipline_notify_limits old = s->lim;
+  s->lim = *lim;
+  int rc = make_auth(ua, s);
+  if (rc)
+    s->lim = old;
+  return rc;
 }
 
 static int ev_init(sipline_ua *ua, void **pst) {
@@ -100,14 +132,14 @@ static int ev_init(sipline_ua *ua, void **pst) {
   for (int i = 0; i < 4; i++)
     mix = mix * 0x9e3779b97f4a7c15ull ^ ua->rng.s[i];
   sipline_rng_seed(&s->rng, mix);
-  uint8_t secret[32];
   for (int i = 0; i < 4; i++) {
     uint64_t v = sipline_rng_next(&s->rng);
-    memcpy(secret + 8 * i, &v, 8);
+    memcpy(s->secret + 8 * i, &v, 8);
   }
-  int rc = make_auth(ua, s, secret, sizeof(secret));
-  memset(secret, 0, sizeof(secret));
+  s->secret_len = 32;
+  int rc = make_auth(ua, s);
   if (rc) {
+    memset(s->secret, 0, sizeof(s->secret));
     sipline_mem_free(ua->mem, s);
     return rc;
   }
@@ -125,6 +157,9 @@ static void ev_del(sipline_ua *ua, void *st) {
     sipline_mem_free(ua->mem, q);
   }
   sipline_auth_server_del(s->auth);
+  volatile uint8_t *v = s->secret;
+  for (size_t i = 0; i < sizeof(s->secret); i++)
+    v[i] = 0;
   sipline_mem_free(ua->mem, s);
 }
 

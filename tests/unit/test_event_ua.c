@@ -747,6 +747,24 @@ static void test_rate_limit(void **state) {
   /* No transaction is left behind by the drops. */
   assert_true(sipline__txl_count(&f->ua->txl) < 400);
   fx_del(f);
+
+  /* Raised limits (a busy provisioning server): all 200 answered. */
+  f = fx_new(NULL, NULL);
+  sipline_notify_limits lim = {.rate = 1000, .burst = 1000};
+  assert_int_equal(sipline_ua_set_notify_limits(f->ua, &lim), 0);
+  assert_int_equal(sipline_ua_set_notify_limits(f->ua, NULL),
+                   SIPLINE_ERR_INVAL);
+  answered = 0;
+  for (unsigned i = 0; i < 200; i++)
+    answered += notify(f, "10.6.6.6:5060", "1001", "reboot", NULL, NULL,
+                       NULL) == 401;
+  assert_int_equal(answered, 200);
+  /* The global bucket still holds (default burst 400). */
+  for (unsigned i = 0; i < 400; i++)
+    answered += notify(f, "10.6.6.6:5060", "1001", "reboot", NULL, NULL,
+                       NULL) == 401;
+  assert_int_equal(answered, 400);
+  fx_del(f);
 }
 
 static void test_secret(void **state) {
