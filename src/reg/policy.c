@@ -83,7 +83,8 @@ typedef struct bind {
   uint32_t req_expires; /* what we ask for (423 raises it) */
 } bind;
 
-enum retry_kind { RETRY_SAME = 1, RETRY_RESTART, RETRY_RESOLVE };
+enum retry_kind { RETRY_SAME = 1, RETRY_RESTART, RETRY_RESOLVE,
+                  RETRY_FAILOVER };
 
 struct sipline__pol {
   const sipline_profile *p;
@@ -870,6 +871,28 @@ static void do_try(sipline__pol *pol, int idx, const char *why,
   }
 }
 
+/*
+ * The REGISTER at the next server after a failover (R7). With Reg Retry
+ * Random Delay set it waits a random 0..delay, so that thousands of lines
+ * that lost the same server at the same moment do not arrive at the backup
+ * in the same second (issue item 8: no registration storms); requests move
+ * to the new server at once either way. With the default 0 it is at once,
+ * as R7 says, and the fallback count (R11), which starts at each line's
+ * backup registration, inherits the spread.
+ */
+static sipline_tstamp failover_to(sipline__pol *pol, int next,
+                                  sipline_tstamp now) {
+  sipline_tstamp d = jitter(pol, pol->p->reg_retry_random_delay);
+  pol->cur = next;
+  pol->try_.token = 0;
+  if (!d) {
+    do_try(pol, next, "failover", now);
+    return 0;
+  }
+  schedule_retry(pol, RETRY_FAILOVER, d, now);
+  return d;
+}
+
 static void unreg_send(sipline__pol *pol, const sipline__srv *s,
                        const char *domain, const char *why,
                        sipline_tstamp now) {
@@ -1317,14 +1340,21 @@ static void on_main_failure(sipline__pol *pol, int slot, int idx,
       pol->ka_at = NONE;
     }
     int next = pick_next(pol, idx);
-    sipline_tstamp d = next >= 0 && next != idx ? 0 : r12_delay(pol, cnt, r);
+    int moving = next >= 0 && next != idx;
+    sipline_tstamp d = moving ? jitter(pol, pol->p->reg_retry_random_delay)
+                              : r12_delay(pol, cnt, r);
     ev_reg_failed(pol, pol->srv[idx].name, reason, status, d, now);
     if (was_up)
       ev_server(pol, SIPLINE_EV_SERVER_DOWN, pol->srv[idx].name, reason, now);
-    if (next >= 0 && next != idx) {
+    if (moving) {
       ev_move(pol, SIPLINE_EV_FAILOVER, pol->srv[idx].name,
               pol->srv[next].name, reason, now);
-      do_try(pol, next, "failover", now);
+      pol->cur = next;
+      pol->try_.token = 0;
+      if (d)
+        schedule_retry(pol, RETRY_FAILOVER, d, now);
+      else
+        do_try(pol, next, "failover", now);
       return;
     }
     /* Every address is DOWN (R6): wait as R12 says, then from the top. */
@@ -1544,10 +1574,8 @@ int sipline__pol_server_failed(sipline__pol *pol, const sipline_addr *addr,
     pol->try_.token = 0;
     /* R7: re-register at the new server at once, or only move the
      * requests (the registration follows at its refresh). */
-    if (arwf && reg_enabled(pol))
-      do_try(pol, next, "failover", now);
-    else if (reg_enabled(pol) && pol->reg.srv < 0)
-      do_try(pol, next, "failover", now);
+    if (reg_enabled(pol) && (arwf || pol->reg.srv < 0))
+      failover_to(pol, next, now);
     return 1;
   }
   to_alt(pol, idx, reason, now);
@@ -1639,6 +1667,10 @@ static void run_retry(sipline__pol *pol, sipline_tstamp now) {
         !pol->reg.failing)
       return; /* R7 = No: the binding is there; nothing to re-register */
     do_try(pol, 0, "retry", now);
+    return;
+  case RETRY_FAILOVER:
+    if (pol->cur >= 0 && reg_enabled(pol))
+      do_try(pol, pol->cur, "failover", now);
     return;
   default:
     if (pol->cur >= 0 && reg_enabled(pol))

@@ -1067,6 +1067,47 @@ static void test_r12_random_delay(void **state) {
   assert_int_not_equal(first[0], S(30)); /* the jitter did something */
 }
 
+/* Item 8: with Reg Retry Random Delay set, the failover REGISTER waits a
+ * random 0..delay (requests move at once); many lines spread out. */
+static void test_failover_spread(void **state) {
+  (void)state;
+  unsigned hist[11] = {0};
+  for (unsigned seed = 1; seed <= 200; seed++) {
+    h *x = hnew();
+    sipline_rng_seed(&x->rng, seed);
+    x->lc.proxy = TWO;
+    x->p.reg_retry_random_delay = 10;
+    script(x, P1, "0 silent");
+    script(x, P2, "0 ok");
+    hstart(x);
+    run(x, S(16));
+    expect(x, "16.000 failover 10.0.0.1:5060->10.0.0.2:5060 reason=timeout");
+    assert_string_equal(sipline__pol_route(x->pol, NULL)->name, P2);
+    run(x, S(30));
+    double t = -1;
+    for (unsigned i = 0; i < x->n_log; i++)
+      if (strstr(x->log[i], "tx REGISTER 10.0.0.2:5060 exp=3600 try failover"))
+        sscanf(x->log[i], "%lf", &t);
+    assert_true(t >= 16.0 && t <= 26.0);
+    hist[(unsigned)(t - 16.0)]++;
+    /* the fallback count starts at this line's own backup registration */
+    sipline_tstamp tb = (sipline_tstamp)(t * 1000 + 0.5);
+    assert_int_equal(sipline__pol_fallback_at(x->pol), tb + S(3600));
+    hfree(x);
+  }
+  for (unsigned k = 0; k < 10; k++)
+    assert_in_range(hist[k], 5, 40); /* about 20 per second, no spike */
+  /* the default (0): at once, as R7 says */
+  h *x = hnew();
+  x->lc.proxy = TWO;
+  script(x, P1, "0 silent");
+  script(x, P2, "0 ok");
+  hstart(x);
+  run(x, S(17));
+  expect(x, "16.000 tx REGISTER 10.0.0.2:5060 exp=3600 try failover");
+  hfree(x);
+}
+
 /* Long Intvl for other failures, with its random delay; 0 = stop. */
 static void test_r12_long_and_stop(void **state) {
   (void)state;
@@ -1604,6 +1645,7 @@ int main(void) {
       cmocka_unit_test(test_r12_doubling_cap),
       cmocka_unit_test(test_r12_no_cap_and_reset),
       cmocka_unit_test(test_r12_random_delay),
+      cmocka_unit_test(test_failover_spread),
       cmocka_unit_test(test_r12_long_and_stop),
       cmocka_unit_test(test_r12_retry_after),
       cmocka_unit_test(test_r12_423),
