@@ -5,15 +5,25 @@
  * The UA answers out-of-dialog NOTIFYs with Event: xml-service, resync,
  * check-sync, reboot and restart itself (challenge, verify, 200/4xx) and
  * reports what to do as events:
- *   SIPLINE_EV_NOTIFY      text = event package, status = the final answer,
- *                          from = the sender's URI
- *   SIPLINE_EV_EXECUTE     one per ExecuteItem (or bare URL): text = URL,
- *                          priority, state "now" (run it), "queued" (kept
- *                          until the line is idle), "run" (a queued item
- *                          is due now), "dropped" (priority 2 while busy,
- *                          or the queue was full; reason says which)
- *   SIPLINE_EV_AUTH_FAILED a refused request: from, reason, status
- * Passwords, digests and nonces never appear in events.
+ *   SIPLINE_EV_NOTIFY      text = event package, status = the final answer
+ *                          (200, or 400/404/415/489 with reason = the
+ *                          reason phrase), from = the From URI, server =
+ *                          the source address. Plain 401 challenges are
+ *                          not reported (they are the normal first step).
+ *   SIPLINE_EV_EXECUTE     one per ExecuteItem (or bare URL), after the
+ *                          NOTIFY event: text = URL, priority, id (the
+ *                          same for an item's "queued" and "run"), from,
+ *                          state "now" (run it), "queued" (kept until the
+ *                          line is idle), "run" (a queued item is due
+ *                          now), "dropped" (priority 2 while busy, or the
+ *                          queue was full; reason says which)
+ *   SIPLINE_EV_AUTH_FAILED a refused request: from = the source address,
+ *                          status (401 wrong credentials, 403 replay /
+ *                          not from a proxy / no password, 0 rate
+ *                          limited), reason, text = package and From URI
+ * A line is found by the Request-URI user (User_ID_n_, %-escapes decoded;
+ * the first line with that user wins). Passwords, digests and nonces never
+ * appear in events.
  */
 #ifndef SIPLINE_EVENT_H
 #define SIPLINE_EVENT_H
