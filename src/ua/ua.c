@@ -491,16 +491,171 @@ static void answer_505(sipline_ua *ua, const sipline_path *path,
   sipline__buf_free(&b);
 }
 
+/* Appends v with every control character (folding CRLFs included) made a
+ * space, so that nothing from a broken message can break our framing. */
+static void append_clean(sipline__buf *b, sipline_pl v) {
+  for (size_t i = 0; i < v.len; i++) {
+    unsigned char c = (unsigned char)v.p[i];
+    char o = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    sipline__buf_append(b, &o, 1);
+  }
+}
+
+static int hdr_is(sipline_pl name, const char *full, const char *compact) {
+  return sipline_pl_casecmp_str(name, full) ||
+         (compact && sipline_pl_casecmp_str(name, compact));
+}
+
+/*
+ * A stateless error response to a request the parser refused (RFC 3261
+ * §8.2: 400 with the reason; RFC 4475 badinv01, quotbal, clerr, ...): the
+ * header lines are scanned without the parser, and the response is sent
+ * only when Via, From, To, Call-ID and CSeq are all there. It goes where
+ * the top Via says when that Via parses, else back to the packet's source.
+ * No transaction: a retransmission gets the same answer again.
+ */
+static void answer_stateless(sipline_ua *ua, const sipline_path *path,
+                             sipline_pl raw, const sipline_msg_error *e,
+                             sipline_tstamp now) {
+  const char *p = raw.p, *end = raw.p + raw.len;
+  const char *nl = memchr(p, '\n', raw.len);
+  if (!nl)
+    return;
+  /* a request line: "METHOD SP ..." and not a response, not an ACK */
+  const char *sp = memchr(p, ' ', (size_t)(nl - p));
+  if (!sp || sp == p || (nl - p >= 4 && memcmp(p, "SIP/", 4) == 0) ||
+      (sp - p == 3 && memcmp(p, "ACK", 3) == 0))
+    return;
+  sipline_pl vias[16];
+  unsigned n_via = 0;
+  sipline_pl from = SIPLINE_PL_NULL, to = SIPLINE_PL_NULL;
+  sipline_pl callid = SIPLINE_PL_NULL, cseq = SIPLINE_PL_NULL;
+  sipline_pl *cur = NULL;
+  for (const char *q = nl + 1; q < end;) {
+    const char *le = memchr(q, '\n', (size_t)(end - q));
+    if (!le)
+      le = end;
+    sipline_pl line = {q, (size_t)(le - q)};
+    if (line.len && line.p[line.len - 1] == '\r')
+      line.len--;
+    q = le + 1;
+    if (!line.len)
+      break; /* the end of the headers */
+    if (line.p[0] == ' ' || line.p[0] == '\t') {
+      if (cur) /* folding: extend the value to the end of this line */
+        cur->len = (size_t)(line.p + line.len - cur->p);
+      continue;
+    }
+    cur = NULL;
+    const char *colon = memchr(line.p, ':', line.len);
+    if (!colon)
+      continue;
+    sipline_pl name = sipline_pl_trim((sipline_pl){line.p,
+                                                   (size_t)(colon - line.p)});
+    sipline_pl val = {colon + 1, (size_t)(line.p + line.len - colon - 1)};
+    if (hdr_is(name, "Via", "v")) {
+      if (n_via == SIPLINE__ARRAY_LEN(vias))
+        return;
+      vias[n_via] = val;
+      cur = &vias[n_via++];
+    } else if (hdr_is(name, "From", "f") && !from.p) {
+      from = val;
+      cur = &from;
+    } else if (hdr_is(name, "To", "t") && !to.p) {
+      to = val;
+      cur = &to;
+    } else if (hdr_is(name, "Call-ID", "i") && !callid.p) {
+      callid = val;
+      cur = &callid;
+    } else if (hdr_is(name, "CSeq", NULL) && !cseq.p) {
+      cseq = val;
+      cur = &cseq;
+    }
+  }
+  if (!n_via || !from.p || !to.p || !callid.p || !cseq.p)
+    return;
+  for (unsigned i = 0; i < n_via; i++)
+    vias[i] = sipline_pl_trim(vias[i]);
+  from = sipline_pl_trim(from);
+  to = sipline_pl_trim(to);
+  callid = sipline_pl_trim(callid);
+  cseq = sipline_pl_trim(cseq);
+  if (!from.len || !to.len || !callid.len || !cseq.len)
+    return;
+
+  sipline_path out = *path;
+  out.host[0] = 0;
+  sipline__buf b;
+  sipline__buf_init(&b, ua->mem);
+  sipline__buf_printf(&b, "SIP/2.0 %d ", e->status);
+  append_clean(&b, sipline_pl_str(e->reason ? e->reason
+                                            : sipline__reason_phrase(
+                                                  e->status)));
+  sipline__buf_append_str(&b, "\r\n");
+  sipline_pl rest = vias[0], top;
+  sipline_via v;
+  if (sipline_list_next(&rest, &top) == 1 && sipline_via_parse(top, &v) == 0) {
+    sipline__tp_response_path(path, &v, &out);
+    sipline__buf_append_str(&b, "Via: ");
+    sipline__tp_via_echo(&b, top, &v, path);
+    if (rest.len) {
+      sipline__buf_append_str(&b, ", ");
+      append_clean(&b, rest);
+    }
+    sipline__buf_append_str(&b, "\r\n");
+  } else {
+    /* back to the source: the Via cannot tell us better */
+    sipline__buf_append_str(&b, "Via: ");
+    append_clean(&b, vias[0]);
+    sipline__buf_append_str(&b, "\r\n");
+  }
+  for (unsigned i = 1; i < n_via; i++) {
+    sipline__buf_append_str(&b, "Via: ");
+    append_clean(&b, vias[i]);
+    sipline__buf_append_str(&b, "\r\n");
+  }
+  sipline__buf_append_str(&b, "From: ");
+  append_clean(&b, from);
+  sipline__buf_append_str(&b, "\r\nTo: ");
+  append_clean(&b, to);
+  /* a tag of ours unless the To has one (a crude but safe search) */
+  int has_tag = 0;
+  for (size_t i = 0; i + 4 <= to.len; i++)
+    if (to.p[i] == ';' && sipline_pl_casecmp_str((sipline_pl){to.p + i + 1, 3},
+                                                 "tag"))
+      has_tag = 1;
+  if (!has_tag) {
+    char tag[SIPLINE__TAG_LEN + 1];
+    sipline__ua_new_tag(ua, tag);
+    sipline__buf_printf(&b, ";tag=%s", tag);
+  }
+  sipline__buf_append_str(&b, "\r\nCall-ID: ");
+  append_clean(&b, callid);
+  sipline__buf_append_str(&b, "\r\nCSeq: ");
+  append_clean(&b, cseq);
+  sipline__buf_append_str(&b, "\r\n");
+  if (ua->user_agent && *ua->user_agent)
+    sipline__buf_printf(&b, "Server: %s\r\n", ua->user_agent);
+  sipline__buf_append_str(&b, "Content-Length: 0\r\n\r\n");
+  if (!b.err)
+    sipline__tp_send(&ua->tp, &out, b.p, b.len, now);
+  sipline__buf_free(&b);
+}
+
 static void reject(void *arg, const sipline_path *path, sipline_pl raw,
                    const sipline_msg_error *e, sipline_tstamp now) {
-  /* A message that could not be parsed carries no reliable Via, From, To,
-   * Call-ID or CSeq, so in general it cannot be answered (§18.3 leaves it
-   * to us): it is counted and dropped. The one exception is a request
-   * whose version we do not speak, which is answered 505. */
+  /* A message the parser refused: a version we do not speak gets 505
+   * through a transaction; any other request that still names its Via,
+   * From, To, Call-ID and CSeq gets the parser's status statelessly; the
+   * rest (responses, ACKs, garbage) is counted and dropped. */
   sipline_ua *ua = arg;
   ua->n_rx_bad++;
-  if (e && e->status == 505 && raw.p && raw.len)
+  if (!e || !raw.p || !raw.len)
+    return;
+  if (e->status == 505)
     answer_505(ua, path, raw, now);
+  else if (e->status >= 400 && e->status <= 699)
+    answer_stateless(ua, path, raw, e, now);
 }
 
 /* ------------------------------------------------------------------ */

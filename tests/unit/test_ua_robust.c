@@ -421,6 +421,21 @@ static void scenario(const sipline_mem *mem) {
                   now + 5);
   sipline_ua_recv(ua, &up, (const uint8_t *)ACK_IN, strlen(ACK_IN), now + 10);
   drain(ua, now + 10, NULL, 0);
+  /* refused by the parser, answered statelessly; and a bad version */
+  static const char *bad_to =
+      "OPTIONS sip:1001@10.0.0.9 SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-sw3\r\n"
+      "From: <sip:a@b>;tag=1\r\nTo: \"unbalanced <sip:x@y>\r\n"
+      "Call-ID: sweep3\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+  static const char *bad_ver =
+      "OPTIONS sip:1001@10.0.0.9 SIP/3.0\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-sw4\r\n"
+      "From: <sip:a@b>;tag=1\r\nTo: <sip:x@y>\r\nMax-Forwards: 70\r\n"
+      "Call-ID: sweep4\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+  sipline_ua_recv(ua, &up, (const uint8_t *)bad_to, strlen(bad_to), now + 11);
+  sipline_ua_recv(ua, &up, (const uint8_t *)bad_ver, strlen(bad_ver),
+                  now + 12);
+  drain(ua, now + 12, NULL, 0);
   /* TCP, split in two reads */
   sipline_path tp = path_of(SIPLINE_TP_TCP, "192.0.2.1:40000");
   size_t h = strlen(OPTIONS_IN) / 2;
