@@ -181,6 +181,17 @@ int sipline_ua_transport_error(sipline_ua *ua, const sipline_path *path,
  * Pulls the next datagram or stream chunk to send. Returns its length and
  * sets *p (valid until the next call into the UA) and *path, or
  * SIPLINE_ERR_AGAIN when nothing is queued.
+ *
+ * For TCP/TLS, *path names a connection (transport, local, remote): the
+ * application opens one to path->remote the first time it sees that path
+ * (TLS: SNI and certificate check against path->host when not empty) and
+ * writes this and later chunks of the same path to it; a connect failure
+ * or a close is reported with sipline_ua_transport_error(). A path whose
+ * local address is unset (family 0) lets the application choose; the UA
+ * matches the bound address given later with sipline_ua_recv(). When
+ * sipline_ua_recv() returns SIPLINE_ERR_MALFORMED or SIPLINE_ERR_TOOBIG on a
+ * stream, pull and send what is queued (an error response may be), then
+ * close the connection and report it.
  */
 ptrdiff_t sipline_ua_pull_tx(sipline_ua *ua, sipline_path *path,
                              const uint8_t **p, sipline_tstamp now);
@@ -191,6 +202,8 @@ int sipline_ua_handle_timeout(sipline_ua *ua, sipline_tstamp now);
 
 /* Copies the next event into *ev: 1 when there was one, 0 when none. */
 int sipline_ua_poll_event(sipline_ua *ua, sipline_event *ev);
+/* How many events were dropped because the queue was full (max_events). */
+uint64_t sipline_ua_events_dropped(const sipline_ua *ua);
 
 /* Answers a SIPLINE_EV_DNS_QUERY (n = 0 for NXDOMAIN or failure). */
 int sipline_ua_dns_answer(sipline_ua *ua, unsigned id,

@@ -113,6 +113,11 @@ typedef struct sipline__ctx_params {
  * builds the ACK for a 2xx (it is a new transaction-less request: send it
  * with sipline__tp_send or sipline__ctx_ack_2xx).
  *
+ * An INVITE that got a provisional response runs no timer until its final
+ * response (§17.1.1.2: Timer B stops in Proceeding); a TU that wants a
+ * limit (a ring timeout, Timer C) arms its own and calls
+ * sipline__ctx_cancel.
+ *
  * Handle lifetime (*out may be NULL when the TU does not need one): valid
  * until the callback that reports a non-2xx final response, a timeout or a
  * transport error has returned; for a non-INVITE, also a 2xx; for an INVITE

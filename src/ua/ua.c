@@ -98,6 +98,10 @@ int sipline_ua_poll_event(sipline_ua *ua, sipline_event *ev) {
   return 1;
 }
 
+uint64_t sipline_ua_events_dropped(const sipline_ua *ua) {
+  return ua ? ua->ev_dropped : 0;
+}
+
 const char *sipline_event_name(sipline_event_type t) {
   switch (t) {
   case SIPLINE_EV_REGISTERED: return "registered";

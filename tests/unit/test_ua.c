@@ -434,6 +434,7 @@ static void test_events(void **state) {
                      0);
   }
   assert_int_equal(UA->ev_dropped, 2);
+  assert_int_equal(sipline_ua_events_dropped(UA), 2);
   sipline_event ev;
   for (int i = 2; i < 5; i++) {
     assert_int_equal(sipline_ua_poll_event(UA, &ev), 1);
