@@ -395,6 +395,29 @@ static void test_other_line_credentials_401(void **state) {
   fx_del(f);
 }
 
+/* Several Authorization headers: one right one is enough; a wrong one
+ * before it does not hide it, and wrong ones alone are refused. */
+static void test_many_authorizations(void **state) {
+  (void)state;
+  fx *f = fx_new(NULL, NULL);
+  assert_int_equal(notify(f, SRC, "1001", "reboot", NULL, NULL, NULL), 401);
+  sipline_auth_client *bad = NULL, *good = NULL;
+  char hb[2048], hg[2048], both[4200];
+  /* Both answer the same 401: parse it once per client. */
+  sipline_msg saved = f->m;
+  creds(f, &bad, "1001", "nope", "1001", hb, sizeof(hb));
+  f->m = saved;
+  creds(f, &good, "1001", PASS1, "1001", hg, sizeof(hg));
+  snprintf(both, sizeof(both), "%s%s", hb, hb);
+  assert_int_equal(notify(f, SRC, "1001", "reboot", both, NULL, NULL), 401);
+  next_creds(f, bad, "1001", hb, sizeof(hb));
+  snprintf(both, sizeof(both), "%s%s", hb, hg);
+  assert_int_equal(notify(f, SRC, "1001", "reboot", both, NULL, NULL), 200);
+  sipline_auth_client_del(bad);
+  sipline_auth_client_del(good);
+  fx_del(f);
+}
+
 static void test_auth_id(void **state) {
   (void)state;
   fx *f = fx_new(NULL, NULL);
@@ -907,6 +930,7 @@ int main(void) {
       cmocka_unit_test(test_wrong_password_401),
       cmocka_unit_test(test_other_line_credentials_401),
       cmocka_unit_test(test_auth_id),
+      cmocka_unit_test(test_many_authorizations),
       cmocka_unit_test(test_replay_403),
       cmocka_unit_test(test_stale_401),
       cmocka_unit_test(test_priorities_busy),
