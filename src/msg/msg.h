@@ -128,7 +128,5 @@ size_t sipline__hdr_name_len(sipline_hdr_id id);
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the header-name scanner assumes a little-endian machine"
 #endif
-/* Looks up a name held zero-padded in 24 bytes (little-endian words). */
-sipline_hdr_id sipline__hdr_lookup_words(const uint64_t w[3], size_t n);
 
 #endif

@@ -6,6 +6,7 @@
  * identify it.
  */
 #include "msg/msg.h"
+#include "msg/hdrtab.h"
 
 static ptrdiff_t fail(const sipline_msg *m, sipline_msg_error *err,
                       int code, const char *reason, int status,
@@ -112,35 +113,36 @@ static inline uint64_t zero_bytes(uint64_t v) {
 }
 
 /*
- * The offset of the first ':', SP or HTAB in the 24 bytes at p, or 24 when
- * there is none or fewer than 24 bytes remain (then the caller scans). Three
- * words and a count-trailing-zeros instead of a byte loop; w gets the bytes
- * before the stop, zero-padded, ready for the name lookup.
+ * The offset of the first ':' in the 24 bytes at p, or 24 when there is none
+ * or fewer than 24 bytes remain (then the caller scans). Three words and a
+ * count-trailing-zeros instead of a byte loop; w gets the 24 bytes.
  */
-static inline size_t first_stop(const char *p, const char *end,
-                                 uint64_t w[3]) {
+static inline size_t colon_pos(const char *p, const char *end,
+                               uint64_t w[3]) {
+  static const uint64_t colons = 0x3a3a3a3a3a3a3a3aull;
   if (end - p < 24)
     return 24;
-  for (unsigned i = 0; i < 3; i++) {
-    uint64_t x;
-    memcpy(&x, p + 8 * i, 8);
-    const uint64_t z = zero_bytes(x ^ 0x3a3a3a3a3a3a3a3aull) |
-                       zero_bytes(x ^ 0x2020202020202020ull) |
-                       zero_bytes(x ^ 0x0909090909090909ull);
-    if (z) {
-      /* keep the bytes below the stop: the mask is (lowest set bit) - 1
-       * rounded down to whole bytes */
-      const uint64_t keep = (z & (0 - z)) >> 7;
-      w[i] = x & (keep - 1);
-      if (i == 0)
-        w[1] = 0;
-      if (i < 2)
-        w[2] = 0;
-      return 8u * i + ((unsigned)__builtin_ctzll(z) >> 3);
-    }
-    w[i] = x;
-  }
+  memcpy(w, p, 24);
+  uint64_t z = zero_bytes(w[0] ^ colons);
+  if (z)
+    return (unsigned)__builtin_ctzll(z) >> 3;
+  z = zero_bytes(w[1] ^ colons);
+  if (z)
+    return 8u + ((unsigned)__builtin_ctzll(z) >> 3);
+  z = zero_bytes(w[2] ^ colons);
+  if (z)
+    return 16u + ((unsigned)__builtin_ctzll(z) >> 3);
   return 24;
+}
+
+/* Zeroes the bytes of w from offset n (< 24) on. */
+static inline void keep_bytes(uint64_t w[3], size_t n) {
+  const size_t i = n >> 3;
+  w[i] &= (1ull << (8 * (n & 7))) - 1;
+  if (i < 1)
+    w[1] = 0;
+  if (i < 2)
+    w[2] = 0;
 }
 
 /* CSeq = 1*DIGIT LWS Method */
@@ -261,19 +263,17 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
     size_t nlen;
     sipline_hdr_id id;
     uint64_t w[3];
-    size_t pos = first_stop(ns, end, w);
+    const size_t pos = colon_pos(ns, end, w);
     if (pos < 24) {
-      /* The common case: the name and its end in the first 24 bytes. */
-      if (ns + pos >= q)
+      /* The common case: the name and its colon in the first 24 bytes. */
+      colon = ns + pos;
+      if (colon >= q)
         return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad header name", 400, 0,
                     ns);
       nlen = pos;
-      colon = ns + pos;
-      while (colon < q && sipline__ws((unsigned char)*colon))
-        colon++;
-      if (*colon != ':')
-        return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad header name", 400, 0,
-                    ns);
+      while (nlen > 0 && sipline__ws((unsigned char)ns[nlen - 1]))
+        nlen--;
+      keep_bytes(w, nlen);
       id = sipline__hdr_lookup_words(w, nlen);
     } else {
       colon = memchr(ns, ':', (size_t)(q - ns));

@@ -62,9 +62,18 @@ static const char *scan_host(const char *p, const char *e, uint8_t *v6) {
   return p == s ? NULL : p;
 }
 
-static bool port_ok(sipline_pl d, uint16_t *port) {
-  uint64_t v;
-  if (!sipline__uint(d, 65535, &v))
+static inline bool port_ok(sipline_pl d, uint16_t *port) {
+  /* 1*DIGIT, at most 65535; a few leading zeros tolerated */
+  if (d.len == 0 || d.len > 8)
+    return false;
+  unsigned v = 0;
+  for (size_t i = 0; i < d.len; i++) {
+    const unsigned c = (unsigned)(unsigned char)d.p[i] - '0';
+    if (c > 9)
+      return false;
+    v = v * 10 + c;
+  }
+  if (v > 65535)
     return false;
   *port = (uint16_t)v;
   return true;
@@ -255,13 +264,15 @@ static inline const char *lws_fast(const char *p, const char *e) {
   return sipline__skip_lws(p, e);
 }
 
-/* Equality with a lower-case letters-only literal, ignoring case. The
+/* Equality with a lower-case letters-only literal of n <= 8 bytes, ignoring
+ * case: one load and one compare (n is a constant at every call). The
  * compared bytes are token chars, none of which folds onto a letter. */
 static inline bool lc_eq(const char *p, const char *lit, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if ((p[i] | 0x20) != lit[i])
-      return false;
-  return true;
+  uint64_t a = 0, b = 0;
+  memcpy(&a, p, n);
+  memcpy(&b, lit, n);
+  const uint64_t fold = 0x2020202020202020ull >> (64 - 8 * n);
+  return (a | fold) == b;
 }
 
 /*
@@ -273,12 +284,19 @@ static inline bool lc_eq(const char *p, const char *lit, size_t n) {
 static const char *scan_params(const char *p, const char *e, char stop,
                                sipline_via *v, sipline_pl *tag) {
   for (;;) {
-    const char *q = lws_fast(p, e);
-    if (q >= e || *q == stop)
-      return p;
-    if (*q != ';')
-      return NULL;
-    q = lws_fast(q + 1, e);
+    /* SEMI = SWS ";" SWS, with the usual no-whitespace case first */
+    const char *q;
+    if (p < e && *p == ';') {
+      q = p + 1;
+    } else {
+      q = sipline__skip_lws(p, e);
+      if (q >= e || *q == stop)
+        return p;
+      if (*q != ';')
+        return NULL;
+      q++;
+    }
+    q = lws_fast(q, e);
     const char *ns = q;
     while (q < e && sipline__is((unsigned char)*q, SIPLINE__C_TOKEN))
       q++;
