@@ -37,8 +37,8 @@ extern "C" {
 
 /* Limits of the reader (R19). */
 #define SIPLINE_EXEC_MAX_ITEMS 3
-#define SIPLINE_EXEC_MAX_URL 511     /* bytes; any longer attribute: 400 */
-#define SIPLINE_EXEC_MAX_BODY 16384  /* bytes */
+#define SIPLINE_EXEC_MAX_URL 511    /* bytes; any longer attribute: 400 */
+#define SIPLINE_EXEC_MAX_BODY 16384 /* bytes */
 #define SIPLINE_EXEC_MAX_DEPTH 4
 
 /* ExecuteItem Priority (R19). */
@@ -64,8 +64,8 @@ typedef struct sipline_exec {
 
 /* Why a body was refused: the SIP answer to give (R20). */
 typedef struct sipline_exec_error {
-  int status;        /* 400 or 415 */
-  char reason[112];  /* a reason phrase: "too many ExecuteItem elements" */
+  int status;       /* 400 or 415 */
+  char reason[112]; /* a reason phrase: "too many ExecuteItem elements" */
 } sipline_exec_error;
 
 /*

@@ -16,10 +16,10 @@
 #include "sipline/event.h"
 #include "util/util.h"
 
-static int set_err(sipline_exec_error *err, int rc, int status,
-                   const char *fmt, ...) SIPLINE__PRINTF(4, 5);
-static int set_err(sipline_exec_error *err, int rc, int status,
-                   const char *fmt, ...) {
+static int set_err(sipline_exec_error *err, int rc, int status, const char *fmt,
+                   ...) SIPLINE__PRINTF(4, 5);
+static int set_err(sipline_exec_error *err, int rc, int status, const char *fmt,
+                   ...) {
   if (err && err->status == 0) {
     err->status = status;
     va_list ap;
@@ -40,8 +40,8 @@ static int prefix_ci(sipline_pl s, const char *pfx) {
 }
 
 /* The phone's own URI schemes (R19: executed at once). */
-static const char *const internal_schemes[] = {"Dial:", "EditDial:", "Key:",
-                                               "Init:", "Play:"};
+static const char *const internal_schemes[] = {
+    "Dial:", "EditDial:", "Key:", "Init:", "Play:"};
 
 int sipline__exec_url_kind(sipline_pl url) {
   int http = prefix_ci(url, "http://") || prefix_ci(url, "https://");
@@ -96,11 +96,15 @@ static ctype content_type(sipline_pl ct) {
 /* expat's memory suite has no user pointer: the allocator of the parse in
  * progress is kept per thread (parses never nest). */
 static _Thread_local const sipline_mem *xml_mem;
-static void *x_malloc(size_t n) { return sipline_mem_malloc(xml_mem, n); }
+static void *x_malloc(size_t n) {
+  return sipline_mem_malloc(xml_mem, n);
+}
 static void *x_realloc(void *p, size_t n) {
   return sipline_mem_realloc(xml_mem, p, n);
 }
-static void x_free(void *p) { sipline_mem_free(xml_mem, p); }
+static void x_free(void *p) {
+  sipline_mem_free(xml_mem, p);
+}
 
 typedef struct xstate {
   XML_Parser xp;
@@ -139,8 +143,7 @@ static void XMLCALL x_start(void *ud, const XML_Char *name,
   if (s->depth == 1) {
     if (strcmp(name, "CiscoIPPhoneExecute") != 0)
       xstop(s, set_err(s->err, SIPLINE_ERR_MALFORMED, 400,
-                       "root element %.40s is not CiscoIPPhoneExecute",
-                       name));
+                       "root element %.40s is not CiscoIPPhoneExecute", name));
     return;
   }
   if (s->depth > 2 || strcmp(name, "ExecuteItem") != 0) {
@@ -216,15 +219,13 @@ static void XMLCALL x_doctype(void *ud, const XML_Char *name,
   (void)sysid;
   (void)pubid;
   (void)has_internal_subset;
-  xstop(s, set_err(s->err, SIPLINE_ERR_MALFORMED, 400,
-                   "DOCTYPE not allowed"));
+  xstop(s, set_err(s->err, SIPLINE_ERR_MALFORMED, 400, "DOCTYPE not allowed"));
 }
 
 static void XMLCALL x_entity(void *ud, const XML_Char *name, int is_param,
                              const XML_Char *value, int value_length,
                              const XML_Char *base, const XML_Char *sysid,
-                             const XML_Char *pubid,
-                             const XML_Char *notation) {
+                             const XML_Char *pubid, const XML_Char *notation) {
   xstate *s = ud;
   (void)name;
   (void)is_param;
@@ -251,8 +252,7 @@ static int XMLCALL x_ext(XML_Parser xp, const XML_Char *context,
 
 static int parse_xml(sipline_pl body, sipline_exec *out,
                      sipline_exec_error *err, const sipline_mem *mem) {
-  static const XML_Memory_Handling_Suite suite = {x_malloc, x_realloc,
-                                                  x_free};
+  static const XML_Memory_Handling_Suite suite = {x_malloc, x_realloc, x_free};
   const sipline_mem *saved = xml_mem;
   xml_mem = mem;
   xstate s;
@@ -280,9 +280,9 @@ static int parse_xml(sipline_pl body, sipline_exec *out,
     if (e == XML_ERROR_NO_MEMORY)
       rc = SIPLINE_ERR_NOMEM;
     else
-      rc = set_err(err, SIPLINE_ERR_MALFORMED, 400, "bad XML at line %u: %s",
-                   (unsigned)XML_GetCurrentLineNumber(s.xp),
-                   XML_ErrorString(e));
+      rc =
+          set_err(err, SIPLINE_ERR_MALFORMED, 400, "bad XML at line %u: %s",
+                  (unsigned)XML_GetCurrentLineNumber(s.xp), XML_ErrorString(e));
   } else if (out->n == 0) {
     rc = set_err(err, SIPLINE_ERR_MALFORMED, 400, "no ExecuteItem element");
   }
@@ -311,22 +311,22 @@ int sipline_exec_parse(sipline_pl content_type_v, sipline_pl body,
                    content_type_v.len ? "unsupported Content-Type"
                                       : "missing Content-Type");
   if (body.len > SIPLINE_EXEC_MAX_BODY)
-    return set_err(err, SIPLINE_ERR_MALFORMED, 400,
-                   "body larger than %u bytes", SIPLINE_EXEC_MAX_BODY);
+    return set_err(err, SIPLINE_ERR_MALFORMED, 400, "body larger than %u bytes",
+                   SIPLINE_EXEC_MAX_BODY);
   sipline_pl t = sipline_pl_trim(body);
   if (t.len == 0)
     return set_err(err, SIPLINE_ERR_MALFORMED, 400, "empty body");
-  if (t.p[0] == '<' || (t.len >= 3 && (unsigned char)t.p[0] == 0xEF &&
-                        (unsigned char)t.p[1] == 0xBB &&
-                        (unsigned char)t.p[2] == 0xBF))
+  if (t.p[0] == '<' ||
+      (t.len >= 3 && (unsigned char)t.p[0] == 0xEF &&
+       (unsigned char)t.p[1] == 0xBB && (unsigned char)t.p[2] == 0xBF))
     return parse_xml(body, out, err, mem);
   /* R19: "when the body is not that document, one trimmed http(s) URL". */
   if (!prefix_ci(t, "http://") && !prefix_ci(t, "https://"))
     return set_err(err, SIPLINE_ERR_MALFORMED, 400,
                    "body is neither CiscoIPPhoneExecute nor an http(s) URL");
   if (t.len > SIPLINE_EXEC_MAX_URL)
-    return set_err(err, SIPLINE_ERR_MALFORMED, 400,
-                   "URL longer than %u bytes", SIPLINE_EXEC_MAX_URL);
+    return set_err(err, SIPLINE_ERR_MALFORMED, 400, "URL longer than %u bytes",
+                   SIPLINE_EXEC_MAX_URL);
   if (sipline__exec_url_kind(t) != 0)
     return set_err(err, SIPLINE_ERR_MALFORMED, 400, "bad URL");
   out->n = 1;

@@ -58,7 +58,9 @@ typedef struct ev_state {
   uint64_t n_accepted, n_challenged, n_refused, n_dropped;
 } ev_state;
 
-static const sipline_mem *st_mem(sipline_ua *ua) { return ua->mem; }
+static const sipline_mem *st_mem(sipline_ua *ua) {
+  return ua->mem;
+}
 
 /* ---- the authenticator ---- */
 
@@ -300,8 +302,7 @@ static int from_proxy(const sipline_ua *ua, unsigned line,
 }
 
 /* The realm we challenge with: the line's proxy domain, else "sipline". */
-static sipline_pl line_realm(const sipline_line_cfg *l, char *buf,
-                             size_t cap) {
+static sipline_pl line_realm(const sipline_line_cfg *l, char *buf, size_t cap) {
   sipline_pl h = server_host(l->proxy);
   if (!h.len || h.len >= cap)
     return SIPLINE_PL("sipline");
@@ -333,7 +334,7 @@ static pkg classify(sipline_pl ev) {
   return PKG_NONE;
 }
 
-#define ALLOW_EVENTS                                                         \
+#define ALLOW_EVENTS                                                           \
   "Allow-Events: xml-service, resync, check-sync, reboot, restart\r\n"
 
 /* What one request is, for events. */
@@ -345,8 +346,8 @@ typedef struct req_ctx {
   const sipline_path *path;
   sipline_tstamp now;
   unsigned line;
-  char src[80];      /* the source address */
-  char from[80];     /* the From URI (sanitised) */
+  char src[80];  /* the source address */
+  char from[80]; /* the From URI (sanitised) */
   char package[32];
 } req_ctx;
 
@@ -577,17 +578,16 @@ static int ev_on_request(sipline_ua *ua, void *st, sipline__stx *stx,
   /* In-dialog NOTIFYs (a To tag) belong to the dialog's subscription. */
   if (!stx || req->method != SIPLINE_METHOD_NOTIFY || req->to.tag.len)
     return 0;
-  req_ctx c = {.ua = ua, .s = s, .stx = stx, .req = req, .path = path,
-               .now = now};
+  req_ctx c = {
+      .ua = ua, .s = s, .stx = stx, .req = req, .path = path, .now = now};
   sipline_addr_format(&path->remote, c.src, sizeof(c.src));
   put(c.from, sizeof(c.from), req->from.uri_raw);
   const sipline_hdr *eh = sipline_msg_hdr(req, SIPLINE_HDR_EVENT, 0);
   sipline_pl evtype = SIPLINE_PL_NULL;
   if (eh) {
     const char *semi = memchr(eh->value.p, ';', eh->value.len);
-    evtype = sipline_pl_trim(
-        (sipline_pl){eh->value.p,
-                     semi ? (size_t)(semi - eh->value.p) : eh->value.len});
+    evtype = sipline_pl_trim((sipline_pl){
+        eh->value.p, semi ? (size_t)(semi - eh->value.p) : eh->value.len});
   }
   put(c.package, sizeof(c.package), evtype);
 
@@ -658,8 +658,7 @@ static int ev_on_request(sipline_ua *ua, void *st, sipline__stx *stx,
   return 1;
 }
 
-static unsigned ev_line_queued(const sipline_ua *ua, void *st,
-                               unsigned line) {
+static unsigned ev_line_queued(const sipline_ua *ua, void *st, unsigned line) {
   (void)ua;
   return queued_for(st, line);
 }

@@ -22,17 +22,23 @@
 
 const char *sipline_transport_name(sipline_transport tp) {
   switch (tp) {
-  case SIPLINE_TP_UDP: return "UDP";
-  case SIPLINE_TP_TCP: return "TCP";
-  case SIPLINE_TP_TLS: return "TLS";
-  case SIPLINE_TP_AUTO: return "Auto";
+  case SIPLINE_TP_UDP:
+    return "UDP";
+  case SIPLINE_TP_TCP:
+    return "TCP";
+  case SIPLINE_TP_TLS:
+    return "TLS";
+  case SIPLINE_TP_AUTO:
+    return "Auto";
   }
   return "?";
 }
 
 /* ---- RSC lists (R8) ------------------------------------------------------ */
 
-static int rsc_char_ok(char c) { return (c >= '0' && c <= '9') || c == '?'; }
+static int rsc_char_ok(char c) {
+  return (c >= '0' && c <= '9') || c == '?';
+}
 
 void sipline_rsc_parse(const char *s, sipline_rsc *out, unsigned *n_invalid,
                        char *bad, size_t badcap) {
@@ -89,16 +95,16 @@ int sipline_rsc_match(const sipline_rsc *r, int status) {
 /* ---- the parameter table ------------------------------------------------- */
 
 typedef enum kind {
-  K_STR,   /* a token: no whitespace or control characters */
-  K_TEXT,  /* free text (display name): no control characters */
-  K_PASS,  /* a password: kept verbatim, never echoed in errors */
-  K_BOOL,  /* Yes / No */
-  K_U32,   /* whole seconds or a count, [min, max] */
-  K_MS,    /* seconds with up to 3 decimals, stored in ms, [min, max] ms */
-  K_TP,    /* UDP / TCP / TLS / Auto */
-  K_PORT,  /* 1..65535 */
-  K_RSC,   /* R8 list */
-  K_CMD,   /* a command line (daemon): no control characters */
+  K_STR,  /* a token: no whitespace or control characters */
+  K_TEXT, /* free text (display name): no control characters */
+  K_PASS, /* a password: kept verbatim, never echoed in errors */
+  K_BOOL, /* Yes / No */
+  K_U32,  /* whole seconds or a count, [min, max] */
+  K_MS,   /* seconds with up to 3 decimals, stored in ms, [min, max] ms */
+  K_TP,   /* UDP / TCP / TLS / Auto */
+  K_PORT, /* 1..65535 */
+  K_RSC,  /* R8 list */
+  K_CMD,  /* a command line (daemon): no control characters */
 } kind;
 
 typedef struct tagdef {
@@ -108,8 +114,10 @@ typedef struct tagdef {
   uint32_t min, max;
 } tagdef;
 
-#define L(name, k, f, mn, mx) {name, k, offsetof(sipline_line_cfg, f), mn, mx}
-#define G(name, k, f, mn, mx) {name, k, offsetof(sipline_profile, f), mn, mx}
+#define L(name, k, f, mn, mx)                                                  \
+  { name, k, offsetof(sipline_line_cfg, f), mn, mx }
+#define G(name, k, f, mn, mx)                                                  \
+  { name, k, offsetof(sipline_profile, f), mn, mx }
 
 /* Per-line tags, without their _n_ suffix. */
 static const tagdef line_tags[] = {
@@ -126,8 +134,7 @@ static const tagdef line_tags[] = {
     L("Register", K_BOOL, reg, 0, 0),
     L("Register_Expires", K_U32, register_expires, 32, 2000000),
     L("Proxy_Fallback_Intvl", K_U32, proxy_fallback_intvl, 0, 65535),
-    L("Auto_Register_When_Failover", K_BOOL, auto_register_when_failover, 0,
-      0),
+    L("Auto_Register_When_Failover", K_BOOL, auto_register_when_failover, 0, 0),
     L("Use_DNS_SRV", K_BOOL, use_dns_srv, 0, 0),
     L("DNS_SRV_Auto_Prefix", K_BOOL, dns_srv_auto_prefix, 0, 0),
     L("SIP_Transport", K_TP, transport, 0, 0),
@@ -520,8 +527,7 @@ static int apply(sipline_profile *p, const tagdef *d, sipline_line_cfg *l,
   case K_PASS: {
     for (size_t i = 0; i < v.len; i++) {
       unsigned char c = (unsigned char)v.p[i];
-      if (c < 0x20 || c == 0x7f ||
-          (d->k == K_STR && (c == ' ' || c == '\t'))) {
+      if (c < 0x20 || c == 0x7f || (d->k == K_STR && (c == ' ' || c == '\t'))) {
         if (d->k == K_PASS)
           return fail(err, SIPLINE_ERR_CONFIG, tag, SIPLINE_PL(""), fline,
                       "%s: the password contains a control character", tag);
@@ -579,13 +585,11 @@ static int apply(sipline_profile *p, const tagdef *d, sipline_line_cfg *l,
                   "%s: '%s' is not a whole number", tag,
                   show(v, sb, sizeof(sb)));
     if (rc || x > d->max)
-      return fail(err, SIPLINE_ERR_CONFIG, tag, v, fline,
-                  "%s: %s is above %u", tag, show(v, sb, sizeof(sb)),
-                  (unsigned)d->max);
+      return fail(err, SIPLINE_ERR_CONFIG, tag, v, fline, "%s: %s is above %u",
+                  tag, show(v, sb, sizeof(sb)), (unsigned)d->max);
     if (x < d->min)
-      return fail(err, SIPLINE_ERR_CONFIG, tag, v, fline,
-                  "%s: %s is below %u", tag, show(v, sb, sizeof(sb)),
-                  (unsigned)d->min);
+      return fail(err, SIPLINE_ERR_CONFIG, tag, v, fline, "%s: %s is below %u",
+                  tag, show(v, sb, sizeof(sb)), (unsigned)d->min);
     if (d->k == K_PORT) {
       uint16_t u = (uint16_t)x;
       memcpy(f, &u, sizeof(u));
@@ -600,8 +604,8 @@ static int apply(sipline_profile *p, const tagdef *d, sipline_line_cfg *l,
     int rc = parse_ms(v, &ms);
     if (rc == SIPLINE_ERR_MALFORMED)
       return fail(err, SIPLINE_ERR_CONFIG, tag, v, fline,
-                  "%s: '%s' is not a number of seconds (up to 3 decimals)",
-                  tag, show(v, sb, sizeof(sb)));
+                  "%s: '%s' is not a number of seconds (up to 3 decimals)", tag,
+                  show(v, sb, sizeof(sb)));
     if (rc || ms > d->max)
       return fail(err, SIPLINE_ERR_CONFIG, tag, v, fline,
                   "%s: %s s is above %u.%03u s", tag, show(v, sb, sizeof(sb)),
@@ -707,8 +711,8 @@ static int set_tag(sipline_profile *p, const char *tag, sipline_pl value,
   return push_extra(p, &p->extra, &p->n_extra, tag, v.p, v.len, fline);
 }
 
-int sipline_profile_set(sipline_profile *p, const char *tag,
-                        const char *value, sipline_profile_error *err) {
+int sipline_profile_set(sipline_profile *p, const char *tag, const char *value,
+                        sipline_profile_error *err) {
   if (err)
     memset(err, 0, sizeof(*err));
   if (!p || !tag || !*tag)
@@ -730,11 +734,15 @@ int sipline_profile_set(sipline_profile *p, const char *tag,
  * progress is kept per thread. Parses never nest, so one slot is enough.
  */
 static _Thread_local const sipline_mem *xml_mem;
-static void *x_malloc(size_t n) { return sipline_mem_malloc(xml_mem, n); }
+static void *x_malloc(size_t n) {
+  return sipline_mem_malloc(xml_mem, n);
+}
 static void *x_realloc(void *p, size_t n) {
   return sipline_mem_realloc(xml_mem, p, n);
 }
-static void x_free(void *p) { sipline_mem_free(xml_mem, p); }
+static void x_free(void *p) {
+  sipline_mem_free(xml_mem, p);
+}
 
 typedef struct pstate {
   XML_Parser xp;
@@ -766,17 +774,15 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
   if (s->rc)
     return;
   if (s->depth >= SIPLINE_PROFILE_MAX_DEPTH) {
-    stop(s, fail(s->err, SIPLINE_ERR_TOOBIG, name, SIPLINE_PL(""),
-                 cur_line(s), "elements nested deeper than %u",
-                 SIPLINE_PROFILE_MAX_DEPTH));
+    stop(s, fail(s->err, SIPLINE_ERR_TOOBIG, name, SIPLINE_PL(""), cur_line(s),
+                 "elements nested deeper than %u", SIPLINE_PROFILE_MAX_DEPTH));
     return;
   }
   if (s->depth == 0 && strcmp(name, "flat-profile") != 0 &&
       strcmp(name, "device") != 0) {
-    stop(s, fail(s->err, SIPLINE_ERR_MALFORMED, name, SIPLINE_PL(""),
-                 cur_line(s),
-                 "the root element is <%.60s>, expected <flat-profile>",
-                 name));
+    stop(s,
+         fail(s->err, SIPLINE_ERR_MALFORMED, name, SIPLINE_PL(""), cur_line(s),
+              "the root element is <%.60s>, expected <flat-profile>", name));
     return;
   }
   if (s->depth > 0)
@@ -804,8 +810,10 @@ static void XMLCALL on_text(void *ud, const XML_Char *t, int len) {
     return;
   if (s->text.len + (size_t)len > MAX_VALUE) {
     stop(s, fail(s->err, SIPLINE_ERR_TOOBIG, s->tag, SIPLINE_PL(""),
-                 s->start_line[s->depth], "%s: the value is longer than %u "
-                 "bytes", s->tag, MAX_VALUE));
+                 s->start_line[s->depth],
+                 "%s: the value is longer than %u "
+                 "bytes",
+                 s->tag, MAX_VALUE));
     return;
   }
   sipline__buf_append(&s->text, t, (size_t)len);
@@ -838,16 +846,15 @@ static void XMLCALL on_doctype(void *ud, const XML_Char *name,
   (void)sysid;
   (void)pubid;
   (void)has_internal_subset;
-  stop(s, fail(s->err, SIPLINE_ERR_MALFORMED, "", SIPLINE_PL(""),
-               cur_line(s), "a DOCTYPE (<!DOCTYPE %.40s>) is not allowed",
-               name ? name : ""));
+  stop(s,
+       fail(s->err, SIPLINE_ERR_MALFORMED, "", SIPLINE_PL(""), cur_line(s),
+            "a DOCTYPE (<!DOCTYPE %.40s>) is not allowed", name ? name : ""));
 }
 
 static void XMLCALL on_entity(void *ud, const XML_Char *name, int is_param,
                               const XML_Char *value, int value_length,
                               const XML_Char *base, const XML_Char *sysid,
-                              const XML_Char *pubid,
-                              const XML_Char *notation) {
+                              const XML_Char *pubid, const XML_Char *notation) {
   pstate *s = ud;
   (void)is_param;
   (void)value;
@@ -856,9 +863,9 @@ static void XMLCALL on_entity(void *ud, const XML_Char *name, int is_param,
   (void)sysid;
   (void)pubid;
   (void)notation;
-  stop(s, fail(s->err, SIPLINE_ERR_MALFORMED, "", SIPLINE_PL(""),
-               cur_line(s), "an entity declaration (%.40s) is not allowed",
-               name ? name : ""));
+  stop(s,
+       fail(s->err, SIPLINE_ERR_MALFORMED, "", SIPLINE_PL(""), cur_line(s),
+            "an entity declaration (%.40s) is not allowed", name ? name : ""));
 }
 
 static int XMLCALL on_ext_entity(XML_Parser xp, const XML_Char *context,
@@ -877,9 +884,8 @@ static int check_profile(sipline_profile *p, sipline_profile_error *err) {
   if (p->reg_min_expires > p->reg_max_expires) {
     char v[32];
     snprintf(v, sizeof(v), "%u", (unsigned)p->reg_min_expires);
-    return fail(err, SIPLINE_ERR_CONFIG, "Reg_Min_Expires",
-                sipline_pl_str(v), 0,
-                "Reg_Min_Expires: %u is above Reg_Max_Expires (%u)",
+    return fail(err, SIPLINE_ERR_CONFIG, "Reg_Min_Expires", sipline_pl_str(v),
+                0, "Reg_Min_Expires: %u is above Reg_Max_Expires (%u)",
                 (unsigned)p->reg_min_expires, (unsigned)p->reg_max_expires);
   }
   return 0;
@@ -901,8 +907,7 @@ int sipline_profile_parse(sipline_profile **out, const char *xml, size_t len,
   if (rc)
     return rc;
 
-  static const XML_Memory_Handling_Suite suite = {x_malloc, x_realloc,
-                                                  x_free};
+  static const XML_Memory_Handling_Suite suite = {x_malloc, x_realloc, x_free};
   const sipline_mem *saved = xml_mem;
   xml_mem = mem;
   pstate s;

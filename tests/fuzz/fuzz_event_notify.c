@@ -25,9 +25,8 @@ static const char profile_xml[] =
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static sipline_profile *prof;
-  if (!prof &&
-      sipline_profile_parse(&prof, profile_xml, sizeof(profile_xml) - 1,
-                            NULL, NULL) != 0)
+  if (!prof && sipline_profile_parse(&prof, profile_xml,
+                                     sizeof(profile_xml) - 1, NULL, NULL) != 0)
     abort();
   sipline_settings st = {.profile = prof, .seed = 1};
   static const sipline__module *const mods[] = {&sipline__event_module};
@@ -51,9 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int echoed = memmem(data, size, "fuzz-secret-pw", 14) != NULL;
   sipline_event ev;
   while (sipline_ua_poll_event(ua, &ev))
-    if (!echoed &&
-        (strstr(ev.text, "fuzz-secret-pw") || strstr(ev.reason, "fuzz-secret-pw") ||
-         strstr(ev.from, "fuzz-secret-pw")))
+    if (!echoed && (strstr(ev.text, "fuzz-secret-pw") ||
+                    strstr(ev.reason, "fuzz-secret-pw") ||
+                    strstr(ev.from, "fuzz-secret-pw")))
       abort();
   sipline_ua_del(ua);
   return 0;

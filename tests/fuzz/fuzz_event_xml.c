@@ -13,8 +13,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const char *const types[] = {
-      "application/x-cisco-remotecc-request+xml", "text/xml",
-      "application/xml", "text/plain", "text/html", "application/sdp"};
+      "application/x-cisco-remotecc-request+xml",
+      "text/xml",
+      "application/xml",
+      "text/plain",
+      "text/html",
+      "application/sdp"};
   if (size == 0)
     return 0;
   const char *ct = types[data[0] % 6];

@@ -33,8 +33,7 @@ extern const sipline__module sipline__event_module;
 /* ---- a fake dialog module: calls per line are the test's to set ---- */
 
 static unsigned fake_calls[8];
-static unsigned fake_line_calls(const sipline_ua *ua, void *st,
-                                unsigned line) {
+static unsigned fake_line_calls(const sipline_ua *ua, void *st, unsigned line) {
   (void)ua;
   (void)st;
   return line < 8 ? fake_calls[line] : 0;
@@ -79,9 +78,9 @@ static fx *fx_new(const char *extra_tag, const char *extra_val) {
   fx *f = calloc(1, sizeof(*f));
   sipline_profile *p;
   sipline_profile_error err;
-  assert_int_equal(sipline_profile_parse(&p, profile_xml, strlen(profile_xml),
-                                         NULL, &err),
-                   0);
+  assert_int_equal(
+      sipline_profile_parse(&p, profile_xml, strlen(profile_xml), NULL, &err),
+      0);
   if (extra_tag)
     assert_int_equal(sipline_profile_set(p, extra_tag, extra_val, &err), 0);
   sipline_settings st = {.profile = p, .seed = 42};
@@ -117,23 +116,23 @@ static int notify(fx *f, const char *src, const char *user, const char *pkg,
                   const char *auth, const char *ctype, const char *body) {
   char msg[8192];
   f->seq++;
-  int n = snprintf(
-      msg, sizeof(msg),
-      "NOTIFY sip:%s@127.0.0.1:5060 SIP/2.0\r\n"
-      "Via: SIP/2.0/UDP %s;branch=z9hG4bKtest%u\r\n"
-      "Max-Forwards: 70\r\n"
-      "From: <sip:as@pbx.example.com>;tag=f%u\r\n"
-      "To: <sip:%s@127.0.0.1>\r\n"
-      "Call-ID: call%u@test\r\n"
-      "CSeq: %u NOTIFY\r\n"
-      "%s%s%s"
-      "%s%s%s"
-      "%s"
-      "Content-Length: %zu\r\n\r\n%s",
-      user, src, f->seq, f->seq, user, f->seq, f->seq, pkg ? "Event: " : "",
-      pkg ? pkg : "", pkg ? "\r\n" : "", ctype ? "Content-Type: " : "",
-      ctype ? ctype : "", ctype ? "\r\n" : "", auth ? auth : "",
-      body ? strlen(body) : 0, body ? body : "");
+  int n = snprintf(msg, sizeof(msg),
+                   "NOTIFY sip:%s@127.0.0.1:5060 SIP/2.0\r\n"
+                   "Via: SIP/2.0/UDP %s;branch=z9hG4bKtest%u\r\n"
+                   "Max-Forwards: 70\r\n"
+                   "From: <sip:as@pbx.example.com>;tag=f%u\r\n"
+                   "To: <sip:%s@127.0.0.1>\r\n"
+                   "Call-ID: call%u@test\r\n"
+                   "CSeq: %u NOTIFY\r\n"
+                   "%s%s%s"
+                   "%s%s%s"
+                   "%s"
+                   "Content-Length: %zu\r\n\r\n%s",
+                   user, src, f->seq, f->seq, user, f->seq, f->seq,
+                   pkg ? "Event: " : "", pkg ? pkg : "", pkg ? "\r\n" : "",
+                   ctype ? "Content-Type: " : "", ctype ? ctype : "",
+                   ctype ? "\r\n" : "", auth ? auth : "",
+                   body ? strlen(body) : 0, body ? body : "");
   assert_true(n > 0 && (size_t)n < sizeof(msg));
   sipline_path p = path_from(src);
   sipline_ua_recv(f->ua, &p, (const uint8_t *)msg, (size_t)n, f->now);
@@ -161,8 +160,7 @@ static int reason_is(fx *f, const char *r) {
 
 /* Answers the last 401 with a client for user/pass; writes the header. */
 static void creds(fx *f, sipline_auth_client **pc, const char *user,
-                  const char *pass, const char *ruser, char *hdr,
-                  size_t cap) {
+                  const char *pass, const char *ruser, char *hdr, size_t cap) {
   if (!*pc) {
     sipline_auth_client_cfg cfg = {.username = user, .password = pass};
     assert_int_equal(sipline_auth_client_new(pc, &cfg, NULL), 0);
@@ -198,8 +196,8 @@ static void events(fx *f, evlist *l) {
   l->n = 0;
   sipline_event ev;
   while (sipline_ua_poll_event(f->ua, &ev)) {
-    const char *fields[] = {ev.server, ev.from, ev.to,   ev.reason,
-                            ev.state,  ev.text};
+    const char *fields[] = {ev.server, ev.from,  ev.to,
+                            ev.reason, ev.state, ev.text};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
       assert_null(strstr(fields[i], PASS1));
       assert_null(strstr(fields[i], PASS2));
@@ -221,8 +219,9 @@ static const sipline_event *find_ev(const evlist *l, sipline_event_type t,
 }
 
 #define XCT "application/x-cisco-remotecc-request+xml"
-#define DOC1 "<CiscoIPPhoneExecute><ExecuteItem URL=\"http://10.0.0.5/a.xml\"/>" \
-             "</CiscoIPPhoneExecute>"
+#define DOC1                                                                   \
+  "<CiscoIPPhoneExecute><ExecuteItem URL=\"http://10.0.0.5/a.xml\"/>"          \
+  "</CiscoIPPhoneExecute>"
 #define SRC "10.0.0.1:5060"
 
 /* ---- scenarios ---- */
@@ -230,11 +229,12 @@ static const sipline_event *find_ev(const evlist *l, sipline_event_type t,
 static void test_no_credentials_401(void **state) {
   (void)state;
   fx *f = fx_new(NULL, NULL);
-  assert_int_equal(notify(f, SRC, "1001", "xml-service", NULL, XCT, DOC1),
-                   401);
+  assert_int_equal(notify(f, SRC, "1001", "xml-service", NULL, XCT, DOC1), 401);
   /* Two challenges, MD5 first, same nonce, qop="auth" (R17). */
-  const sipline_hdr *h0 = sipline_msg_hdr(&f->m, SIPLINE_HDR_WWW_AUTHENTICATE, 0);
-  const sipline_hdr *h1 = sipline_msg_hdr(&f->m, SIPLINE_HDR_WWW_AUTHENTICATE, 1);
+  const sipline_hdr *h0 =
+      sipline_msg_hdr(&f->m, SIPLINE_HDR_WWW_AUTHENTICATE, 0);
+  const sipline_hdr *h1 =
+      sipline_msg_hdr(&f->m, SIPLINE_HDR_WWW_AUTHENTICATE, 1);
   assert_non_null(h0);
   assert_non_null(h1);
   sipline_auth_hdr a0, a1;
@@ -263,16 +263,15 @@ static void test_no_credentials_401(void **state) {
 
 static void run_right(const char *alg_only) {
   fx *f = fx_new(NULL, NULL);
-  assert_int_equal(notify(f, SRC, "1001", "xml-service", NULL, XCT, DOC1),
-                   401);
+  assert_int_equal(notify(f, SRC, "1001", "xml-service", NULL, XCT, DOC1), 401);
   sipline_auth_client *c = NULL;
   char hdr[2048];
   if (alg_only) {
     /* Answer only the challenge of one algorithm. */
     sipline_auth_client_cfg cfg = {.username = "1001", .password = PASS1};
     assert_int_equal(sipline_auth_client_new(&c, &cfg, NULL), 0);
-    const sipline_hdr *h = sipline_msg_hdr(
-        &f->m, SIPLINE_HDR_WWW_AUTHENTICATE, strcmp(alg_only, "MD5") ? 1 : 0);
+    const sipline_hdr *h = sipline_msg_hdr(&f->m, SIPLINE_HDR_WWW_AUTHENTICATE,
+                                           strcmp(alg_only, "MD5") ? 1 : 0);
     assert_non_null(strstr(h->value.p, alg_only));
     assert_int_equal(
         sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, &h->value, 1), 0);
@@ -328,13 +327,11 @@ static void test_right_200(void **state) {
 static void test_wrong_password_401(void **state) {
   (void)state;
   fx *f = fx_new(NULL, NULL);
-  assert_int_equal(notify(f, SRC, "1001", "xml-service", NULL, XCT, DOC1),
-                   401);
+  assert_int_equal(notify(f, SRC, "1001", "xml-service", NULL, XCT, DOC1), 401);
   sipline_auth_client *c = NULL;
   char hdr[2048];
   creds(f, &c, "1001", "not-the-password", "1001", hdr, sizeof(hdr));
-  assert_int_equal(notify(f, SRC, "1001", "xml-service", hdr, XCT, DOC1),
-                   401);
+  assert_int_equal(notify(f, SRC, "1001", "xml-service", hdr, XCT, DOC1), 401);
   /* a fresh challenge, not stale */
   assert_null(strstr(f->rsp, "stale"));
   evlist l;
@@ -356,29 +353,23 @@ static void test_other_line_credentials_401(void **state) {
   (void)state;
   fx *f = fx_new(NULL, NULL);
   /* Line 2's challenge and line 2's (right) credentials, aimed at line 1. */
-  assert_int_equal(notify(f, SRC, "1002", "xml-service", NULL, XCT, DOC1),
-                   401);
+  assert_int_equal(notify(f, SRC, "1002", "xml-service", NULL, XCT, DOC1), 401);
   sipline_auth_client *c = NULL;
   char hdr[2048];
   creds(f, &c, "1002", PASS2, "1001", hdr, sizeof(hdr));
-  assert_int_equal(notify(f, SRC, "1001", "xml-service", hdr, XCT, DOC1),
-                   401);
+  assert_int_equal(notify(f, SRC, "1001", "xml-service", hdr, XCT, DOC1), 401);
   /* Line 1's challenge answered with line 2's user and password. */
   sipline_auth_client_del(c);
   c = NULL;
-  assert_int_equal(notify(f, SRC, "1001", "xml-service", NULL, XCT, DOC1),
-                   401);
+  assert_int_equal(notify(f, SRC, "1001", "xml-service", NULL, XCT, DOC1), 401);
   creds(f, &c, "1002", PASS2, "1001", hdr, sizeof(hdr));
-  assert_int_equal(notify(f, SRC, "1001", "xml-service", hdr, XCT, DOC1),
-                   401);
+  assert_int_equal(notify(f, SRC, "1001", "xml-service", hdr, XCT, DOC1), 401);
   /* Line 1's user with line 2's password. */
   sipline_auth_client_del(c);
   c = NULL;
-  assert_int_equal(notify(f, SRC, "1001", "xml-service", NULL, XCT, DOC1),
-                   401);
+  assert_int_equal(notify(f, SRC, "1001", "xml-service", NULL, XCT, DOC1), 401);
   creds(f, &c, "1001", PASS2, "1001", hdr, sizeof(hdr));
-  assert_int_equal(notify(f, SRC, "1001", "xml-service", hdr, XCT, DOC1),
-                   401);
+  assert_int_equal(notify(f, SRC, "1001", "xml-service", hdr, XCT, DOC1), 401);
   evlist l;
   events(f, &l);
   assert_null(find_ev(&l, SIPLINE_EV_EXECUTE, 0));
@@ -386,11 +377,9 @@ static void test_other_line_credentials_401(void **state) {
   /* Credentials for line 1's URI replayed against line 2's. */
   sipline_auth_client_del(c);
   c = NULL;
-  assert_int_equal(notify(f, SRC, "1002", "xml-service", NULL, XCT, DOC1),
-                   401);
+  assert_int_equal(notify(f, SRC, "1002", "xml-service", NULL, XCT, DOC1), 401);
   creds(f, &c, "1002", PASS2, "1001", hdr, sizeof(hdr));
-  assert_int_equal(notify(f, SRC, "1002", "xml-service", hdr, XCT, DOC1),
-                   401);
+  assert_int_equal(notify(f, SRC, "1002", "xml-service", hdr, XCT, DOC1), 401);
   sipline_auth_client_del(c);
   fx_del(f);
 }
@@ -438,18 +427,15 @@ static void test_auth_id(void **state) {
 static void test_replay_403(void **state) {
   (void)state;
   fx *f = fx_new(NULL, NULL);
-  assert_int_equal(notify(f, SRC, "1001", "xml-service", NULL, XCT, DOC1),
-                   401);
+  assert_int_equal(notify(f, SRC, "1001", "xml-service", NULL, XCT, DOC1), 401);
   sipline_auth_client *c = NULL;
   char hdr[2048];
   creds(f, &c, "1001", PASS1, "1001", hdr, sizeof(hdr));
-  assert_int_equal(notify(f, SRC, "1001", "xml-service", hdr, XCT, DOC1),
-                   200);
+  assert_int_equal(notify(f, SRC, "1001", "xml-service", hdr, XCT, DOC1), 200);
   evlist l;
   events(f, &l);
   /* The same Authorization again, in a new transaction: a replay. */
-  assert_int_equal(notify(f, SRC, "1001", "xml-service", hdr, XCT, DOC1),
-                   403);
+  assert_int_equal(notify(f, SRC, "1001", "xml-service", hdr, XCT, DOC1), 403);
   assert_true(reason_is(f, "replayed nonce count"));
   events(f, &l);
   assert_null(find_ev(&l, SIPLINE_EV_EXECUTE, 0));
@@ -458,13 +444,11 @@ static void test_replay_403(void **state) {
   assert_int_equal(e->status, 403);
   /* And from another source, later: still refused. */
   f->now += 1000;
-  assert_int_equal(notify(f, "10.9.9.9:5060", "1001", "xml-service", hdr, XCT,
-                          DOC1),
-                   403);
+  assert_int_equal(
+      notify(f, "10.9.9.9:5060", "1001", "xml-service", hdr, XCT, DOC1), 403);
   /* The next nc is fine. */
   next_creds(f, c, "1001", hdr, sizeof(hdr));
-  assert_int_equal(notify(f, SRC, "1001", "xml-service", hdr, XCT, DOC1),
-                   200);
+  assert_int_equal(notify(f, SRC, "1001", "xml-service", hdr, XCT, DOC1), 200);
   sipline_auth_client_del(c);
   fx_del(f);
 }
@@ -582,12 +566,11 @@ static void test_queue_bounded(void **state) {
   (void)state;
   fx *f = fx_new(NULL, NULL);
   fake_calls[1] = 1;
-  const char *doc =
-      "<CiscoIPPhoneExecute>"
-      "<ExecuteItem Priority=\"1\" URL=\"http://a/1\"/>"
-      "<ExecuteItem Priority=\"1\" URL=\"http://a/2\"/>"
-      "<ExecuteItem Priority=\"1\" URL=\"http://a/3\"/>"
-      "</CiscoIPPhoneExecute>";
+  const char *doc = "<CiscoIPPhoneExecute>"
+                    "<ExecuteItem Priority=\"1\" URL=\"http://a/1\"/>"
+                    "<ExecuteItem Priority=\"1\" URL=\"http://a/2\"/>"
+                    "<ExecuteItem Priority=\"1\" URL=\"http://a/3\"/>"
+                    "</CiscoIPPhoneExecute>";
   unsigned queued = 0, dropped = 0;
   for (int i = 0; i < 5; i++) {
     assert_int_equal(auth_notify(f, "xml-service", XCT, doc), 200);
@@ -616,8 +599,8 @@ static void test_events_489(void **state) {
   assert_int_equal(notify(f, SRC, "1001", "presence", NULL, NULL, NULL), 489);
   assert_non_null(strstr(f->rsp, "Allow-Events: xml-service"));
   /* Each package we know is challenged, not refused. */
-  const char *ok[] = {"xml-service", "resync", "check-sync", "reboot",
-                      "restart", "Reboot;x=1"};
+  const char *ok[] = {"xml-service", "resync",  "check-sync",
+                      "reboot",      "restart", "Reboot;x=1"};
   for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
     assert_int_equal(notify(f, SRC, "1001", ok[i], NULL, NULL, NULL), 401);
   /* No Event header at all. */
@@ -637,8 +620,7 @@ static void test_events_489(void **state) {
   f = fx_new("Resync_From_SIP", "No");
   assert_int_equal(notify(f, SRC, "1001", "resync", NULL, NULL, NULL), 489);
   assert_true(reason_is(f, "resync from SIP disabled"));
-  assert_int_equal(notify(f, SRC, "1001", "check-sync", NULL, NULL, NULL),
-                   489);
+  assert_int_equal(notify(f, SRC, "1001", "check-sync", NULL, NULL, NULL), 489);
   assert_int_equal(notify(f, SRC, "1001", "reboot", NULL, NULL, NULL), 401);
   fx_del(f);
 }
@@ -691,8 +673,7 @@ static void test_body_errors_after_auth(void **state) {
   assert_int_equal(auth_notify(f, "xml-service", XCT, NULL), 400);
   assert_true(reason_is(f, "empty body"));
   /* A body before authentication is never looked at: 401, not 400. */
-  assert_int_equal(notify(f, SRC, "1001", "xml-service", NULL, XCT, four),
-                   401);
+  assert_int_equal(notify(f, SRC, "1001", "xml-service", NULL, XCT, four), 401);
   fx_del(f);
 }
 
@@ -702,14 +683,12 @@ static void test_block_nonproxy(void **state) {
   /* Line 2's proxy is 10.0.0.1: accepted source. */
   assert_int_equal(notify(f, SRC, "1002", "reboot", NULL, NULL, NULL), 401);
   /* Any other source is refused before the challenge. */
-  assert_int_equal(notify(f, "10.0.0.66:5060", "1002", "reboot", NULL, NULL,
-                          NULL),
-                   403);
+  assert_int_equal(
+      notify(f, "10.0.0.66:5060", "1002", "reboot", NULL, NULL, NULL), 403);
   assert_true(reason_is(f, "not from a configured proxy"));
   /* Same IP, other port: the proxy may use another source port (TCP). */
-  assert_int_equal(notify(f, "10.0.0.1:40000", "1002", "reboot", NULL, NULL,
-                          NULL),
-                   401);
+  assert_int_equal(
+      notify(f, "10.0.0.1:40000", "1002", "reboot", NULL, NULL, NULL), 401);
   /* Line 1's proxy is a name nobody resolved: nothing matches. */
   assert_int_equal(notify(f, SRC, "1001", "reboot", NULL, NULL, NULL), 403);
   /* An unknown user is refused the same way (no line, no proxy). */
@@ -751,14 +730,12 @@ static void test_rate_limit(void **state) {
       nrl++;
   assert_int_equal(nrl, 1); /* once per window */
   /* Another host is still served. */
-  assert_int_equal(notify(f, "10.7.7.7:5060", "1001", "reboot", NULL, NULL,
-                          NULL),
-                   401);
+  assert_int_equal(
+      notify(f, "10.7.7.7:5060", "1001", "reboot", NULL, NULL, NULL), 401);
   /* Time refills the bucket; a new window reports again. */
   f->now += 11000;
-  assert_int_equal(notify(f, "10.6.6.6:5060", "1001", "reboot", NULL, NULL,
-                          NULL),
-                   401);
+  assert_int_equal(
+      notify(f, "10.6.6.6:5060", "1001", "reboot", NULL, NULL, NULL), 401);
   for (unsigned i = 0; i < 300; i++)
     notify(f, "10.6.6.6:5060", "1001", "reboot", NULL, NULL, NULL);
   events(f, &l);
@@ -779,13 +756,13 @@ static void test_rate_limit(void **state) {
                    SIPLINE_ERR_INVAL);
   answered = 0;
   for (unsigned i = 0; i < 200; i++)
-    answered += notify(f, "10.6.6.6:5060", "1001", "reboot", NULL, NULL,
-                       NULL) == 401;
+    answered +=
+        notify(f, "10.6.6.6:5060", "1001", "reboot", NULL, NULL, NULL) == 401;
   assert_int_equal(answered, 200);
   /* The global bucket still holds (default burst 400). */
   for (unsigned i = 0; i < 400; i++)
-    answered += notify(f, "10.6.6.6:5060", "1001", "reboot", NULL, NULL,
-                       NULL) == 401;
+    answered +=
+        notify(f, "10.6.6.6:5060", "1001", "reboot", NULL, NULL, NULL) == 401;
   assert_int_equal(answered, 400);
   fx_del(f);
 }
@@ -888,9 +865,9 @@ static void test_alloc_sweep(void **state) {
       "<ExecuteItem Priority=\"1\" URL=\"http://a/2\"/>"
       "<ExecuteItem URL=\"http://a/3\"/></CiscoIPPhoneExecute>";
   sipline_profile *p;
-  assert_int_equal(sipline_profile_parse(&p, profile_xml, strlen(profile_xml),
-                                         NULL, NULL),
-                   0);
+  assert_int_equal(
+      sipline_profile_parse(&p, profile_xml, strlen(profile_xml), NULL, NULL),
+      0);
   sipline_mem m = {NULL, fm_malloc, fm_free, NULL, fm_realloc};
   static const sipline__module *const mods[] = {&sipline__event_module,
                                                 &fake_dlg};

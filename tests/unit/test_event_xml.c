@@ -47,7 +47,8 @@ static void test_valid(void **state) {
       "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
       "<CiscoIPPhoneExecute>\n"
       "  <ExecuteItem Priority=\"0\" URL=\"http://10.0.0.5/a.xml\"/>\n"
-      "  <ExecuteItem Priority=\"1\" URL=\" https://h.example/b?x=1&amp;y=2 \"/>\n"
+      "  <ExecuteItem Priority=\"1\" URL=\" https://h.example/b?x=1&amp;y=2 "
+      "\"/>\n"
       "  <ExecuteItem URL=\"Dial:1002\" Priority=\"2\"></ExecuteItem>\n"
       "</CiscoIPPhoneExecute>\n";
   assert_int_equal(parse(XCT, doc, &x, &e), 0);
@@ -62,9 +63,11 @@ static void test_valid(void **state) {
   assert_int_equal(x.items[2].priority, SIPLINE_EXEC_IF_IDLE);
   assert_int_equal(x.items[2].internal, 1);
   /* Every whitelisted type reads the document; parameters are fine. */
-  const char *types[] = {"text/xml", "application/xml",
+  const char *types[] = {"text/xml",
+                         "application/xml",
                          "Application/X-Cisco-RemoteCC-Request+XML",
-                         "text/xml; charset=utf-8", "text/plain",
+                         "text/xml; charset=utf-8",
+                         "text/plain",
                          "text/html"};
   for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
     assert_int_equal(parse(types[i], doc, &x, &e), 0);
@@ -77,7 +80,8 @@ static void test_priorities(void **state) {
   static const struct {
     const char *attr;
     sipline_exec_prio p;
-  } c[] = {{"", SIPLINE_EXEC_NOW},          {"Priority=\"0\"", SIPLINE_EXEC_NOW},
+  } c[] = {{"", SIPLINE_EXEC_NOW},
+           {"Priority=\"0\"", SIPLINE_EXEC_NOW},
            {"Priority=\"1\"", SIPLINE_EXEC_WHEN_IDLE},
            {"Priority=\" 2 \"", SIPLINE_EXEC_IF_IDLE},
            {"Priority=\"3\"", SIPLINE_EXEC_NOW},
@@ -100,7 +104,7 @@ static void test_priorities(void **state) {
 
 static void test_internal_uris(void **state) {
   (void)state;
-  const char *ok[] = {"Dial:1234", "EditDial:555", "Key:Services",
+  const char *ok[] = {"Dial:1234",        "EditDial:555",  "Key:Services",
                       "Init:CallHistory", "Play:ring.raw", "dial:99"};
   for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
     char doc[256];
@@ -113,9 +117,16 @@ static void test_internal_uris(void **state) {
     assert_int_equal(parse("text/xml", doc, &x, &e), 0);
     assert_int_equal(x.items[0].internal, 1);
   }
-  const char *bad[] = {"Dial:", "file:///etc/passwd", "javascript:alert(1)",
-                       "ftp://h/x", "http://", "https:///path", "http:/x",
-                       "http://a b/", "RTPRx:1.2.3.4:20480", "",
+  const char *bad[] = {"Dial:",
+                       "file:///etc/passwd",
+                       "javascript:alert(1)",
+                       "ftp://h/x",
+                       "http://",
+                       "https:///path",
+                       "http:/x",
+                       "http://a b/",
+                       "RTPRx:1.2.3.4:20480",
+                       "",
                        "http://a/&#10;x"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     char doc[256];
@@ -176,16 +187,17 @@ static void test_truncated(void **state) {
   for (size_t cut = 1; cut < n; cut++) {
     sipline_exec x;
     sipline_exec_error e;
-    int rc = sipline_exec_parse(SIPLINE_PL("text/xml"),
-                                (sipline_pl){doc, cut}, &x, &e, NULL);
+    int rc = sipline_exec_parse(SIPLINE_PL("text/xml"), (sipline_pl){doc, cut},
+                                &x, &e, NULL);
     assert_int_equal(rc, SIPLINE_ERR_MALFORMED);
     assert_int_equal(e.status, 400);
     assert_true(e.reason[0] != '\0');
   }
   expect_400(XCT, "<CiscoIPPhoneExecute><ExecuteItem URL=\"http://a/\"/>",
              "bad XML at line 1");
-  expect_400(XCT, "<CiscoIPPhoneExecute><ExecuteItem URL=\"http://a/\"/>"
-                  "</CiscoIPPhoneExecute><x/>",
+  expect_400(XCT,
+             "<CiscoIPPhoneExecute><ExecuteItem URL=\"http://a/\"/>"
+             "</CiscoIPPhoneExecute><x/>",
              "bad XML");
 }
 
@@ -241,14 +253,16 @@ static void test_huge_attribute(void **state) {
   (void)state;
   /* Just over the attribute cap: a precise reason. */
   char *doc = malloc(20000);
-  int n = snprintf(doc, 20000, "<CiscoIPPhoneExecute><ExecuteItem URL=\"http://a/");
+  int n =
+      snprintf(doc, 20000, "<CiscoIPPhoneExecute><ExecuteItem URL=\"http://a/");
   memset(doc + n, 'x', 600);
   strcpy(doc + n + 600, "\"/></CiscoIPPhoneExecute>");
   expect_400(XCT, doc, "attribute URL longer than 511 bytes");
   /* Any attribute, not only URL. */
   n = snprintf(doc, 20000, "<CiscoIPPhoneExecute junk=\"");
   memset(doc + n, 'j', 5000);
-  strcpy(doc + n + 5000, "\"><ExecuteItem URL=\"http://a/\"/></CiscoIPPhoneExecute>");
+  strcpy(doc + n + 5000,
+         "\"><ExecuteItem URL=\"http://a/\"/></CiscoIPPhoneExecute>");
   expect_400(XCT, doc, "attribute junk longer than 511 bytes");
   /* Exactly at the cap is accepted. */
   n = snprintf(doc, 20000, "<CiscoIPPhoneExecute><ExecuteItem URL=\"http://a/");
@@ -305,8 +319,12 @@ static void test_bare_url(void **state) {
 
 static void test_content_type(void **state) {
   (void)state;
-  const char *bad[] = {"application/sdp", "text/xmlx", "application/json",
-                       "multipart/mixed; boundary=x", "xml", ""};
+  const char *bad[] = {"application/sdp",
+                       "text/xmlx",
+                       "application/json",
+                       "multipart/mixed; boundary=x",
+                       "xml",
+                       ""};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     sipline_exec x;
     sipline_exec_error e;
@@ -391,8 +409,8 @@ static void test_alloc_sweep(void **state) {
     live = 0;
     sipline_exec x;
     sipline_exec_error e;
-    int rc = sipline_exec_parse(SIPLINE_PL("text/xml"), sipline_pl_str(doc),
-                                &x, &e, &m);
+    int rc = sipline_exec_parse(SIPLINE_PL("text/xml"), sipline_pl_str(doc), &x,
+                                &e, &m);
     if (rc == 0) {
       ok = 1;
       assert_int_equal(x.n, 2);

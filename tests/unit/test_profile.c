@@ -98,7 +98,8 @@ static const char full[] =
     "  <Proxy_1_ ua=\"na\">pbx.example.com:5080</Proxy_1_>\n"
     "  <Outbound_Proxy_1_>sbc.example.com</Outbound_Proxy_1_>\n"
     "  <Alternate_Proxy_1_>10.0.0.2</Alternate_Proxy_1_>\n"
-    "  <Alternate_Outbound_Proxy_1_>10.0.0.3:5062</Alternate_Outbound_Proxy_1_>\n"
+    "  "
+    "<Alternate_Outbound_Proxy_1_>10.0.0.3:5062</Alternate_Outbound_Proxy_1_>\n"
     "  <Dual_Registration_1_>yes</Dual_Registration_1_>\n"
     "  <Register_1_>NO</Register_1_>\n"
     "  <Register_Expires_1_>800</Register_Expires_1_>\n"
@@ -177,7 +178,8 @@ static void test_every_tag(void **state) {
   assert_int_equal(l->sip_port, 5061);
   assert_int_equal(l->register_expires, 3600);
   l = sipline_profile_line(p, 3);
-  assert_string_equal(l->proxy, "pbx3.example.com|pbx3b.example.com:5060:p=2:10");
+  assert_string_equal(l->proxy,
+                      "pbx3.example.com|pbx3b.example.com:5060:p=2:10");
   assert_int_equal(l->transport, SIPLINE_TP_AUTO);
   assert_int_equal(l->sip_port, 5062);
 
@@ -231,15 +233,15 @@ static void test_device_wrapper(void **state) {
 /* Empty elements mean "not set": the default, even after a value. */
 static void test_empty_is_default(void **state) {
   (void)state;
-  sipline_profile *p = parse_ok(
-      "<flat-profile><Register_Expires_1_>800</Register_Expires_1_>"
-      "<Register_Expires_1_></Register_Expires_1_>"
-      "<Proxy_1_>x</Proxy_1_><Proxy_1_>  </Proxy_1_>"
-      "<SIP_T1>1</SIP_T1><SIP_T1/>"
-      "<Try_Backup_RSC>503</Try_Backup_RSC><Try_Backup_RSC/>"
-      "<SIP_Port_2_/><Register_2_></Register_2_>"
-      "<Keep_Alive_Fail_Count_1_/>"
-      "</flat-profile>");
+  sipline_profile *p =
+      parse_ok("<flat-profile><Register_Expires_1_>800</Register_Expires_1_>"
+               "<Register_Expires_1_></Register_Expires_1_>"
+               "<Proxy_1_>x</Proxy_1_><Proxy_1_>  </Proxy_1_>"
+               "<SIP_T1>1</SIP_T1><SIP_T1/>"
+               "<Try_Backup_RSC>503</Try_Backup_RSC><Try_Backup_RSC/>"
+               "<SIP_Port_2_/><Register_2_></Register_2_>"
+               "<Keep_Alive_Fail_Count_1_/>"
+               "</flat-profile>");
   const sipline_line_cfg *l = sipline_profile_line(p, 1);
   assert_int_equal(l->register_expires, 3600);
   assert_null(l->proxy);
@@ -475,9 +477,10 @@ static void test_doctype_rejected(void **state) {
 static void test_billion_laughs(void **state) {
   (void)state;
   char xml[4096];
-  int n = snprintf(xml, sizeof(xml), "<?xml version=\"1.0\"?>\n"
-                                     "<!DOCTYPE lolz [\n"
-                                     " <!ENTITY lol0 \"lol\">\n");
+  int n = snprintf(xml, sizeof(xml),
+                   "<?xml version=\"1.0\"?>\n"
+                   "<!DOCTYPE lolz [\n"
+                   " <!ENTITY lol0 \"lol\">\n");
   for (int i = 1; i < 10; i++) {
     n += snprintf(xml + n, sizeof(xml) - (size_t)n, " <!ENTITY lol%d \"", i);
     for (int k = 0; k < 10; k++)
