@@ -67,12 +67,14 @@ def serve(conn, tp, sni, log):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--log", required=True)
     a = ap.parse_args()
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
+    srv = socket.socket(fam, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", a.port))
+    srv.bind((a.host, a.port))
     srv.listen(8)
     ctx = None
     if a.tls:

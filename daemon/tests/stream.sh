@@ -106,5 +106,29 @@ echo "TCP: server_down after the registrar died, in $(($(date +%s%3N) - t0)) ms"
 "$CTL" -s tcp.sock events --messages | tail -n 5
 kill -TERM $d3
 wait $d3 || fail "TCP: exit status $?"
+# --- TCP over IPv6 (when the host has ::1) ------------------------------------
+if python3 -c "import socket; socket.socket(socket.AF_INET6).bind(('::1', 0))" \
+  2>/dev/null; then
+  python3 "$HERE/fake_registrar.py" --host ::1 --port $((port + 2)) \
+    --log v6-reg.log >v6-ready.txt 2>&1 &
+  pids+=($!)
+  wait_ready v6-ready.txt
+  profile v6.xml "[::1]:$((port + 2))" TCP
+  "$SIPLINED" -c v6.xml -p $((port + 30)) -b 127.0.0.1 -b ::1 -s v6.sock \
+    --trace v6.pcap -l info 2>v6.log &
+  d4=$!
+  pids+=($d4)
+  wait_event v6.sock '"event":"registered","server":"\[::1\]' ||
+    fail "IPv6: not registered"
+  kill -TERM $d4
+  wait $d4 || fail "IPv6: exit status $?"
+  if command -v tshark >/dev/null 2>&1; then
+    tshark -n -r v6.pcap 2>/dev/null | grep -q "::1 .* ::1 .*SIP.*REGISTER" ||
+      fail "IPv6: tshark does not see the REGISTER in the trace"
+  fi
+  echo "IPv6: registered at [::1] over TCP"
+else
+  echo "IPv6: no ::1 on this host, skipped"
+fi
 grep -q "Str3amSecret" ./*.log && fail "password in a log"
 echo PASS
