@@ -27,9 +27,15 @@ static int parse(char *buf, size_t len, bench_fields *f) {
     bench_sink += m.status;
   }
   int nvia = 0, ncontact = 0;
-  for (unsigned i = 0; i < m.n_hdrs; i++) {
+  /* Walk only the Via and Contact lines, from the parser's index. */
+  unsigned lo = m.first[SIPLINE_HDR_VIA], hi = m.first[SIPLINE_HDR_CONTACT];
+  if (lo == 0 || (hi != 0 && hi < lo))
+    lo = hi;
+  unsigned todo = m.count[SIPLINE_HDR_VIA] + m.count[SIPLINE_HDR_CONTACT];
+  for (unsigned i = lo ? lo - 1 : m.n_hdrs; todo > 0 && i < m.n_hdrs; i++) {
     const sipline_hdr *h = &m.hdrs[i];
     if (h->id == SIPLINE_HDR_VIA) {
+      todo--;
       sipline_pl rest = h->value;
       sipline_via v;
       int r;
@@ -51,6 +57,7 @@ static int parse(char *buf, size_t len, bench_fields *f) {
       if (r < 0)
         return -1;
     } else if (h->id == SIPLINE_HDR_CONTACT) {
+      todo--;
       sipline_pl rest = h->value;
       sipline_nameaddr na;
       int r;

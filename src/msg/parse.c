@@ -331,11 +331,14 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
     if (sipline__via_parse_prefix(h->value, &m->via, &used) != 0)
       return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad Via", 400,
                   SIPLINE_HDR_VIA, h->value.p);
-    for (unsigned i = m->first[SIPLINE_HDR_VIA] - 1; i < n; i++)
-      if (m->hdrs[i].id == SIPLINE_HDR_VIA &&
-          via_count(m->hdrs[i].value, &m->n_via) != 0)
-        return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad Via", 400,
-                    SIPLINE_HDR_VIA, m->hdrs[i].value.p);
+    unsigned left = m->count[SIPLINE_HDR_VIA];
+    for (unsigned i = m->first[SIPLINE_HDR_VIA] - 1u; left > 0; i++)
+      if (m->hdrs[i].id == SIPLINE_HDR_VIA) {
+        left--;
+        if (via_count(m->hdrs[i].value, &m->n_via) != 0)
+          return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad Via", 400,
+                      SIPLINE_HDR_VIA, m->hdrs[i].value.p);
+      }
   } else {
     memset(&m->via, 0, sizeof(m->via));
   }
