@@ -776,8 +776,9 @@ int net_open(sd *d) {
       tried++;
       if (udp_open(d, &a) == 0)
         ok++;
-      if (lc->transport != SIPLINE_TP_UDP)
-        tcp_listen(d, &a);
+      /* RFC 3261 §18: every element takes TCP too (a proxy may open a
+       * connection to the Contact); a busy TCP port is only a warning */
+      tcp_listen(d, &a);
     }
   }
   if (tried && !ok)
