@@ -9,7 +9,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: run.sh BUILD_DIR}
 echo "== 1. memory and CPU per line"
-"$build/bin/bench_reg" "${BENCH_LINES:-100000}" 24
+if [ -x "$build/bin/bench_reg" ]; then
+  "$build/bin/bench_reg" "${BENCH_LINES:-100000}" 24
+else
+  echo "  $build/bin/bench_reg not built (does bench/CMakeLists.txt add_subdirectory(reg)?)"
+fi
 echo
 echo "== 2. sipline-sim, 1,000 lines x 24 h, one failover, one fallback"
 tmp=$(mktemp -d)

@@ -27,28 +27,32 @@ hist() { # $1 = server, $2 = from t, $3 = to t, $4 = title
       if (t < lo || t >= hi) next
       if ($0 ~ /"expires":0[,}]/) next
       s = int(t); c[s]++; n++
-      if (first == "" || t < first) first = t
+      if (n == 1 || t < first) first = t
       if (t > last) last = t
     }
     END {
-      printf "\n%s: %d REGISTERs to %s in [%d, %d) s\n", title, n, srv, lo, hi
+      printf "\n%s: %d REGISTERs (with their 401 rounds) to %s in [%d, %d) s\n", title, n, srv, lo, hi
       if (!n) exit
-      printf "  first %.3f s, last %.3f s, spread %.3f s\n", first, last, last - first
-      peak = 0; for (s in c) if (c[s] > peak) { peak = c[s]; ps = s }
-      printf "  peak %d REGISTER/s at second %d\n", peak, ps
-      printf "  %8s %8s  %s\n", "second", "count", "histogram (# = peak/50)"
-      lo_s = int(first); hi_s = int(last); rows = 0
-      step = 1; if (hi_s - lo_s > 60) step = int((hi_s - lo_s) / 60) + 1
-      for (s = lo_s; s <= hi_s; s += step) {
-        k = 0; for (j = s; j < s + step; j++) k += c[j]
-        bar = ""; w = int(k * 50 / (peak * step) + 0.5)
+      peak = 0; secs = 0
+      for (s in c) { secs++; if (c[s] > peak) { peak = c[s]; ps = s } }
+      printf "  first %.3f s, last %.3f s, spread %.3f s over %d distinct seconds\n", first, last, last - first, secs
+      printf "  peak %d REGISTER/s at second %d, mean %.1f/s over the spread\n", peak, ps, n / (last - first + 1)
+      printf "  %8s %8s  %s\n", "second", "count", "(# = " int((peak + 49) / 50) " REGISTERs)"
+      rows = 0
+      for (s = int(first); s <= int(last) && rows < 40; s++) {
+        if (!(s in c)) continue
+        bar = ""; w = int(c[s] * 50 / peak + 0.5); if (w < 1) w = 1
         for (j = 0; j < w; j++) bar = bar "#"
-        if (step == 1) printf "  %8d %8d  %s\n", s, k, bar
-        else printf "  %4d-%-4d %7d  %s\n", s, s + step - 1, k, bar
+        printf "  %8d %8d  %s\n", s, c[s], bar; rows++
       }
+      if (rows == 40) printf "  ... (%d more seconds)\n", secs - rows
     }' "$tmp/tl.jsonl"
 }
-hist 10.0.0.2:5060 2000 6000 "failover to the backup"
-hist 10.0.0.1:5060 3000 9000 "fallback to the primary"
+# The primary goes silent at 100 s; each line notices at its refresh
+# (2808.04 s) and fails over; the backup refresh comes 2808 s later, so the
+# window stops before it. Fallback comes 3600 s after the backup
+# registration (min(3600, Proxy Fallback Intvl 3600)).
+hist 10.0.0.2:5060 2000 5000 "failover to the backup"
+hist 10.0.0.1:5060 6000 8000 "fallback to the primary"
 grep -c '"event":"failover"' "$tmp/tl.jsonl" | sed 's/^/failover events: /'
 grep -c '"event":"fallback"' "$tmp/tl.jsonl" | sed 's/^/fallback events: /'
