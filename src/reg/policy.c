@@ -97,13 +97,12 @@ struct sipline__pol {
 
   sipline_transport tp; /* effective transport (AUTO resolved by NAPTR) */
   int dual;             /* Dual Registration in effect (UDP only, R4) */
-  char domain[136];     /* Request-URI host[:port] (R2) */
-  char alt_domain[136];
-  char hopname[136];    /* the name being resolved, for events */
+  char *domain;         /* Request-URI host[:port] (R2); owned */
+  char *alt_domain;     /* the alternate's; owned */
 
   sipline__srv *srv;
   unsigned n_srv;
-  sipline__srv alt;
+  sipline__srv *alt;    /* the alternate (Dual Registration); owned */
   int has_alt;
 
   /* resolution */
@@ -127,7 +126,7 @@ struct sipline__pol {
   sipline_tstamp fb_due;   /* when the pending fallback became due */
   unsigned calls;
   uint32_t unreg_tok[MAX_UNREG];
-  char unreg_name[MAX_UNREG][48];
+  const sipline__srv *unreg_srv[MAX_UNREG]; /* stable: srv[] or alt */
   const char *unreg_why[MAX_UNREG];
   int shut_try_unreg;      /* shutdown: remove the binding try_ may make */
 
@@ -907,17 +906,17 @@ static void unreg_send(sipline__pol *pol, const sipline__srv *s,
     ev_server(pol, SIPLINE_EV_UNREGISTERED, s->name, why, now);
     return;
   }
-  copy(pol->unreg_name[k], sizeof pol->unreg_name[k], s->name);
+  pol->unreg_srv[k] = s;
   pol->unreg_why[k] = why;
 }
 
 static void alt_try(sipline__pol *pol, const char *why, sipline_tstamp now) {
   bind *b = &pol->altb;
   b->retry_at = NONE;
-  if (send_req(pol, &b->token, SIPLINE__POL_ALT, &pol->alt, b->req_expires,
+  if (send_req(pol, &b->token, SIPLINE__POL_ALT, pol->alt, b->req_expires,
                pol->alt_domain, why, now) < 0) {
     sipline_tstamp d = r12_delay(pol, b, NULL);
-    ev_reg_failed(pol, pol->alt.name, "local", 0, d, now);
+    ev_reg_failed(pol, pol->alt->name, "local", 0, d, now);
     b->retry_at = add_ms(now, d);
   }
 }
@@ -990,7 +989,6 @@ static int resolve_begin(sipline__pol *pol, sipline_tstamp now) {
   pol->n_ent = 0;
   pol->pending = 0;
   pol->resolving = 1;
-  copy(pol->hopname, sizeof pol->hopname, hops[0].host);
   int srv_lookup = n == 1 && !hops[0].is_ip && !hops[0].n_a &&
                    !hops[0].port && !hops[0].has_prio &&
                    (lc->use_dns_srv || lc->transport == SIPLINE_TP_AUTO);
@@ -1150,6 +1148,15 @@ static void start_registering(sipline__pol *pol, sipline_tstamp now) {
     alt_try(pol, "initial", now);
 }
 
+/* The host of the first hop (the name that did not resolve). */
+static const char *first_hop(sipline__pol *pol) {
+  const sipline_line_cfg *lc = pol->lc;
+  const char *spec = lc->outbound_proxy && *lc->outbound_proxy
+                         ? lc->outbound_proxy
+                         : lc->proxy;
+  return pol->ents && pol->n_ent ? pol->ents[0].host : (spec ? spec : "");
+}
+
 static void build(sipline__pol *pol, sipline_tstamp now) {
   uint16_t prio[MAX_ENTS], weight[MAX_ENTS];
   unsigned map[MAX_ENTS], order[MAX_ENTS], m = 0, total = 0;
@@ -1159,15 +1166,15 @@ static void build(sipline__pol *pol, sipline_tstamp now) {
     if (e->state != ENT_READY)
       continue;
     if (e->alt) {
-      if (!pol->has_alt && e->n_addr) {
-        memset(&pol->alt, 0, sizeof pol->alt);
-        pol->alt.addr = e->addr[0];
-        pol->alt.addr.port = e->port ? e->port : default_port(pol->tp);
-        pol->alt.tp = pol->tp;
-        pol->alt.up = 1;
-        pol->alt.since = now;
-        sipline__addr_name(&pol->alt.addr, pol->alt.name,
-                           sizeof pol->alt.name);
+      if (!pol->has_alt && e->n_addr &&
+          (pol->alt = sipline_mem_calloc(pol->mem, 1, sizeof *pol->alt))) {
+        pol->alt->addr = e->addr[0];
+        pol->alt->addr.port = e->port ? e->port : default_port(pol->tp);
+        pol->alt->tp = pol->tp;
+        pol->alt->up = 1;
+        pol->alt->since = now;
+        sipline__addr_name(&pol->alt->addr, pol->alt->name,
+                           sizeof pol->alt->name);
         pol->has_alt = 1;
       }
       continue;
@@ -1213,7 +1220,7 @@ static void build(sipline__pol *pol, sipline_tstamp now) {
     pol->tp = SIPLINE_TP_UDP;
   if (!pol->n_srv) {
     sipline_tstamp d = r12_delay(pol, &pol->try_, NULL);
-    ev_reg_failed(pol, pol->hopname, "dns", 0, d, now);
+    ev_reg_failed(pol, first_hop(pol), "dns", 0, d, now);
     schedule_retry(pol, RETRY_RESOLVE, d, now);
     return;
   }
@@ -1264,7 +1271,7 @@ static void established(sipline__pol *pol, int idx, const sipline__pol_res *r,
   if (pol->on_alt) {
     /* R4: the primary registration works again; requests come back. */
     pol->on_alt = 0;
-    ev_move(pol, SIPLINE_EV_FALLBACK, pol->alt.name, s->name, "registered",
+    ev_move(pol, SIPLINE_EV_FALLBACK, pol->alt->name, s->name, "registered",
             now);
   }
   if (is_new && old != idx)
@@ -1316,7 +1323,7 @@ static void to_alt(sipline__pol *pol, int idx, const char *reason,
   if (!pol->has_alt || pol->altb.srv < 0 || pol->on_alt)
     return;
   pol->on_alt = 1;
-  ev_move(pol, SIPLINE_EV_FAILOVER, pol->srv[idx].name, pol->alt.name,
+  ev_move(pol, SIPLINE_EV_FAILOVER, pol->srv[idx].name, pol->alt->name,
           reason, now);
 }
 
@@ -1388,12 +1395,12 @@ static void on_alt_result(sipline__pol *pol, const sipline__pol_res *r,
   char reason[32];
   if (pol->shutting) {
     if (r->outcome == SIPLINE__POL_OK)
-      unreg_send(pol, &pol->alt, pol->alt_domain, "shutdown", now);
+      unreg_send(pol, pol->alt, pol->alt_domain, "shutdown", now);
     return;
   }
   if (r->outcome == SIPLINE__POL_OK) {
     uint32_t g = clamp_expires(pol, r->expires ? r->expires : b->req_expires);
-    mark_up(pol, &pol->alt, "responded", now);
+    mark_up(pol, pol->alt, "responded", now);
     b->srv = 0;
     b->granted = g;
     b->reg_at = now;
@@ -1402,23 +1409,23 @@ static void on_alt_result(sipline__pol *pol, const sipline__pol_res *r,
     b->retry_at = NONE;
     b->fails = 0;
     b->failing = 0;
-    ev_registered(pol, pol->alt.name, g, now);
+    ev_registered(pol, pol->alt->name, g, now);
     return;
   }
   result_reason(r, reason, sizeof reason);
   if (r->outcome == SIPLINE__POL_STATUS && r->status == 423 &&
       r->min_expires > b->req_expires) {
     b->req_expires = r->min_expires;
-    ev_reg_failed(pol, pol->alt.name, reason, 423, 0, now);
+    ev_reg_failed(pol, pol->alt->name, reason, 423, 0, now);
     alt_try(pol, "min_expires", now);
     return;
   }
   b->failing = 1;
   if (is_r5(pol, r))
-    mark_down(pol, &pol->alt, reason, now);
+    mark_down(pol, pol->alt, reason, now);
   sipline_tstamp d = r12_delay(pol, b, r);
   b->refresh_at = NONE;
-  ev_reg_failed(pol, pol->alt.name, reason,
+  ev_reg_failed(pol, pol->alt->name, reason,
                 r->outcome == SIPLINE__POL_STATUS ? r->status : 0, d, now);
   if (d == NONE) {
     b->stopped = 1;
@@ -1437,7 +1444,7 @@ void sipline__pol_result(sipline__pol *pol, uint32_t token,
       sipline_event ev;
       pol->unreg_tok[k] = 0;
       ev_init(&ev, SIPLINE_EV_UNREGISTERED);
-      copy(ev.server, sizeof ev.server, pol->unreg_name[k]);
+      copy(ev.server, sizeof ev.server, pol->unreg_srv[k]->name);
       copy(ev.reason, sizeof ev.reason, pol->unreg_why[k]);
       ev.status = r->outcome == SIPLINE__POL_OK       ? 200
                   : r->outcome == SIPLINE__POL_STATUS ? r->status
@@ -1537,8 +1544,8 @@ int sipline__pol_server_failed(sipline__pol *pol, const sipline_addr *addr,
   (void)tp;
   if (!pol || !addr || pol->shutting)
     return 0;
-  if (pol->has_alt && addr_eq(addr, &pol->alt.addr)) {
-    mark_down(pol, &pol->alt, reason, now);
+  if (pol->has_alt && addr_eq(addr, &pol->alt->addr)) {
+    mark_down(pol, pol->alt, reason, now);
     return 1;
   }
   for (unsigned i = 0; i < pol->n_srv; i++)
@@ -1689,11 +1696,11 @@ static void run_alt(sipline__pol *pol, sipline_tstamp now) {
   if (b->expires_at <= now) {
     b->expires_at = NONE;
     b->srv = -1;
-    ev_server(pol, SIPLINE_EV_UNREGISTERED, pol->alt.name, "expired", now);
+    ev_server(pol, SIPLINE_EV_UNREGISTERED, pol->alt->name, "expired", now);
   }
   if (b->retry_at <= now) {
     b->retry_at = NONE;
-    mark_up(pol, &pol->alt, "retry", now);
+    mark_up(pol, pol->alt, "retry", now);
     if (!b->token)
       alt_try(pol, "retry", now);
   }
@@ -1842,14 +1849,22 @@ int sipline__pol_new(sipline__pol **out, const sipline_profile *p,
   bind_clear(&pol->altb);
   pol->try_.req_expires = pol->altb.req_expires = lc->register_expires;
   pol->retry_at = pol->fallback_at = pol->ka_at = NONE;
-  domain_of(lc->proxy && *lc->proxy ? lc->proxy : lc->outbound_proxy,
-            pol->domain, sizeof pol->domain);
+  char dom[136], adom[136];
+  domain_of(lc->proxy && *lc->proxy ? lc->proxy : lc->outbound_proxy, dom,
+            sizeof dom);
   const char *alt = lc->alt_proxy && *lc->alt_proxy ? lc->alt_proxy
                                                     : lc->alt_outbound_proxy;
   if (lc->alt_proxy && *lc->alt_proxy)
-    domain_of(lc->alt_proxy, pol->alt_domain, sizeof pol->alt_domain);
+    domain_of(lc->alt_proxy, adom, sizeof adom);
   else
-    copy(pol->alt_domain, sizeof pol->alt_domain, pol->domain);
+    copy(adom, sizeof adom, dom);
+  pol->domain = sipline__strdup(mem, dom);
+  pol->alt_domain = strcmp(adom, dom) ? sipline__strdup(mem, adom)
+                                      : pol->domain;
+  if (!pol->domain || !pol->alt_domain) {
+    sipline__pol_del(pol);
+    return SIPLINE_ERR_NOMEM;
+  }
   /* R3/R4: the alternate counts only with Dual Registration, and only on
    * UDP (for TCP/TLS it is ignored with a warning, at start). */
   pol->dual = lc->dual_registration && alt && *alt &&
@@ -1866,6 +1881,10 @@ void sipline__pol_del(sipline__pol *pol) {
     sipline_mem_free(pol->mem, pol->srv[i].host);
   sipline_mem_free(pol->mem, pol->srv);
   sipline_mem_free(pol->mem, pol->ents);
+  sipline_mem_free(pol->mem, pol->alt);
+  if (pol->alt_domain != pol->domain)
+    sipline_mem_free(pol->mem, pol->alt_domain);
+  sipline_mem_free(pol->mem, pol->domain);
   sipline_mem_free(pol->mem, pol);
 }
 
@@ -1907,7 +1926,7 @@ int sipline__pol_shutdown(sipline__pol *pol, sipline_tstamp now) {
     ev_server(pol, SIPLINE_EV_UNREGISTERED, pol->srv[pol->reg.srv].name,
               "shutdown", now);
   if (pol->has_alt && pol->altb.srv >= 0)
-    unreg_send(pol, &pol->alt, pol->alt_domain, "shutdown", now);
+    unreg_send(pol, pol->alt, pol->alt_domain, "shutdown", now);
   pol->reg.srv = -1;
   pol->altb.srv = -1;
   return 0;
@@ -1939,7 +1958,7 @@ const sipline__srv *sipline__pol_route(const sipline__pol *pol,
   if (pol->has_alt && pol->altb.srv >= 0 && main_failing(pol)) {
     if (domain)
       *domain = pol->alt_domain;
-    return &pol->alt;
+    return pol->alt;
   }
   if (pol->cur < 0)
     return NULL;
@@ -1954,11 +1973,11 @@ const sipline__srv *sipline__pol_route_alt(const sipline__pol *pol,
     return NULL;
   if (domain)
     *domain = pol->alt_domain;
-  return &pol->alt;
+  return pol->alt;
 }
 
 int sipline__pol_is_alt(const sipline__pol *pol, const sipline__srv *s) {
-  return pol && s && pol->has_alt && s == &pol->alt;
+  return pol && s && pol->has_alt && s == pol->alt;
 }
 
 sipline__pol_state sipline__pol_get_state(const sipline__pol *pol) {
@@ -2013,7 +2032,7 @@ uint32_t sipline__pol_req_expires(const sipline__pol *pol) {
   return pol ? pol->try_.req_expires : 0;
 }
 const char *sipline__pol_domain(const sipline__pol *pol) {
-  return pol ? pol->domain : "";
+  return pol && pol->domain ? pol->domain : "";
 }
 
 void sipline__pol_status(const sipline__pol *pol, sipline_line_status *st) {
@@ -2037,7 +2056,7 @@ void sipline__pol_status(const sipline__pol *pol, sipline_line_status *st) {
   for (unsigned i = 0; i < pol->n_srv + (pol->has_alt ? 1u : 0u) &&
                        st->n_servers < SIPLINE_MAX_SERVERS;
        i++) {
-    const sipline__srv *v = i < pol->n_srv ? &pol->srv[i] : &pol->alt;
+    const sipline__srv *v = i < pol->n_srv ? &pol->srv[i] : pol->alt;
     const bind *b = i < pol->n_srv ? &pol->reg : &pol->altb;
     int here = i < pol->n_srv ? pol->reg.srv == (int)i : b->srv >= 0;
     sipline_server_status *o = &st->servers[st->n_servers++];

@@ -34,8 +34,10 @@
 #include "ua/ua.h"
 
 #define NONE SIPLINE_TSTAMP_NONE
-#define REG_MAX_RQ 8
-#define REG_MAX_DNS 8
+/* Requests in flight per line: refresh, new registration, alternate, two
+ * removals, keep-alive. */
+#define REG_MAX_RQ 6
+#define REG_MAX_DNS 4
 /* RFC 5626 §4.4.1: a pong should come within 10 s of the ping. */
 #define REG_PONG_WAIT_MS 10000u
 
