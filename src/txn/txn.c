@@ -30,6 +30,7 @@ struct sipline__txn {
   sipline__txn *next, *prev; /* txl->all */
   sipline__txn *hnext;       /* hash chain; */
   int hashed;
+  uint32_t hval; /* full hash of the key, kept for rehashing */
   size_t bucket;
   sipline__txl *txl;
   uint8_t kind, state, reliable;
@@ -185,8 +186,30 @@ static void unhash(sipline__txl *txl, sipline__txn *t) {
   t->hashed = 0;
 }
 
+/* Doubles the buckets when chains get long (thousands of lines failing
+ * over at once); on allocation failure the table simply stays as it is. */
+static void maybe_grow(sipline__txl *txl) {
+  if (txl->n_live < 4 * txl->n_buckets || txl->n_buckets >= (1u << 20))
+    return;
+  size_t nb = txl->n_buckets * 2;
+  sipline__txn **h = sipline_mem_calloc(txl->mem, nb, sizeof(*h));
+  if (!h)
+    return;
+  for (sipline__txn *t = txl->all; t; t = t->next) {
+    if (!t->hashed)
+      continue;
+    t->bucket = t->hval & (nb - 1);
+    t->hnext = h[t->bucket];
+    h[t->bucket] = t;
+  }
+  sipline_mem_free(txl->mem, txl->hash);
+  txl->hash = h;
+  txl->n_buckets = nb;
+}
+
 static void link_txn(sipline__txl *txl, sipline__txn *t, sipline_pl key) {
-  t->bucket = hash_pl(key) & (txl->n_buckets - 1);
+  t->hval = hash_pl(key);
+  t->bucket = t->hval & (txl->n_buckets - 1);
   t->hnext = txl->hash[t->bucket];
   txl->hash[t->bucket] = t;
   t->hashed = 1;
@@ -196,6 +219,7 @@ static void link_txn(sipline__txl *txl, sipline__txn *t, sipline_pl key) {
     txl->all->prev = t;
   txl->all = t;
   txl->n_live++;
+  maybe_grow(txl);
 }
 
 void sipline__txl_reap(sipline__txl *txl) {

@@ -728,6 +728,29 @@ static void test_stx_transport_error(void **state) {
   assert_int_equal(E.n_stx_evt[SIPLINE__STX_GONE], 1);
 }
 
+/* Thousands of transactions: the hash grows, every response still finds
+ * its transaction, and all time out together. */
+static void test_many(void **state) {
+  (void)state;
+  char br[64];
+  for (int i = 0; i < 5000; i++) {
+    snprintf(br, sizeof(br), "z9hG4bK-many-%d", i);
+    start("REGISTER", br, udp_path());
+  }
+  drain(NULL, 0);
+  assert_true(E.txl.n_buckets >= 1024);
+  assert_int_equal(sipline__txl_count(&E.txl), 5000);
+  for (int i = 0; i < 5000; i += 2) {
+    snprintf(br, sizeof(br), "z9hG4bK-many-%d", i);
+    inject_rsp(200, br, "REGISTER", 1, "t");
+  }
+  assert_int_equal(E.n_cb, 2500);
+  run_to(16000);
+  assert_int_equal(E.n_cb, 5000);
+  assert_int_equal(E.last_err, SIPLINE_ERR_TIMEOUT);
+  assert_int_equal(sipline__txl_count(&E.txl), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_timer_e_schedule, setup, teardown),
@@ -757,6 +780,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_nist_tcp, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stx_transport_error, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_many, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
