@@ -133,6 +133,16 @@ int main(int argc, char **argv) {
   }
   double load_cpu = cpu_s() - c0;
   size_t config_bytes = c.live;
+  /* The profile's share: the UA keeps a deep copy of it. */
+  size_t profile_bytes = 0;
+  {
+    counter cp = {0};
+    sipline_mem mp = {&cp, c_malloc, c_free, c_calloc, c_realloc};
+    sipline_profile *copy = NULL;
+    if (sipline_profile_copy(&copy, sim_profile(s), &mp) == 0)
+      profile_bytes = cp.live;
+    sipline_profile_del(copy);
+  }
   /* Registration takes two round trips (40 ms); 60 s is plenty. */
   if (sim_run_until(s, SIPLINE_SEC(60), err, sizeof err)) {
     fprintf(stderr, "%s\n", err);
@@ -166,8 +176,9 @@ int main(int argc, char **argv) {
          lines, registered_end);
   printf("  UA memory, one registered line (fixed cost): %zu bytes\n",
          fixed);
-  printf("  UA memory, config only:     %zu bytes = %.0f B/line\n",
-         config_bytes, (double)config_bytes / lines);
+  printf("  UA memory, config only:     %zu bytes = %.0f B/line (of which "
+         "the profile copy %.0f B/line)\n", config_bytes,
+         (double)config_bytes / lines, (double)profile_bytes / lines);
   printf("  UA memory, all registered:  %zu bytes = %.0f B/line, "
          "%.0f B/line above the fixed cost (target <= 2048)\n", reg_bytes,
          (double)reg_bytes / lines,

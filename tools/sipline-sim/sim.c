@@ -1967,6 +1967,7 @@ int sim_check(sim *s, FILE *rep) {
 /* ---------------------------------------------------------------- misc */
 
 sipline_ua *sim_ua(sim *s) { return s->ua; }
+const sipline_profile *sim_profile(const sim *s) { return s->profile; }
 const sim_stats *sim_get_stats(const sim *s) { return &s->stats; }
 sipline_tstamp sim_now(const sim *s) { return s->now; }
 

@@ -83,6 +83,8 @@ int sim_run_until(sim *s, sipline_tstamp until, char *err, size_t errcap);
 int sim_check(sim *s, FILE *report);
 
 sipline_ua *sim_ua(sim *s);
+/* The scenario's profile (the UA holds its own copy). */
+const sipline_profile *sim_profile(const sim *s);
 const sim_stats *sim_get_stats(const sim *s);
 sipline_tstamp sim_now(const sim *s);
 void sim_del(sim *s);
