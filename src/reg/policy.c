@@ -1634,6 +1634,25 @@ static void run_fallback(sipline__pol *pol, sipline_tstamp now) {
   do_try(pol, to, "fallback", now); /* from now new requests go there */
 }
 
+/*
+ * The server a REGISTER planned for idx may go to now. It may have gone
+ * DOWN since the plan was made (an INVITE timed out there): no REGISTER to
+ * a DOWN server (R6) but the highest UP one; when none is left, -1, or
+ * with restart set, all are marked UP again ("retry") and the top is used.
+ */
+static int usable(sipline__pol *pol, int idx, int restart,
+                  sipline_tstamp now) {
+  if (!pol->lc->proxy_fallback_intvl || pol->srv[idx].up)
+    return idx;
+  idx = pick_next(pol, idx);
+  if (idx >= 0 || !restart)
+    return idx;
+  pol->cycle_fails = 0;
+  for (unsigned i = 0; i < pol->n_srv; i++)
+    mark_up(pol, &pol->srv[i], "retry", now);
+  return 0;
+}
+
 static void run_refresh(sipline__pol *pol, sipline_tstamp now) {
   int idx = pol->reg.srv;
   if (idx < 0 || pol->reg.token)
@@ -1651,8 +1670,14 @@ static void run_refresh(sipline__pol *pol, sipline_tstamp now) {
   }
   /* Requests moved without a REGISTER (R7 = No): the refresh is the
    * registration at the new server. */
-  if (!pol->try_.token && pol->cur >= 0)
-    do_try(pol, pol->cur, "refresh", now);
+  if (pol->try_.token || pol->cur < 0)
+    return;
+  int to = usable(pol, pol->cur, 0, now);
+  if (to >= 0)
+    do_try(pol, to, "refresh", now);
+  else if (pol->retry_at == NONE)
+    schedule_retry(pol, RETRY_RESTART, r12_delay(pol, &pol->try_, NULL),
+                   now);
 }
 
 static void run_retry(sipline__pol *pol, sipline_tstamp now) {
@@ -1675,14 +1700,15 @@ static void run_retry(sipline__pol *pol, sipline_tstamp now) {
       return; /* R7 = No: the binding is there; nothing to re-register */
     do_try(pol, 0, "retry", now);
     return;
-  case RETRY_FAILOVER:
-    if (pol->cur >= 0 && reg_enabled(pol))
-      do_try(pol, pol->cur, "failover", now);
+  default: {
+    int idx = pol->cur;
+    if (idx < 0 || !reg_enabled(pol))
+      return;
+    idx = usable(pol, idx, 1, now);
+    do_try(pol, idx,
+           pol->retry_kind == RETRY_FAILOVER ? "failover" : "retry", now);
     return;
-  default:
-    if (pol->cur >= 0 && reg_enabled(pol))
-      do_try(pol, pol->cur, "retry", now);
-    return;
+  }
   }
 }
 

@@ -1619,6 +1619,112 @@ static void test_r11_three_servers(void **state) {
   hfree(x);
 }
 
+/*
+ * A hostile soak: random behaviour changes of three servers, failures of
+ * other requests, calls coming and going, over a virtual day, for many
+ * seeds and settings. Invariants: a REGISTER never goes to a server marked
+ * DOWN when Proxy Fallback Intvl != 0; after a tick the next deadline is in
+ * the future (no busy loop); the request rate stays bounded; the policy's
+ * view is consistent (current and registered indices in range).
+ */
+#ifndef SOAK_SEEDS
+#define SOAK_SEEDS 60
+#endif
+static int soak_check_up;
+static int soak_send(void *arg, const sipline__pol_req *rq,
+                     sipline_tstamp now) {
+  h *x = arg;
+  if (soak_check_up && rq->slot != SIPLINE__POL_UNREG && !rq->srv->up) {
+    fprintf(stderr, "REGISTER to DOWN %s at %.3f slot %s why %s\n",
+            rq->srv->name, (double)now / 1000, slot_name(rq->slot), rq->why);
+    fail();
+  }
+  x->now = now;
+  answer(x, rq);
+  x->n_log = 0; /* keep the log small: count only */
+  x->cursor++;
+  return 0;
+}
+
+static void test_soak(void **state) {
+  (void)state;
+  static const char *const modes[] = {"ok", "silent", "refuse", "reply:503",
+                                      "reply:403", "ok-expires:60",
+                                      "min-expires:900", "reply:404"};
+  for (unsigned seed = 1; seed <= SOAK_SEEDS; seed++) {
+    h *x = hnew();
+    sipline_rng r;
+    sipline_rng_seed(&r, seed * 7919u);
+    sipline_rng_seed(&x->rng, seed);
+    x->lc.proxy = "10.0.0.1:5060:p=0|10.0.0.2:5060:p=1|10.0.0.3:5060:p=2";
+    x->lc.register_expires = 120 + (uint32_t)sipline_rng_below(&r, 3600);
+    x->lc.proxy_fallback_intvl = (uint32_t)sipline_rng_below(&r, 3) * 300;
+    x->lc.auto_register_when_failover = (int)sipline_rng_below(&r, 2);
+    x->lc.keepalive_intvl = sipline_rng_below(&r, 2) ? 45 : 0;
+    x->p.reg_retry_intvl_cap = sipline_rng_below(&r, 2) ? 600 : 0;
+    x->p.reg_retry_random_delay = (uint32_t)sipline_rng_below(&r, 20);
+    x->p.reg_retry_long_intvl = 300;
+    rsc(&x->p.try_backup_rsc, "5??");
+    rsc(&x->p.retry_reg_rsc, "404");
+    if (sipline_rng_below(&r, 3) == 0) {
+      x->lc.alt_proxy = "10.0.0.9";
+      x->lc.dual_registration = 1;
+      script(x, "10.0.0.9:5060", "0 ok; 5000 silent; 9000 ok");
+    }
+    soak_check_up = x->lc.proxy_fallback_intvl != 0;
+    x->ops.send = soak_send;
+    char sc[3][256];
+    for (int k = 0; k < 3; k++) {
+      size_t o = 0;
+      for (int st = 0; st < 12; st++)
+        o += (size_t)snprintf(sc[k] + o, sizeof sc[k] - o, "%s%u %s",
+                              st ? "; " : "", st * 7200u,
+                              modes[sipline_rng_below(&r, 8)]);
+    }
+    script(x, P1, sc[0]);
+    script(x, P2, sc[1]);
+    script(x, P3, sc[2]);
+    hstart(x);
+    unsigned calls = 0;
+    for (sipline_tstamp t = 0; t < S(86400); t += S(600)) {
+      run(x, t);
+      assert_true(sipline__pol_next(x->pol) > x->now ||
+                  sipline__pol_next(x->pol) == NONE);
+      int cur = sipline__pol_current(x->pol);
+      int at = sipline__pol_registered_at(x->pol);
+      assert_true(cur >= -1 && cur < 3);
+      assert_true(at >= -1 && at < 3);
+      switch (sipline_rng_below(&r, 6)) {
+      case 0: {
+        sipline_addr a;
+        char ip[16];
+        snprintf(ip, sizeof ip, "10.0.0.%u",
+                 (unsigned)sipline_rng_below(&r, 3) + 1);
+        sipline__ip_parse(ip, strlen(ip), &a);
+        a.port = 5060;
+        sipline__pol_server_failed(x->pol, &a, SIPLINE_TP_UDP, "timeout",
+                                   x->now);
+        break;
+      }
+      case 1:
+        calls = calls ? 0 : 1;
+        sipline__pol_set_calls(x->pol, calls, x->now);
+        break;
+      default:
+        break;
+      }
+      sipline_line_status st;
+      memset(&st, 0, sizeof st);
+      sipline__pol_status(x->pol, &st);
+      assert_true(st.n_servers >= 3);
+    }
+    /* at most a few requests per minute on average */
+    assert_true(x->cursor < 86400u / 60u * 8u);
+    sipline__pol_shutdown(x->pol, x->now);
+    hfree(x);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hops_parse),
@@ -1664,6 +1770,7 @@ int main(void) {
       cmocka_unit_test(test_local_send_failure),
       cmocka_unit_test(test_config_errors),
       cmocka_unit_test(test_register_no),
+      cmocka_unit_test(test_soak),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
