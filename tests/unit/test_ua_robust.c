@@ -177,21 +177,26 @@ static void fill(sbuf *out, const char *t, size_t n, int num,
   sbuf tmp = {0};
   size_t i = 0;
   while (i < n) {
+    /* copy the run up to the next '<' in one go */
+    const char *lt = memchr(t + i, '<', n - i);
+    size_t run = lt ? (size_t)(lt - (t + i)) : n - i;
+    put(&tmp, t + i, run);
+    i += run;
+    if (i >= n)
+      break;
     size_t k, nk = sizeof(ph) / sizeof(ph[0]);
-    if (t[i] == '<') {
-      for (k = 0; k < nk; k++) {
-        size_t kl = strlen(ph[k].key);
-        if (n - i >= kl && memcmp(t + i, ph[k].key, kl) == 0) {
-          put(&tmp, ph[k].val, strlen(ph[k].val));
-          i += kl;
-          break;
-        }
+    for (k = 0; k < nk; k++) {
+      size_t kl = strlen(ph[k].key);
+      if (n - i >= kl && memcmp(t + i, ph[k].key, kl) == 0) {
+        put(&tmp, ph[k].val, strlen(ph[k].val));
+        i += kl;
+        break;
       }
-      if (k < nk)
-        continue;
     }
-    put(&tmp, t + i, 1);
-    i++;
+    if (k == nk) {
+      put(&tmp, t + i, 1);
+      i++;
+    }
   }
   size_t blen = 0;
   for (size_t j = 0; j + 4 <= tmp.len; j++)
@@ -208,10 +213,12 @@ static void fill(sbuf *out, const char *t, size_t n, int num,
         memcmp(tmp.p + j, key, sizeof(key) - 1) == 0) {
       put(out, num_s, (size_t)nl);
       j += sizeof(key) - 1;
-    } else {
-      put(out, tmp.p + j, 1);
-      j++;
+      continue;
     }
+    const char *lt = memchr(tmp.p + j + 1, '<', tmp.len - j - 1);
+    size_t run = lt ? (size_t)(lt - (tmp.p + j)) : tmp.len - j;
+    put(out, tmp.p + j, run);
+    j += run;
   }
   free(tmp.p);
 }
