@@ -67,6 +67,10 @@ static int tm_req(sipline_ua *ua, void *st, sipline__stx *stx,
     t->kept = stx;
     return 1;
   }
+  if (t->take == 2)
+    return 1; /* claims it, answers nothing, keeps nothing */
+  if (t->take == 3)
+    return SIPLINE_ERR_NOMEM;
   if (t->take && stx) {
     sipline__resp r = {.status = 202, .headers = "X-Test: yes\r\n"};
     sipline__stx_respond(stx, &r, now);
@@ -507,6 +511,65 @@ static void test_tcp_request(void **state) {
   assert_int_equal(UA->tp.n_flows, 0);
 }
 
+/* A module that claims a request without answering it, or fails: 500. */
+static void test_module_errors(void **state) {
+  (void)state;
+  TM.take = 2;
+  expect_status(req("MESSAGE", "z9hG4bK-e1", NULL),
+                "SIP/2.0 500 Server Internal Error\r\n");
+  TM.take = 3;
+  expect_status(req("MESSAGE", "z9hG4bK-e2", NULL), "SIP/2.0 500 ");
+  /* ACK claimed: nothing to answer */
+  send_text(req("ACK", "z9hG4bK-e3", NULL));
+  assert_int_equal(pull(), 0);
+}
+
+/* Helpers modules build requests with. */
+static void test_builders(void **state) {
+  (void)state;
+  sipline__buf b;
+  sipline__buf_init(&b, UA->mem);
+  sipline__ua_append_contact_uri(UA, &b, 1, SIPLINE_TP_TCP);
+  sipline__buf_append(&b, "|", 1);
+  sipline__ua_append_contact_uri(UA, &b, 1, SIPLINE_TP_TLS);
+  sipline__buf_append(&b, "|", 1);
+  sipline__ua_append_via(UA, &b, 1, SIPLINE_TP_TLS, "z9hG4bKx");
+  sipline__buf_append(&b, "", 1);
+  assert_string_equal(b.p, "<sip:10.0.0.9:5060;transport=tcp>|"
+                           "<sips:10.0.0.9:5060;transport=tls>|"
+                           "Via: SIP/2.0/TLS 10.0.0.9:5060;branch=z9hG4bKx;"
+                           "rport\r\n");
+  sipline__buf_free(&b);
+  assert_int_equal(sipline__ua_local_port(UA, 1), 5060);
+  assert_null(sipline__ua_line_cfg(UA, 0));
+  assert_null(sipline__ua_line_cfg(UA, 2));
+  /* IPv6 local host goes in brackets */
+  sipline_ua_del(UA);
+  sipline_settings st = {.profile = PROF, .seed = 1, .local_host = "2001:db8::9"};
+  assert_int_equal(sipline__ua_create(&UA, &st, NULL, NULL, NULL, 0), 0);
+  sipline__buf_init(&b, UA->mem);
+  sipline__ua_append_contact_uri(UA, &b, 1, SIPLINE_TP_UDP);
+  sipline__buf_append(&b, "", 1);
+  assert_string_equal(b.p, "<sip:[2001:db8::9]:5060>");
+  sipline__buf_free(&b);
+  /* time never goes back: events carry the latest time seen */
+  sipline_ua_handle_timeout(UA, 5000);
+  sipline_ua_handle_timeout(UA, 4000);
+  sipline__ua_warn(UA, 0, "r", "x");
+  sipline_event ev;
+  assert_int_equal(sipline_ua_poll_event(UA, &ev), 1);
+  assert_int_equal(ev.t, 5000);
+  /* the same seed gives the same identifiers */
+  char t1[SIPLINE__TAG_LEN + 1], t2[SIPLINE__TAG_LEN + 1];
+  sipline__ua_new_tag(UA, t1);
+  sipline_ua *u2;
+  assert_int_equal(sipline__ua_create(&u2, &st, NULL, NULL, NULL, 0), 0);
+  sipline__ua_new_tag(u2, t2);
+  assert_string_equal(t1, t2);
+  assert_string_equal(UA->instance_id, u2->instance_id);
+  sipline_ua_del(u2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_options, setup, teardown),
@@ -519,6 +582,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_events, setup_mod, teardown),
       cmocka_unit_test_setup_teardown(test_misc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tcp_request, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_module_errors, setup_mod,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_builders, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
