@@ -36,9 +36,11 @@ static const char usage[] =
     "  send JSON               sends one raw request, prints the replies\n"
     "\n"
     "Options:\n"
-    "  -s, --socket PATH       the control socket (default /run/siplined.sock\n"
-    "                          as root, else $XDG_RUNTIME_DIR/siplined.sock,\n"
-    "                          else /tmp/siplined-UID.sock; or $SIPLINED_SOCKET)\n"
+    "  -s, --socket PATH       the control socket (default $SIPLINED_SOCKET,\n"
+    "                          else as root /run/siplined.sock or the systemd\n"
+    "                          unit's /run/siplined/siplined.sock, else\n"
+    "                          $XDG_RUNTIME_DIR/siplined.sock, else\n"
+    "                          /tmp/siplined-UID.sock)\n"
     "  -j, --json              print the daemon's JSON lines as they come\n"
     "  -h, --help              this text\n"
     "  -V, --version           the version\n"
@@ -52,7 +54,12 @@ static void default_sock(char *buf, size_t cap) {
   if (e && *e)
     snprintf(buf, cap, "%s", e);
   else if (geteuid() == 0)
-    snprintf(buf, cap, "/run/siplined.sock");
+    /* the systemd unit's RuntimeDirectory= socket when that is the one */
+    snprintf(buf, cap, "%s",
+             access("/run/siplined.sock", F_OK) != 0 &&
+                     access("/run/siplined/siplined.sock", F_OK) == 0
+                 ? "/run/siplined/siplined.sock"
+                 : "/run/siplined.sock");
   else if (x && *x)
     snprintf(buf, cap, "%s/siplined.sock", x);
   else
