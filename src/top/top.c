@@ -11,12 +11,13 @@
 #include "ua/ua.h"
 
 /* MODULES: add yours here, one X(name) line each, e.g. X(reg). */
-#define SIPLINE__MODULE_LIST(X) /* X(reg) X(dlg) X(event) */ \
-  X(reg) \
-  X(dlg) \
+#define SIPLINE__MODULE_LIST(X) /* X(reg) X(dlg) X(event) */                   \
+  X(reg)                                                                       \
+  X(dlg)                                                                       \
   X(event)
 
-#define SIPLINE__DECLARE(name) extern const sipline__module sipline__##name##_module;
+#define SIPLINE__DECLARE(name)                                                 \
+  extern const sipline__module sipline__##name##_module;
 #define SIPLINE__ENTRY(name) &sipline__##name##_module,
 SIPLINE__MODULE_LIST(SIPLINE__DECLARE)
 

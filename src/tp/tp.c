@@ -134,8 +134,8 @@ void sipline__tp_flow_close(sipline__tp *tp, const sipline_path *path) {
   }
 }
 
-int sipline__tp_send(sipline__tp *tp, const sipline_path *path,
-                     const void *p, size_t n, sipline_tstamp now) {
+int sipline__tp_send(sipline__tp *tp, const sipline_path *path, const void *p,
+                     size_t n, sipline_tstamp now) {
   if (sipline__tp_reliable(path->tp)) {
     int err = 0;
     sipline__flow *f = flow_get(tp, path, &err);
@@ -173,14 +173,13 @@ static int recv_datagram(sipline__tp *tp, const sipline_path *path,
   /* sipline_msg is large; one per call is fine (no recursion here). */
   sipline_msg m;
   sipline_msg_error e = {0};
-  ptrdiff_t r = sipline_msg_parse(&m, p + skip, n - skip,
-                                  SIPLINE_PARSE_DATAGRAM, &e);
+  ptrdiff_t r =
+      sipline_msg_parse(&m, p + skip, n - skip, SIPLINE_PARSE_DATAGRAM, &e);
   if (r < 0) {
     if (!e.reason)
       e.reason = "Bad Request";
     reject(tp, path, p + skip, n - skip, &e, now);
-    return r == SIPLINE_ERR_TOOBIG ? SIPLINE_ERR_TOOBIG
-                                   : SIPLINE_ERR_MALFORMED;
+    return r == SIPLINE_ERR_TOOBIG ? SIPLINE_ERR_TOOBIG : SIPLINE_ERR_MALFORMED;
   }
   tp->n_rx_msgs++;
   return tp->deliver ? tp->deliver(tp->arg, path, &m, now) : 0;
@@ -189,14 +188,14 @@ static int recv_datagram(sipline__tp *tp, const sipline_path *path,
 /* 1 when buf holds the end of a header section (CRLFCRLF or LFLF). */
 static int has_header_end(const char *p, size_t n) {
   for (size_t i = 1; i < n; i++)
-    if (p[i] == '\n' && (p[i - 1] == '\n' ||
-                         (i >= 2 && p[i - 1] == '\r' && p[i - 2] == '\n')))
+    if (p[i] == '\n' &&
+        (p[i - 1] == '\n' || (i >= 2 && p[i - 1] == '\r' && p[i - 2] == '\n')))
       return 1;
   return 0;
 }
 
-static int recv_stream(sipline__tp *tp, const sipline_path *path,
-                       const char *p, size_t n, sipline_tstamp now) {
+static int recv_stream(sipline__tp *tp, const sipline_path *path, const char *p,
+                       size_t n, sipline_tstamp now) {
   int err = 0;
   sipline__flow *f = flow_get(tp, path, &err);
   if (!f)
@@ -309,8 +308,7 @@ void sipline__tp_via_echo(sipline__buf *b, const sipline_pl via_value,
   if (sipline__addr_format_ip(&in->remote, ip, sizeof(ip)) < 0)
     ip[0] = 0;
   const char *params = via->params.p;
-  if (!params || params < via_value.p ||
-      params > via_value.p + via_value.len) {
+  if (!params || params < via_value.p || params > via_value.p + via_value.len) {
     /* no parameters known: echo as is, with received when we can */
     sipline__buf_append_pl(b, via_value);
     params = NULL;

@@ -33,7 +33,7 @@ typedef struct sipline__flow {
   sipline_path path; /* tp, local, remote (host kept from the first send) */
   sipline__buf rx;   /* stream reassembly: bytes not yet framed */
   sipline_tstamp last_rx, last_tx;
-  unsigned crlf; /* CR/LF bytes seen between messages (keep-alive ping) */
+  unsigned crlf;    /* CR/LF bytes seen between messages (keep-alive ping) */
   uint64_t n_pings; /* double-CRLF pings received (answered with CRLF) */
 } sipline__flow;
 
@@ -44,8 +44,7 @@ typedef struct sipline__flow {
  * passed back by sipline__tp_recv().
  */
 typedef int (*sipline__tp_deliver)(void *arg, const sipline_path *path,
-                                   const sipline_msg *msg,
-                                   sipline_tstamp now);
+                                   const sipline_msg *msg, sipline_tstamp now);
 
 /*
  * Called for a message that could not be parsed (datagram) or a stream that
@@ -54,13 +53,12 @@ typedef int (*sipline__tp_deliver)(void *arg, const sipline_path *path,
  * would answer (err->status, 0 = drop).
  */
 typedef void (*sipline__tp_reject)(void *arg, const sipline_path *path,
-                                   sipline_pl raw,
-                                   const sipline_msg_error *err,
+                                   sipline_pl raw, const sipline_msg_error *err,
                                    sipline_tstamp now);
 
 typedef struct sipline__tp {
   const sipline_mem *mem;
-  sipline__queue txq;   /* header: sipline_path; body: the bytes */
+  sipline__queue txq; /* header: sipline_path; body: the bytes */
   /* Stream flows, hashed by (transport, remote): buckets allocated with
    * the first flow, so a UDP-only UA never pays for them. */
   sipline__flow **flows;
@@ -99,8 +97,8 @@ int sipline__tp_recv(sipline__tp *tp, const sipline_path *path,
  * Queues bytes to send on path (copied). For TCP/TLS it also creates the
  * flow so that responses arriving on it are framed. 0 or SIPLINE_ERR_NOMEM.
  */
-int sipline__tp_send(sipline__tp *tp, const sipline_path *path,
-                     const void *p, size_t n, sipline_tstamp now);
+int sipline__tp_send(sipline__tp *tp, const sipline_path *path, const void *p,
+                     size_t n, sipline_tstamp now);
 
 /* Pops the next queued item (free with sipline_mem_free(tp->mem)). */
 sipline__qitem *sipline__tp_pop(sipline__tp *tp);

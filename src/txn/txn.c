@@ -34,10 +34,10 @@ struct sipline__txn {
   size_t bucket;
   sipline__txl *txl;
   uint8_t kind, state, reliable;
-  sipline_method method; /* the request's (ACK matches INVITE) */
+  sipline_method method;  /* the request's (ACK matches INVITE) */
   sipline_pl method_name; /* ctx: for extension methods (view into out) */
   uint32_t cseq;
-  sipline_path path; /* ctx: where sent; stx: where the request came */
+  sipline_path path;     /* ctx: where sent; stx: where the request came */
   sipline__timer t_retx; /* A, E, G */
   sipline__timer t_end;  /* B, F, D, K, H, I, J, L, M */
   uint32_t ivl;          /* the current retransmission interval */
@@ -61,8 +61,8 @@ struct sipline__ctx {
   int got_provisional;
   int cancel_pending;
   int tperr;
-  sipline__buf ack;     /* ACK for a non-2xx, built once */
-  sipline__buf ack2xx;  /* the TU's ACK for a 2xx (sipline__ctx_ack_2xx) */
+  sipline__buf ack;    /* ACK for a non-2xx, built once */
+  sipline__buf ack2xx; /* the TU's ACK for a 2xx (sipline__ctx_ack_2xx) */
   sipline_path ack2xx_path;
   sipline__buf ack2xx_tag;
 };
@@ -74,10 +74,10 @@ struct sipline__stx {
   int status;
   int sent_any;
   char local_tag[24];
-  sipline_path rpath;  /* where responses go (§18.2.2) */
-  sipline__buf skel;   /* Via lines, From, Call-ID, CSeq as they go back */
-  sipline__buf to;     /* the request's To value */
-  sipline__buf rr;     /* Record-Route lines for dialog-creating responses */
+  sipline_path rpath; /* where responses go (§18.2.2) */
+  sipline__buf skel;  /* Via lines, From, Call-ID, CSeq as they go back */
+  sipline__buf to;    /* the request's To value */
+  sipline__buf rr;    /* Record-Route lines for dialog-creating responses */
   int to_has_tag;
   int dialog_creating;
 };
@@ -242,7 +242,9 @@ void sipline__txl_reap(sipline__txl *txl) {
   }
 }
 
-size_t sipline__txl_count(const sipline__txl *txl) { return txl->n_live; }
+size_t sipline__txl_count(const sipline__txl *txl) {
+  return txl->n_live;
+}
 
 static void stx_gone(sipline__stx *s, sipline_tstamp now);
 
@@ -433,8 +435,8 @@ int sipline__ctx_new(sipline__txl *txl, const sipline__ctx_params *p,
     return SIPLINE_ERR_NOMEM;
   }
   sipline_msg m;
-  ptrdiff_t r = sipline_msg_parse(&m, t->out.p, t->out.len,
-                                  SIPLINE_PARSE_DATAGRAM, NULL);
+  ptrdiff_t r =
+      sipline_msg_parse(&m, t->out.p, t->out.len, SIPLINE_PARSE_DATAGRAM, NULL);
   if (r < 0 || !m.is_request || m.method == SIPLINE_METHOD_ACK ||
       !has_cookie(m.via.branch) || !m.n_via) {
     txn_free(txl, t);
@@ -519,7 +521,9 @@ int sipline__ctx_ack_2xx(sipline__ctx *ctx, const sipline_path *path,
 const sipline_path *sipline__ctx_path(const sipline__ctx *ctx) {
   return &ctx->t.path;
 }
-int sipline__ctx_tperr(const sipline__ctx *ctx) { return ctx->tperr; }
+int sipline__ctx_tperr(const sipline__ctx *ctx) {
+  return ctx->tperr;
+}
 sipline_method sipline__ctx_method(const sipline__ctx *ctx) {
   return ctx->t.method;
 }
@@ -568,8 +572,8 @@ static void ict_response(sipline__ctx *c, const sipline_msg *rsp,
   case S_ACCEPTED:
     if (st >= 200 && st < 300) {
       if (c->ack2xx.len && !c->ack2xx.err &&
-          sipline_pl_eq(rsp->to.tag, (sipline_pl){c->ack2xx_tag.p,
-                                                  c->ack2xx_tag.len})) {
+          sipline_pl_eq(rsp->to.tag,
+                        (sipline_pl){c->ack2xx_tag.p, c->ack2xx_tag.len})) {
         sipline__tp_send(t->txl->tp, &c->ack2xx_path, c->ack2xx.p,
                          c->ack2xx.len, now);
       } else {
@@ -720,8 +724,7 @@ static int stx_matches(const sipline__txn *t, const sipline_msg *req,
 
 static sipline__stx *stx_find(sipline__txl *txl, const sipline_msg *req,
                               sipline_method want, int is_ack) {
-  sipline_pl key = has_cookie(req->via.branch) ? req->via.branch
-                                               : req->call_id;
+  sipline_pl key = has_cookie(req->via.branch) ? req->via.branch : req->call_id;
   size_t bk = hash_pl(key) & (txl->n_buckets - 1);
   for (sipline__txn *t = txl->hash[bk]; t; t = t->hnext) {
     if (t->kind != K_IST && t->kind != K_NIST)
@@ -914,60 +917,114 @@ int sipline__txl_on_request(sipline__txl *txl, const sipline_msg *req,
 
 const char *sipline__reason_phrase(int status) {
   switch (status) {
-  case 100: return "Trying";
-  case 180: return "Ringing";
-  case 181: return "Call Is Being Forwarded";
-  case 182: return "Queued";
-  case 183: return "Session Progress";
-  case 200: return "OK";
-  case 202: return "Accepted";
-  case 300: return "Multiple Choices";
-  case 301: return "Moved Permanently";
-  case 302: return "Moved Temporarily";
-  case 305: return "Use Proxy";
-  case 380: return "Alternative Service";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 402: return "Payment Required";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 406: return "Not Acceptable";
-  case 407: return "Proxy Authentication Required";
-  case 408: return "Request Timeout";
-  case 410: return "Gone";
-  case 413: return "Request Entity Too Large";
-  case 414: return "Request-URI Too Long";
-  case 415: return "Unsupported Media Type";
-  case 416: return "Unsupported URI Scheme";
-  case 420: return "Bad Extension";
-  case 421: return "Extension Required";
-  case 422: return "Session Interval Too Small";
-  case 423: return "Interval Too Brief";
-  case 480: return "Temporarily Unavailable";
-  case 481: return "Call/Transaction Does Not Exist";
-  case 482: return "Loop Detected";
-  case 483: return "Too Many Hops";
-  case 484: return "Address Incomplete";
-  case 485: return "Ambiguous";
-  case 486: return "Busy Here";
-  case 487: return "Request Terminated";
-  case 488: return "Not Acceptable Here";
-  case 489: return "Bad Event";
-  case 491: return "Request Pending";
-  case 493: return "Undecipherable";
-  case 500: return "Server Internal Error";
-  case 501: return "Not Implemented";
-  case 502: return "Bad Gateway";
-  case 503: return "Service Unavailable";
-  case 504: return "Server Time-out";
-  case 505: return "Version Not Supported";
-  case 513: return "Message Too Large";
-  case 600: return "Busy Everywhere";
-  case 603: return "Decline";
-  case 604: return "Does Not Exist Anywhere";
-  case 606: return "Not Acceptable";
-  default: break;
+  case 100:
+    return "Trying";
+  case 180:
+    return "Ringing";
+  case 181:
+    return "Call Is Being Forwarded";
+  case 182:
+    return "Queued";
+  case 183:
+    return "Session Progress";
+  case 200:
+    return "OK";
+  case 202:
+    return "Accepted";
+  case 300:
+    return "Multiple Choices";
+  case 301:
+    return "Moved Permanently";
+  case 302:
+    return "Moved Temporarily";
+  case 305:
+    return "Use Proxy";
+  case 380:
+    return "Alternative Service";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 402:
+    return "Payment Required";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 406:
+    return "Not Acceptable";
+  case 407:
+    return "Proxy Authentication Required";
+  case 408:
+    return "Request Timeout";
+  case 410:
+    return "Gone";
+  case 413:
+    return "Request Entity Too Large";
+  case 414:
+    return "Request-URI Too Long";
+  case 415:
+    return "Unsupported Media Type";
+  case 416:
+    return "Unsupported URI Scheme";
+  case 420:
+    return "Bad Extension";
+  case 421:
+    return "Extension Required";
+  case 422:
+    return "Session Interval Too Small";
+  case 423:
+    return "Interval Too Brief";
+  case 480:
+    return "Temporarily Unavailable";
+  case 481:
+    return "Call/Transaction Does Not Exist";
+  case 482:
+    return "Loop Detected";
+  case 483:
+    return "Too Many Hops";
+  case 484:
+    return "Address Incomplete";
+  case 485:
+    return "Ambiguous";
+  case 486:
+    return "Busy Here";
+  case 487:
+    return "Request Terminated";
+  case 488:
+    return "Not Acceptable Here";
+  case 489:
+    return "Bad Event";
+  case 491:
+    return "Request Pending";
+  case 493:
+    return "Undecipherable";
+  case 500:
+    return "Server Internal Error";
+  case 501:
+    return "Not Implemented";
+  case 502:
+    return "Bad Gateway";
+  case 503:
+    return "Service Unavailable";
+  case 504:
+    return "Server Time-out";
+  case 505:
+    return "Version Not Supported";
+  case 513:
+    return "Message Too Large";
+  case 600:
+    return "Busy Everywhere";
+  case 603:
+    return "Decline";
+  case 604:
+    return "Does Not Exist Anywhere";
+  case 606:
+    return "Not Acceptable";
+  default:
+    break;
   }
   if (status < 200)
     return "Trying";
@@ -1119,7 +1176,9 @@ void sipline__stx_abandon(sipline__stx *stx, sipline_tstamp now) {
 int sipline__stx_is_final(const sipline__stx *stx) {
   return stx->status >= 200 || stx->t.state == S_TERMINATED;
 }
-int sipline__stx_status(const sipline__stx *stx) { return stx->status; }
+int sipline__stx_status(const sipline__stx *stx) {
+  return stx->status;
+}
 sipline_method sipline__stx_method(const sipline__stx *stx) {
   return stx->t.method;
 }
@@ -1135,9 +1194,8 @@ int sipline__stx_has_handler(const sipline__stx *stx) {
 
 /* ------------------------------------------------------------------ */
 
-size_t sipline__txl_transport_error(sipline__txl *txl,
-                                    const sipline_path *path, int why,
-                                    sipline_tstamp now) {
+size_t sipline__txl_transport_error(sipline__txl *txl, const sipline_path *path,
+                                    int why, sipline_tstamp now) {
   size_t n = 0;
   /* Walk safely: nothing is freed before reap, and new transactions are
    * added at the head, behind us. */

@@ -34,8 +34,8 @@ typedef struct sipline__txn sipline__txn;
 
 /* Transaction timer values in ms (from the profile; see sipline__txl_init). */
 typedef struct sipline__txn_timers {
-  uint32_t t1, t2, t4;      /* 500, 4000, 5000 */
-  uint32_t b, f, h, d, j;   /* 16000 each (SPEC §1); 64*T1 when 0 */
+  uint32_t t1, t2, t4;    /* 500, 4000, 5000 */
+  uint32_t b, f, h, d, j; /* 16000 each (SPEC §1); 64*T1 when 0 */
 } sipline__txn_timers;
 
 /*
@@ -52,11 +52,11 @@ typedef struct sipline__txl {
   sipline__txn **hash; /* buckets by branch (or Call-ID for RFC 2543) */
   size_t n_buckets;
   size_t n_live;
-  size_t n_dead;       /* terminated, waiting for sipline__txl_reap */
-  const char *server;  /* Server header value for responses; NULL: none */
+  size_t n_dead;      /* terminated, waiting for sipline__txl_reap */
+  const char *server; /* Server header value for responses; NULL: none */
   /* counters for tests and status */
-  uint64_t n_retrans_rx;  /* request retransmissions absorbed */
-  uint64_t n_stray_rsp;   /* responses matching no client transaction */
+  uint64_t n_retrans_rx; /* request retransmissions absorbed */
+  uint64_t n_stray_rsp;  /* responses matching no client transaction */
 } sipline__txl;
 
 /*
@@ -182,8 +182,8 @@ typedef void (*sipline__stx_cb)(void *arg, sipline__stx *stx,
 
 /* What a TU wants in a response (§8.2.6). Designated initializers please. */
 typedef struct sipline__resp {
-  int status;          /* 100..699 */
-  const char *reason;  /* NULL: the standard phrase for status */
+  int status;         /* 100..699 */
+  const char *reason; /* NULL: the standard phrase for status */
   /* The To tag for responses other than 100 when the request's To had none.
    * NULL: the transaction's own tag (random, the same for all its
    * responses). A dialog-creating TU passes its dialog's local tag. */
@@ -223,8 +223,7 @@ int sipline__stx_reply(sipline__stx *stx, int status, const char *reason,
  * it is valid until the handler gets SIPLINE__STX_GONE. arg must stay valid
  * as long as the handler is set; cb NULL removes it.
  */
-void sipline__stx_set_handler(sipline__stx *stx, sipline__stx_cb cb,
-                              void *arg);
+void sipline__stx_set_handler(sipline__stx *stx, sipline__stx_cb cb, void *arg);
 
 /* 1 once a final response has been sent. */
 int sipline__stx_is_final(const sipline__stx *stx);
@@ -293,9 +292,8 @@ int sipline__stx_notify_cancel(sipline__stx *stx, sipline_tstamp now);
  * has not completed reports SIPLINE_ERR_TRANSPORT; server transactions on
  * it end (TPERR to their handler). Returns how many were failed.
  */
-size_t sipline__txl_transport_error(sipline__txl *txl,
-                                    const sipline_path *path, int why,
-                                    sipline_tstamp now);
+size_t sipline__txl_transport_error(sipline__txl *txl, const sipline_path *path,
+                                    int why, sipline_tstamp now);
 
 /* Live (not yet terminated) transactions, for tests and shutdown. */
 size_t sipline__txl_count(const sipline__txl *txl);

@@ -104,21 +104,36 @@ uint64_t sipline_ua_events_dropped(const sipline_ua *ua) {
 
 const char *sipline_event_name(sipline_event_type t) {
   switch (t) {
-  case SIPLINE_EV_REGISTERED: return "registered";
-  case SIPLINE_EV_UNREGISTERED: return "unregistered";
-  case SIPLINE_EV_REG_FAILED: return "reg_failed";
-  case SIPLINE_EV_SERVER_DOWN: return "server_down";
-  case SIPLINE_EV_SERVER_UP: return "server_up";
-  case SIPLINE_EV_FAILOVER: return "failover";
-  case SIPLINE_EV_FALLBACK: return "fallback";
-  case SIPLINE_EV_CALL: return "call";
-  case SIPLINE_EV_DNS_QUERY: return "dns_query";
-  case SIPLINE_EV_EXECUTE: return "execute";
-  case SIPLINE_EV_NOTIFY: return "notify";
-  case SIPLINE_EV_AUTH_FAILED: return "auth_failed";
-  case SIPLINE_EV_KEEPALIVE: return "keepalive";
-  case SIPLINE_EV_WARNING: return "warning";
-  default: return "none";
+  case SIPLINE_EV_REGISTERED:
+    return "registered";
+  case SIPLINE_EV_UNREGISTERED:
+    return "unregistered";
+  case SIPLINE_EV_REG_FAILED:
+    return "reg_failed";
+  case SIPLINE_EV_SERVER_DOWN:
+    return "server_down";
+  case SIPLINE_EV_SERVER_UP:
+    return "server_up";
+  case SIPLINE_EV_FAILOVER:
+    return "failover";
+  case SIPLINE_EV_FALLBACK:
+    return "fallback";
+  case SIPLINE_EV_CALL:
+    return "call";
+  case SIPLINE_EV_DNS_QUERY:
+    return "dns_query";
+  case SIPLINE_EV_EXECUTE:
+    return "execute";
+  case SIPLINE_EV_NOTIFY:
+    return "notify";
+  case SIPLINE_EV_AUTH_FAILED:
+    return "auth_failed";
+  case SIPLINE_EV_KEEPALIVE:
+    return "keepalive";
+  case SIPLINE_EV_WARNING:
+    return "warning";
+  default:
+    return "none";
   }
 }
 
@@ -130,15 +145,13 @@ void sipline__ua_new_tag(sipline_ua *ua, char out[SIPLINE__TAG_LEN + 1]) {
   out[SIPLINE__TAG_LEN] = 0;
 }
 
-void sipline__ua_new_branch(sipline_ua *ua,
-                            char out[SIPLINE__BRANCH_LEN + 1]) {
+void sipline__ua_new_branch(sipline_ua *ua, char out[SIPLINE__BRANCH_LEN + 1]) {
   memcpy(out, "z9hG4bK", 7);
   sipline_rng_token(&ua->rng, out + 7, SIPLINE__BRANCH_LEN - 7);
   out[SIPLINE__BRANCH_LEN] = 0;
 }
 
-void sipline__ua_new_callid(sipline_ua *ua,
-                            char out[SIPLINE__CALLID_LEN + 1]) {
+void sipline__ua_new_callid(sipline_ua *ua, char out[SIPLINE__CALLID_LEN + 1]) {
   sipline_rng_token(&ua->rng, out, SIPLINE__CALLID_LEN);
   out[SIPLINE__CALLID_LEN] = 0;
 }
@@ -228,8 +241,7 @@ int sipline__ua_dns_query(sipline_ua *ua, unsigned line, const char *name,
   return 0;
 }
 
-int sipline__ua_line_target(sipline_ua *ua, unsigned line,
-                            sipline__target *t) {
+int sipline__ua_line_target(sipline_ua *ua, unsigned line, sipline__target *t) {
   for (unsigned i = 0; i < ua->n_mods; i++)
     if (ua->mods[i].m->line_target) {
       int r = ua->mods[i].m->line_target(ua, ua->mods[i].st, line, t);
@@ -466,8 +478,8 @@ static int deliver(void *arg, const sipline_path *path, const sipline_msg *m,
  * parses, answer 505 through a server transaction built from it (so that a
  * retransmission gets the same answer).
  */
-static void answer_505(sipline_ua *ua, const sipline_path *path,
-                       sipline_pl raw, sipline_tstamp now) {
+static void answer_505(sipline_ua *ua, const sipline_path *path, sipline_pl raw,
+                       sipline_tstamp now) {
   const char *nl = memchr(raw.p, '\n', raw.len);
   if (!nl)
     return;
@@ -486,8 +498,8 @@ static void answer_505(sipline_ua *ua, const sipline_path *path,
   if (!b.err &&
       sipline_msg_parse(&m, b.p, b.len, SIPLINE_PARSE_DATAGRAM, NULL) > 0 &&
       m.is_request && m.method != SIPLINE_METHOD_ACK && m.n_via &&
-      m.first[SIPLINE_HDR_FROM] && m.first[SIPLINE_HDR_TO] &&
-      m.call_id.len && m.first[SIPLINE_HDR_CSEQ]) {
+      m.first[SIPLINE_HDR_FROM] && m.first[SIPLINE_HDR_TO] && m.call_id.len &&
+      m.first[SIPLINE_HDR_CSEQ]) {
     sipline__stx *stx = NULL;
     if (sipline__txl_on_request(&ua->txl, &m, path, now, &stx) == 0 && stx)
       reply_status(stx, 505, now);
@@ -554,8 +566,8 @@ static void answer_stateless(sipline_ua *ua, const sipline_path *path,
     const char *colon = memchr(line.p, ':', line.len);
     if (!colon)
       continue;
-    sipline_pl name = sipline_pl_trim((sipline_pl){line.p,
-                                                   (size_t)(colon - line.p)});
+    sipline_pl name =
+        sipline_pl_trim((sipline_pl){line.p, (size_t)(colon - line.p)});
     sipline_pl val = {colon + 1, (size_t)(line.p + line.len - colon - 1)};
     if (hdr_is(name, "Via", "v")) {
       if (n_via == SIPLINE__ARRAY_LEN(vias))
@@ -592,9 +604,9 @@ static void answer_stateless(sipline_ua *ua, const sipline_path *path,
   sipline__buf b;
   sipline__buf_init(&b, ua->mem);
   sipline__buf_printf(&b, "SIP/2.0 %d ", e->status);
-  append_clean(&b, sipline_pl_str(e->reason ? e->reason
-                                            : sipline__reason_phrase(
-                                                  e->status)));
+  append_clean(&b,
+               sipline_pl_str(e->reason ? e->reason
+                                        : sipline__reason_phrase(e->status)));
   sipline__buf_append_str(&b, "\r\n");
   sipline_pl rest = vias[0], top;
   sipline_via v;
@@ -625,8 +637,8 @@ static void answer_stateless(sipline_ua *ua, const sipline_path *path,
   /* a tag of ours unless the To has one (a crude but safe search) */
   int has_tag = 0;
   for (size_t i = 0; i + 4 <= to.len; i++)
-    if (to.p[i] == ';' && sipline_pl_casecmp_str((sipline_pl){to.p + i + 1, 3},
-                                                 "tag"))
+    if (to.p[i] == ';' &&
+        sipline_pl_casecmp_str((sipline_pl){to.p + i + 1, 3}, "tag"))
       has_tag = 1;
   if (!has_tag) {
     char tag[SIPLINE__TAG_LEN + 1];
@@ -665,7 +677,9 @@ static void reject(void *arg, const sipline_path *path, sipline_pl raw,
 /* ------------------------------------------------------------------ */
 /* the public calls */
 
-static void finish(sipline_ua *ua) { sipline__txl_reap(&ua->txl); }
+static void finish(sipline_ua *ua) {
+  sipline__txl_reap(&ua->txl);
+}
 
 static void set_now(sipline_ua *ua, sipline_tstamp now) {
   /* Time never goes back, even if the application's does. */
@@ -704,8 +718,7 @@ int sipline__ua_create(sipline_ua **pua, const sipline_settings *st,
                                                   : "127.0.0.1");
   if (!e)
     e = dup_str(mem, &ua->user_agent,
-                st->user_agent ? st->user_agent
-                               : "sipline/" SIPLINE_VERSION);
+                st->user_agent ? st->user_agent : "sipline/" SIPLINE_VERSION);
   if (!e) {
     if (st->instance_id) {
       e = dup_str(mem, &ua->instance_id, st->instance_id);
@@ -718,8 +731,7 @@ int sipline__ua_create(sipline_ua **pua, const sipline_settings *st,
       char u[64];
       snprintf(u, sizeof(u), "urn:uuid:%08x-%04x-4%03x-%04x-%012llx",
                (unsigned)(a >> 32), (unsigned)(a >> 16 & 0xffff),
-               (unsigned)(a & 0xfff),
-               (unsigned)(0x8000 | (b >> 48 & 0x3fff)),
+               (unsigned)(a & 0xfff), (unsigned)(0x8000 | (b >> 48 & 0x3fff)),
                (unsigned long long)(b & 0xffffffffffffULL));
       e = dup_str(mem, &ua->instance_id, u);
     }
@@ -781,8 +793,8 @@ void *sipline_ua_user_data(const sipline_ua *ua) {
   return ua ? ua->user_data : NULL;
 }
 
-int sipline_ua_recv(sipline_ua *ua, const sipline_path *path,
-                    const uint8_t *p, size_t n, sipline_tstamp now) {
+int sipline_ua_recv(sipline_ua *ua, const sipline_path *path, const uint8_t *p,
+                    size_t n, sipline_tstamp now) {
   if (!ua || !path || (!p && n))
     return SIPLINE_ERR_INVAL;
   set_now(ua, now);
@@ -801,8 +813,7 @@ int sipline_ua_transport_error(sipline_ua *ua, const sipline_path *path,
     sipline__tp_flow_close(&ua->tp, path);
   for (unsigned i = 0; i < ua->n_mods; i++)
     if (ua->mods[i].m->on_transport_error)
-      ua->mods[i].m->on_transport_error(ua, ua->mods[i].st, path, why,
-                                        ua->now);
+      ua->mods[i].m->on_transport_error(ua, ua->mods[i].st, path, why, ua->now);
   finish(ua);
   return 0;
 }
@@ -836,9 +847,8 @@ int sipline_ua_handle_timeout(sipline_ua *ua, sipline_tstamp now) {
   return 0;
 }
 
-int sipline_ua_dns_answer(sipline_ua *ua, unsigned id,
-                          const sipline_dns_rr *rr, size_t n,
-                          sipline_tstamp now) {
+int sipline_ua_dns_answer(sipline_ua *ua, unsigned id, const sipline_dns_rr *rr,
+                          size_t n, sipline_tstamp now) {
   if (!ua || (!rr && n))
     return SIPLINE_ERR_INVAL;
   set_now(ua, now);
@@ -910,8 +920,7 @@ int sipline_ua_line_status(const sipline_ua *ua, unsigned line,
   st->next_refresh = SIPLINE_TSTAMP_NONE;
   st->fallback_at = SIPLINE_TSTAMP_NONE;
   sipline__event_str(st->aor, sizeof(st->aor), "%s@%s",
-                     l->user_id ? l->user_id : "",
-                     l->proxy ? l->proxy : "");
+                     l->user_id ? l->user_id : "", l->proxy ? l->proxy : "");
   sipline__event_str(st->state, sizeof(st->state), "%s",
                      l->reg ? "unregistered" : "disabled");
   int r = 0;

@@ -86,14 +86,13 @@ typedef struct sipline__module {
 
   /* A DNS answer for a query id this module issued: return 1 if the id
    * was the module's, 0 otherwise. rr[0..n-1] are valid during the call. */
-  int (*on_dns)(sipline_ua *ua, void *st, unsigned id,
-                const sipline_dns_rr *rr, size_t n, sipline_tstamp now);
+  int (*on_dns)(sipline_ua *ua, void *st, unsigned id, const sipline_dns_rr *rr,
+                size_t n, sipline_tstamp now);
 
   /* A transport failure on path (after the transactions using it have
    * been failed). why is a sipline_tperr. */
-  void (*on_transport_error)(sipline_ua *ua, void *st,
-                             const sipline_path *path, int why,
-                             sipline_tstamp now);
+  void (*on_transport_error)(sipline_ua *ua, void *st, const sipline_path *path,
+                             int why, sipline_tstamp now);
 
   /* Fills the module's part of a line's status (the engine filled line,
    * aor and state "unregistered" first). */
@@ -120,8 +119,7 @@ typedef struct sipline__module {
   /* dlg: sipline_ua_call / sipline_ua_hangup. */
   int (*call)(sipline_ua *ua, void *st, unsigned line, const char *to,
               unsigned *call_id, sipline_tstamp now);
-  int (*hangup)(sipline_ua *ua, void *st, unsigned call_id,
-                sipline_tstamp now);
+  int (*hangup)(sipline_ua *ua, void *st, unsigned call_id, sipline_tstamp now);
 } sipline__module;
 
 #define SIPLINE__MAX_MODULES 8
@@ -131,12 +129,12 @@ typedef struct sipline__module {
  */
 
 struct sipline_ua {
-  sipline_mem mem_store; /* the application's allocator, copied */
+  sipline_mem mem_store;  /* the application's allocator, copied */
   const sipline_mem *mem; /* &mem_store: pass this to every allocation */
   void *user_data;
-  sipline_rng rng;        /* seeded from settings.seed */
-  sipline__theap timers;  /* every deadline of the UA (modules too) */
-  sipline_tstamp now;     /* the latest time given by the application */
+  sipline_rng rng;       /* seeded from settings.seed */
+  sipline__theap timers; /* every deadline of the UA (modules too) */
+  sipline_tstamp now;    /* the latest time given by the application */
 
   /* Copies owned by the engine (allocated with mem). */
   sipline_profile *profile;
@@ -204,14 +202,12 @@ void sipline__ua_warn(sipline_ua *ua, unsigned line, const char *reason,
                       const char *fmt, ...) SIPLINE__PRINTF(4, 5);
 
 /* Random identifiers (RFC 3261 §19.3 and §8.1.1.7), NUL-terminated. */
-#define SIPLINE__TAG_LEN 16            /* tag: 16 chars of [A-Za-z0-9] */
-#define SIPLINE__BRANCH_LEN (7 + 20)   /* "z9hG4bK" + 20 random chars */
-#define SIPLINE__CALLID_LEN 32         /* 32 random chars (no host part) */
+#define SIPLINE__TAG_LEN 16          /* tag: 16 chars of [A-Za-z0-9] */
+#define SIPLINE__BRANCH_LEN (7 + 20) /* "z9hG4bK" + 20 random chars */
+#define SIPLINE__CALLID_LEN 32       /* 32 random chars (no host part) */
 void sipline__ua_new_tag(sipline_ua *ua, char out[SIPLINE__TAG_LEN + 1]);
-void sipline__ua_new_branch(sipline_ua *ua,
-                            char out[SIPLINE__BRANCH_LEN + 1]);
-void sipline__ua_new_callid(sipline_ua *ua,
-                            char out[SIPLINE__CALLID_LEN + 1]);
+void sipline__ua_new_branch(sipline_ua *ua, char out[SIPLINE__BRANCH_LEN + 1]);
+void sipline__ua_new_callid(sipline_ua *ua, char out[SIPLINE__CALLID_LEN + 1]);
 /* A uniform random number in [0, bound) (jitter, random delays). */
 uint64_t sipline__ua_random(sipline_ua *ua, uint64_t bound);
 
@@ -235,8 +231,8 @@ void sipline__ua_append_contact_uri(const sipline_ua *ua, sipline__buf *b,
 void sipline__ua_append_common(const sipline_ua *ua, sipline__buf *b);
 
 /* Queues raw bytes on a path (keep-alive CRLFs, a 2xx ACK). */
-int sipline__ua_send(sipline_ua *ua, const sipline_path *path,
-                     const void *p, size_t n);
+int sipline__ua_send(sipline_ua *ua, const sipline_path *path, const void *p,
+                     size_t n);
 
 /*
  * Starts a client transaction (sipline__ctx_new on ua->txl). A path whose
@@ -255,8 +251,7 @@ int sipline__ua_dns_query(sipline_ua *ua, unsigned line, const char *name,
                           sipline_dns_qtype qtype, unsigned *id);
 
 /* Asks the modules where line's out-of-dialog requests go (reg). */
-int sipline__ua_line_target(sipline_ua *ua, unsigned line,
-                            sipline__target *t);
+int sipline__ua_line_target(sipline_ua *ua, unsigned line, sipline__target *t);
 /* Reports a failed out-of-dialog request to the modules (reg). */
 void sipline__ua_request_failed(sipline_ua *ua, unsigned line,
                                 const sipline__target *t, int err_or_status,
@@ -267,7 +262,7 @@ unsigned sipline__ua_line_calls(const sipline_ua *ua, unsigned line);
 void sipline__ua_line_idle(sipline_ua *ua, unsigned line, sipline_tstamp now);
 
 /* The Allow and Accept values the engine advertises. */
-#define SIPLINE__ALLOW                                                      \
+#define SIPLINE__ALLOW                                                         \
   "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, UPDATE, INFO, PRACK"
 #define SIPLINE__ACCEPT "application/sdp"
 #define SIPLINE__SUPPORTED "timer"

@@ -89,8 +89,8 @@ typedef struct peer {
 static void answer(sipline_ua *ua, peer *pe, const sipline_path *path,
                    const uint8_t *b, size_t n, sipline_tstamp now) {
   sipline_msg m;
-  if (sipline_msg_parse(&m, (const char *)b, n, SIPLINE_PARSE_DATAGRAM,
-                        NULL) <= 0 ||
+  if (sipline_msg_parse(&m, (const char *)b, n, SIPLINE_PARSE_DATAGRAM, NULL) <=
+          0 ||
       !m.is_request || m.method == SIPLINE_METHOD_ACK)
     return;
   pe->n_req++;
@@ -122,8 +122,7 @@ static void answer(sipline_ua *ua, peer *pe, const sipline_path *path,
     else
       o += (size_t)snprintf(out + o, sizeof(out) - o, "Expires: 3600\r\n");
   }
-  o += (size_t)snprintf(out + o, sizeof(out) - o,
-                        "Content-Length: 0\r\n\r\n");
+  o += (size_t)snprintf(out + o, sizeof(out) - o, "Content-Length: 0\r\n\r\n");
   sipline_path back = *path;
   sipline_ua_recv(ua, &back, (const uint8_t *)out, o, now);
 }
@@ -241,10 +240,9 @@ static void test_whole_ua(void **state) {
   print_message("whole UA: %d requests answered, %d REGISTER (%d with "
                 "Expires 0), %d INVITE, %d BYE; events: registered %d, "
                 "unregistered %d, call %d\n",
-                pe.n_req, pe.n_register, pe.n_unregister, pe.n_invite,
-                pe.n_bye, pe.events[SIPLINE_EV_REGISTERED],
-                pe.events[SIPLINE_EV_UNREGISTERED],
-                pe.events[SIPLINE_EV_CALL]);
+                pe.n_req, pe.n_register, pe.n_unregister, pe.n_invite, pe.n_bye,
+                pe.events[SIPLINE_EV_REGISTERED],
+                pe.events[SIPLINE_EV_UNREGISTERED], pe.events[SIPLINE_EV_CALL]);
   assert_int_equal(pe.n_calls, 1);
   assert_int_equal(pe.n_invite, 1);
   assert_int_equal(pe.n_bye, 1);

@@ -39,11 +39,20 @@ static void test_addr(void **state) {
   addr_roundtrip("::ffff:192.0.2.128", "[::ffff:c000:280]");
   addr_roundtrip("1:0:0:2:0:0:0:3", "[1:0:0:2::3]");
   addr_roundtrip("::", "[::]");
-  static const char *bad[] = {"",          "1.2.3",       "1.2.3.4.5",
-                              "256.1.1.1", "1.2.3.4:",    "1.2.3.4:65536",
-                              "1.2.3.4:x", "example.com", "[::1",
-                              "[::1]5060", ":::",         "1::2::3",
-                              "1:2:3:4:5:6:7:8:9",        "01234::",
+  static const char *bad[] = {"",
+                              "1.2.3",
+                              "1.2.3.4.5",
+                              "256.1.1.1",
+                              "1.2.3.4:",
+                              "1.2.3.4:65536",
+                              "1.2.3.4:x",
+                              "example.com",
+                              "[::1",
+                              "[::1]5060",
+                              ":::",
+                              "1::2::3",
+                              "1:2:3:4:5:6:7:8:9",
+                              "01234::",
                               "1.2.3.04444"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     sipline_addr a;
@@ -170,10 +179,9 @@ static void test_stream_every_split(void **state) {
     p.remote.port = (uint16_t)(1000 + cut); /* a new flow each time */
     assert_int_equal(
         sipline__tp_recv(&TP, &p, (const uint8_t *)s, (size_t)cut, 0), 0);
-    assert_int_equal(
-        sipline__tp_recv(&TP, &p, (const uint8_t *)s + cut,
-                         (size_t)(n - cut), 0),
-        0);
+    assert_int_equal(sipline__tp_recv(&TP, &p, (const uint8_t *)s + cut,
+                                      (size_t)(n - cut), 0),
+                     0);
     assert_int_equal(R.n, 2);
     sipline__tp_flow_close(&TP, &p);
   }
@@ -194,8 +202,7 @@ static void test_flows_separate(void **state) {
   sipline__tp_recv(&TP, &a, (const uint8_t *)MSG1 + h, strlen(MSG1) - h, 0);
   assert_int_equal(R.n, 1);
   assert_string_equal(R.last, MSG1);
-  sipline__tp_recv(&TP, &b, (const uint8_t *)MSG2 + 10, strlen(MSG2) - 10,
-                   0);
+  sipline__tp_recv(&TP, &b, (const uint8_t *)MSG2 + 10, strlen(MSG2) - 10, 0);
   assert_int_equal(R.n, 2);
   assert_string_equal(R.last, MSG2);
   /* a wildcard local address finds the flow */
@@ -232,8 +239,7 @@ static void test_stream_too_big(void **state) {
   char big[1200];
   memset(big, 'a', sizeof(big));
   memcpy(big, "OPTIONS sip:a@b SIP/2.0\r\nX: ", 28);
-  assert_int_equal(sipline__tp_recv(&TP, &p, (const uint8_t *)big, 900, 0),
-                   0);
+  assert_int_equal(sipline__tp_recv(&TP, &p, (const uint8_t *)big, 900, 0), 0);
   assert_int_equal(
       sipline__tp_recv(&TP, &p, (const uint8_t *)big + 900, 300, 0),
       SIPLINE_ERR_TOOBIG);
@@ -254,14 +260,12 @@ static void test_datagram(void **state) {
   sipline_path p = mkpath(SIPLINE_TP_UDP, "10.0.0.1:5060");
   char s[4096];
   int n = snprintf(s, sizeof(s), "%sTRAILING JUNK", MSG1);
-  assert_int_equal(sipline__tp_recv(&TP, &p, (const uint8_t *)s, (size_t)n,
-                                    0),
+  assert_int_equal(sipline__tp_recv(&TP, &p, (const uint8_t *)s, (size_t)n, 0),
                    0);
   assert_int_equal(R.n, 1);
   assert_string_equal(R.last, MSG1);
   /* a keep-alive datagram is ignored */
-  assert_int_equal(sipline__tp_recv(&TP, &p, (const uint8_t *)"\r\n\r\n", 4,
-                                    0),
+  assert_int_equal(sipline__tp_recv(&TP, &p, (const uint8_t *)"\r\n\r\n", 4, 0),
                    0);
   assert_int_equal(R.n, 1);
   assert_int_equal(R.n_rej, 0);
@@ -291,9 +295,8 @@ static void test_send_creates_flow(void **state) {
 /* ---------------------------------------------------------------- */
 /* Via routing */
 
-static void route(const char *via_text, sipline_transport t,
-                  const char *src, const char *want_dst,
-                  const char *want_via) {
+static void route(const char *via_text, sipline_transport t, const char *src,
+                  const char *want_dst, const char *want_via) {
   sipline_via v;
   sipline_pl vp = sipline_pl_str(via_text);
   assert_int_equal(sipline_via_parse(vp, &v), 0);
@@ -335,8 +338,8 @@ static void test_via_routing(void **state) {
         "192.0.2.1:33333", "192.0.2.1:33333",
         "SIP/2.0/TCP 10.1.1.1:5070;branch=z9hG4bKe;received=192.0.2.1");
   /* IPv6 */
-  route("SIP/2.0/UDP [2001:db8::9]:5060;branch=z9hG4bKf;rport",
-        SIPLINE_TP_UDP, "[2001:db8::1]:5062", "[2001:db8::1]:5062",
+  route("SIP/2.0/UDP [2001:db8::9]:5060;branch=z9hG4bKf;rport", SIPLINE_TP_UDP,
+        "[2001:db8::1]:5062", "[2001:db8::1]:5062",
         "SIP/2.0/UDP [2001:db8::9]:5060;branch=z9hG4bKf;rport=5062;"
         "received=2001:db8::1");
   /* an old received is replaced, other params kept */
@@ -349,14 +352,12 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_addr),
       cmocka_unit_test_setup_teardown(test_stream_one_byte, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_stream_every_split, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_stream_every_split, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flows_separate, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream_malformed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream_too_big, setup, teardown),
       cmocka_unit_test_setup_teardown(test_datagram, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_send_creates_flow, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_send_creates_flow, setup, teardown),
       cmocka_unit_test(test_via_routing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,9 +45,9 @@ static int setup(void **state) {
   sipline__theap_init(&E.heap, sipline_mem_default());
   sipline_rng_seed(&E.rng, 1);
   sipline__tp_init(&E.tp, sipline_mem_default(), deliver, NULL, NULL);
-  assert_int_equal(sipline__txl_init(&E.txl, sipline_mem_default(), &E.heap,
-                                     &E.rng, &E.tp),
-                   0);
+  assert_int_equal(
+      sipline__txl_init(&E.txl, sipline_mem_default(), &E.heap, &E.rng, &E.tp),
+      0);
   return 0;
 }
 
@@ -165,9 +165,8 @@ static void inject_rsp(int status, const char *branch, const char *method,
            status, branch, totag ? ";tag=" : "", totag ? totag : "", cseq,
            method);
   sipline_path p = udp_path();
-  assert_int_equal(sipline__tp_recv(&E.tp, &p, (const uint8_t *)RSP,
-                                    strlen(RSP), E.now),
-                   0);
+  assert_int_equal(
+      sipline__tp_recv(&E.tp, &p, (const uint8_t *)RSP, strlen(RSP), E.now), 0);
   sipline__txl_reap(&E.txl);
 }
 
@@ -190,8 +189,7 @@ static void test_timer_e_schedule(void **state) {
   start("OPTIONS", "z9hG4bK-e1", udp_path());
   sipline_tstamp t[32];
   int n = schedule(60000, t, 32);
-  static const sipline_tstamp want[] = {0, 500, 1500, 3500, 7500, 11500,
-                                        15500};
+  static const sipline_tstamp want[] = {0, 500, 1500, 3500, 7500, 11500, 15500};
   assert_int_equal(n, 7);
   for (int i = 0; i < n; i++)
     assert_int_equal(t[i], want[i]);
@@ -222,8 +220,7 @@ static void test_timer_a_uncapped(void **state) {
   start("INVITE", "z9hG4bK-a2", udp_path());
   sipline_tstamp t[32];
   int n = schedule(60000, t, 32);
-  static const sipline_tstamp want[] = {0,    500,   1500, 3500,
-                                        7500, 15500, 31500};
+  static const sipline_tstamp want[] = {0, 500, 1500, 3500, 7500, 15500, 31500};
   assert_int_equal(n, 7);
   for (int i = 0; i < n; i++)
     assert_int_equal(t[i], want[i]);
@@ -245,8 +242,8 @@ static void test_profile_timers(void **state) {
   sipline_tstamp t[32];
   int n = schedule(60000, t, 32);
   /* 0, 100, 300, 600, 900, 1200, 1500, 1800; F at 2000 */
-  static const sipline_tstamp want[] = {0, 100, 300, 600, 900, 1200, 1500,
-                                        1800};
+  static const sipline_tstamp want[] = {0,   100,  300,  600,
+                                        900, 1200, 1500, 1800};
   assert_int_equal(n, 8);
   for (int i = 0; i < n; i++)
     assert_int_equal(t[i], want[i]);
@@ -414,9 +411,8 @@ static void test_transport_error(void **state) {
   run_to(700);
   sipline_path err = udp_path();
   memset(&err.local, 0, sizeof(err.local)); /* wildcard local */
-  assert_int_equal(sipline__txl_transport_error(&E.txl, &err,
-                                                SIPLINE_TPERR_UNREACHABLE,
-                                                E.now),
+  assert_int_equal(sipline__txl_transport_error(
+                       &E.txl, &err, SIPLINE_TPERR_UNREACHABLE, E.now),
                    1);
   assert_int_equal(E.n_cb, 1);
   assert_int_equal(E.last_err, SIPLINE_ERR_TRANSPORT);
@@ -451,8 +447,8 @@ static void test_cancel(void **state) {
 static sipline__stx *inject_req(const char *text, int *absorbed,
                                 sipline_path path) {
   sipline_msg m;
-  ptrdiff_t r = sipline_msg_parse(&m, text, strlen(text),
-                                  SIPLINE_PARSE_DATAGRAM, NULL);
+  ptrdiff_t r =
+      sipline_msg_parse(&m, text, strlen(text), SIPLINE_PARSE_DATAGRAM, NULL);
   assert_true(r > 0);
   sipline__stx *s = NULL;
   int a = sipline__txl_on_request(&E.txl, &m, &path, E.now, &s);
@@ -494,8 +490,8 @@ static void test_nist_response(void **state) {
   (void)state;
   sipline_path in = udp_path();
   sipline_addr_parse("192.0.2.7:40000", 15, &in.remote);
-  sipline__stx *s = inject_req(peer_req("OPTIONS", "z9hG4bK-s1", NULL), NULL,
-                               in);
+  sipline__stx *s =
+      inject_req(peer_req("OPTIONS", "z9hG4bK-s1", NULL), NULL, in);
   assert_non_null(s);
   sipline__resp r = {.status = 200,
                      .headers = "Allow: INVITE\r\n",
@@ -514,10 +510,10 @@ static void test_nist_response(void **state) {
   buf[it->len] = 0;
   sipline_mem_free(E.tp.mem, it);
   assert_non_null(strstr(buf, "SIP/2.0 200 OK\r\n"));
-  assert_non_null(strstr(
-      buf, "Via: SIP/2.0/UDP proxy.example.com:5070;branch=z9hG4bK-s1;"
-           "rport=40000;received=192.0.2.7\r\n"
-           "Via: SIP/2.0/UDP 10.9.9.9;branch=z9hG4bK-second\r\n"));
+  assert_non_null(
+      strstr(buf, "Via: SIP/2.0/UDP proxy.example.com:5070;branch=z9hG4bK-s1;"
+                  "rport=40000;received=192.0.2.7\r\n"
+                  "Via: SIP/2.0/UDP 10.9.9.9;branch=z9hG4bK-second\r\n"));
   assert_non_null(strstr(buf, "From: <sip:bob@example.com>;tag=bbb\r\n"));
   char to[128];
   snprintf(to, sizeof(to), "To: <sip:alice@example.com>;tag=%s\r\n",
@@ -542,8 +538,8 @@ static void test_nist_retransmissions(void **state) {
       inject_req(peer_req("BYE", "z9hG4bK-s2", "x"), &absorbed, udp_path());
   assert_int_equal(absorbed, 0);
   /* Trying: a retransmission is absorbed silently (nothing to resend) */
-  assert_null(inject_req(peer_req("BYE", "z9hG4bK-s2", "x"), &absorbed,
-                         udp_path()));
+  assert_null(
+      inject_req(peer_req("BYE", "z9hG4bK-s2", "x"), &absorbed, udp_path()));
   assert_int_equal(absorbed, 1);
   assert_int_equal(drain(NULL, 0), 0);
   assert_int_equal(sipline__stx_reply(s, 100, NULL, E.now), 0);
@@ -553,8 +549,7 @@ static void test_nist_retransmissions(void **state) {
   run_to(1000);
   assert_int_equal(sipline__stx_reply(s, 200, NULL, E.now), 0);
   assert_int_equal(drain(NULL, 0), 1);
-  assert_int_equal(sipline__stx_reply(s, 200, NULL, E.now),
-                   SIPLINE_ERR_STATE);
+  assert_int_equal(sipline__stx_reply(s, 200, NULL, E.now), SIPLINE_ERR_STATE);
   inject_req(peer_req("BYE", "z9hG4bK-s2", "x"), &absorbed, udp_path());
   assert_int_equal(absorbed, 1);
   char buf[2048];
@@ -585,8 +580,7 @@ static void test_ist_timer_g_h(void **state) {
   assert_int_equal(sipline__stx_reply(s, 486, NULL, E.now), 0);
   sipline_tstamp t[32];
   int n = schedule(60000, t, 32);
-  static const sipline_tstamp want[] = {0,    500,  1500,  3500,
-                                        7500, 11500, 15500};
+  static const sipline_tstamp want[] = {0, 500, 1500, 3500, 7500, 11500, 15500};
   assert_int_equal(n, 7);
   for (int i = 0; i < n; i++)
     assert_int_equal(t[i], want[i]);
@@ -607,8 +601,8 @@ static void test_ist_ack_confirmed(void **state) {
   run_to(200);
   /* the ACK carries our tag */
   char ack[2048];
-  snprintf(ack, sizeof(ack), "%s", peer_req("ACK", "z9hG4bK-s4",
-                                            sipline__stx_local_tag(s)));
+  snprintf(ack, sizeof(ack), "%s",
+           peer_req("ACK", "z9hG4bK-s4", sipline__stx_local_tag(s)));
   int absorbed = -1;
   assert_null(inject_req(ack, &absorbed, udp_path()));
   assert_int_equal(absorbed, 1);
@@ -641,11 +635,9 @@ static void test_ist_2xx_accepted(void **state) {
   assert_int_equal(drain(NULL, 0), 0);
   assert_int_equal(sipline__stx_respond(s, &r, E.now), 0); /* TU retransmits */
   assert_int_equal(drain(NULL, 0), 1);
-  assert_int_equal(sipline__stx_reply(s, 486, NULL, E.now),
-                   SIPLINE_ERR_STATE);
+  assert_int_equal(sipline__stx_reply(s, 486, NULL, E.now), SIPLINE_ERR_STATE);
   /* the 2xx ACK has its own branch: not absorbed, no transaction */
-  inject_req(peer_req("ACK", "z9hG4bK-s5ack", "dlgtag"), &absorbed,
-             udp_path());
+  inject_req(peer_req("ACK", "z9hG4bK-s5ack", "dlgtag"), &absorbed, udp_path());
   assert_int_equal(absorbed, 0);
   run_to(31999);
   assert_int_equal(E.n_stx_evt[SIPLINE__STX_GONE], 0);
@@ -661,8 +653,8 @@ static void test_find_invite(void **state) {
       inject_req(peer_req("INVITE", "z9hG4bK-s6", NULL), NULL, udp_path());
   sipline_msg m;
   const char *c = peer_req("CANCEL", "z9hG4bK-s6", NULL);
-  assert_true(sipline_msg_parse(&m, c, strlen(c), SIPLINE_PARSE_DATAGRAM,
-                                NULL) > 0);
+  assert_true(
+      sipline_msg_parse(&m, c, strlen(c), SIPLINE_PARSE_DATAGRAM, NULL) > 0);
   assert_ptr_equal(sipline__txl_find_invite(&E.txl, &m), inv);
   int absorbed = -1;
   sipline__stx *cs = inject_req(c, &absorbed, udp_path());
@@ -722,8 +714,7 @@ static void test_stx_transport_error(void **state) {
   sipline__stx_set_handler(s, stx_cb, NULL);
   sipline_path p = tcp_path();
   assert_int_equal(
-      sipline__txl_transport_error(&E.txl, &p, SIPLINE_TPERR_CLOSED, E.now),
-      1);
+      sipline__txl_transport_error(&E.txl, &p, SIPLINE_TPERR_CLOSED, E.now), 1);
   assert_int_equal(E.n_stx_evt[SIPLINE__STX_TPERR], 1);
   assert_int_equal(E.n_stx_evt[SIPLINE__STX_GONE], 1);
 }
@@ -772,8 +763,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_nist_retransmissions, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_ist_timer_g_h, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_ist_ack_confirmed, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_ist_ack_confirmed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ist_2xx_accepted, setup, teardown),
       cmocka_unit_test_setup_teardown(test_find_invite, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rfc2543_matching, setup, teardown),

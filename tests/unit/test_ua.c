@@ -26,8 +26,8 @@ static sipline_tstamp NOW;
 
 typedef struct tmod {
   int n_init, n_req, n_dns, n_tperr, n_cancelled, n_gone;
-  int take;         /* on_request: 1 = take every request */
-  int keep_invite;  /* keep INVITE stx with a handler, answer later */
+  int take;        /* on_request: 1 = take every request */
+  int keep_invite; /* keep INVITE stx with a handler, answer later */
   sipline__stx *kept;
   unsigned last_dns;
   int last_why;
@@ -121,9 +121,8 @@ static int setup_with(unsigned max_events, int with_mod) {
                          .local_host = "10.0.0.9",
                          .max_events = max_events};
   const sipline__module *mods[] = {&TEST_MOD};
-  assert_int_equal(sipline__ua_create(&UA, &st, NULL, NULL, mods,
-                                      with_mod ? 1 : 0),
-                   0);
+  assert_int_equal(
+      sipline__ua_create(&UA, &st, NULL, NULL, mods, with_mod ? 1 : 0), 0);
   return 0;
 }
 
@@ -241,16 +240,16 @@ static void test_unhandled(void **state) {
   assert_non_null(strstr(OUT, "Allow: "));
   expect_status(req("BYE", "z9hG4bK-u3", NULL), "SIP/2.0 481 ");
   expect_status(req("CANCEL", "z9hG4bK-u4", NULL), "SIP/2.0 481 ");
-  expect_status(req("NOTIFY", "z9hG4bK-u5", "Event: foo\r\n"),
-                "SIP/2.0 489 ");
+  expect_status(req("NOTIFY", "z9hG4bK-u5", "Event: foo\r\n"), "SIP/2.0 489 ");
   expect_status(req("INVITE", "z9hG4bK-u6", NULL), "SIP/2.0 480 ");
   /* an ACK nobody wants, and a stray response: dropped silently */
   send_text(req("ACK", "z9hG4bK-u7", NULL));
   assert_int_equal(pull(), 0);
-  const char *rsp = "SIP/2.0 200 OK\r\n"
-                    "Via: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bK-nope\r\n"
-                    "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\n"
-                    "Call-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+  const char *rsp =
+      "SIP/2.0 200 OK\r\n"
+      "Via: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bK-nope\r\n"
+      "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\n"
+      "Call-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
   assert_int_equal(send_text(rsp), 0);
   assert_int_equal(pull(), 0);
   assert_int_equal(UA->txl.n_stray_rsp, 1);
@@ -315,8 +314,7 @@ static void test_refusals(void **state) {
   /* garbage */
   assert_int_equal(send_text("\x01\x02 hello"), SIPLINE_ERR_MALFORMED);
   assert_int_equal(pull(), 0);
-  assert_int_equal(sipline_ua_recv(UA, NULL, NULL, 0, NOW),
-                   SIPLINE_ERR_INVAL);
+  assert_int_equal(sipline_ua_recv(UA, NULL, NULL, 0, NOW), SIPLINE_ERR_INVAL);
 }
 
 /* Modules see valid requests; a kept INVITE gets 100 Trying; CANCEL. */
@@ -409,10 +407,9 @@ static void test_client_and_tperr(void **state) {
   assert_int_equal(pull(), 1);
   sipline_path e = p;
   memset(&e.local, 0, sizeof(e.local));
-  assert_int_equal(sipline_ua_transport_error(UA, &e,
-                                              SIPLINE_TPERR_UNREACHABLE,
-                                              NOW + 600),
-                   0);
+  assert_int_equal(
+      sipline_ua_transport_error(UA, &e, SIPLINE_TPERR_UNREACHABLE, NOW + 600),
+      0);
   assert_int_equal(n_ctx_cb, 1);
   assert_int_equal(ctx_err, SIPLINE_ERR_TRANSPORT);
   assert_int_equal(TM.n_tperr, 1);
@@ -459,9 +456,9 @@ static void test_events(void **state) {
   assert_int_equal(sipline_ua_dns_answer(UA, 9999, NULL, 0, NOW),
                    SIPLINE_ERR_NOTFOUND);
   static const char *names[] = {
-      "none",   "registered", "unregistered", "reg_failed",  "server_down",
-      "server_up", "failover", "fallback",    "call",        "dns_query",
-      "execute", "notify",    "auth_failed",  "keepalive",   "warning"};
+      "none",      "registered", "unregistered", "reg_failed", "server_down",
+      "server_up", "failover",   "fallback",     "call",       "dns_query",
+      "execute",   "notify",     "auth_failed",  "keepalive",  "warning"};
   for (int t = 0; t < SIPLINE_EV__MAX; t++)
     assert_string_equal(sipline_event_name((sipline_event_type)t), names[t]);
   sipline__ua_warn(UA, 2, "test", "value %d", 7);
@@ -545,7 +542,8 @@ static void test_builders(void **state) {
   assert_null(sipline__ua_line_cfg(UA, 2));
   /* IPv6 local host goes in brackets */
   sipline_ua_del(UA);
-  sipline_settings st = {.profile = PROF, .seed = 1, .local_host = "2001:db8::9"};
+  sipline_settings st = {
+      .profile = PROF, .seed = 1, .local_host = "2001:db8::9"};
   assert_int_equal(sipline__ua_create(&UA, &st, NULL, NULL, NULL, 0), 0);
   sipline__buf_init(&b, UA->mem);
   sipline__ua_append_contact_uri(UA, &b, 1, SIPLINE_TP_UDP);
@@ -582,8 +580,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_events, setup_mod, teardown),
       cmocka_unit_test_setup_teardown(test_misc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tcp_request, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_module_errors, setup_mod,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_module_errors, setup_mod, teardown),
       cmocka_unit_test_setup_teardown(test_builders, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,11 +33,11 @@ typedef struct hdr {
 } hdr;
 
 typedef struct fmem {
-  long count;    /* allocations made */
-  long fail_at;  /* 1-based; 0 = never */
+  long count;   /* allocations made */
+  long fail_at; /* 1-based; 0 = never */
   long failed;
-  long live;     /* blocks outstanding */
-  size_t bytes;  /* bytes outstanding */
+  long live;    /* blocks outstanding */
+  size_t bytes; /* bytes outstanding */
 } fmem;
 
 static int should_fail(fmem *f) {
@@ -168,10 +168,14 @@ static void fill(sbuf *out, const char *t, size_t n, int num,
   const struct {
     const char *key, *val;
   } ph[] = {
-      {"<To>", "1001@10.0.0.9"},       {"<From>", "protos@192.0.2.1"},
-      {"<From-Address>", "192.0.2.1"}, {"<From-IP>", "192.0.2.1"},
-      {"<Local-Port>", "5060"},        {"<Branch-ID>", branch},
-      {"<CSeq>", "1"},                 {"<Call-ID>", callid},
+      {"<To>", "1001@10.0.0.9"},
+      {"<From>", "protos@192.0.2.1"},
+      {"<From-Address>", "192.0.2.1"},
+      {"<From-IP>", "192.0.2.1"},
+      {"<Local-Port>", "5060"},
+      {"<Branch-ID>", branch},
+      {"<CSeq>", "1"},
+      {"<Call-ID>", callid},
       {"<Teardown-Method>", teardown},
   };
   sbuf tmp = {0};
@@ -323,8 +327,7 @@ static void test_protos(void **state) {
   assert_non_null(strstr(out, "SIP/2.0 200 OK"));
   print_message("PROTOS c07-sip: %d cases, %d answered over UDP, %d records "
                 "refused; rx_bad %llu; no crash\n",
-                n_files, answered, refused,
-                (unsigned long long)ua->n_rx_bad);
+                n_files, answered, refused, (unsigned long long)ua->n_rx_bad);
   sipline_ua_del(ua);
   sipline_profile_del(prof);
   assert_int_equal(fm.live, 0);
@@ -440,8 +443,7 @@ static void scenario(const sipline_mem *mem) {
       "From: <sip:a@b>;tag=1\r\nTo: <sip:x@y>\r\nMax-Forwards: 70\r\n"
       "Call-ID: sweep4\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
   sipline_ua_recv(ua, &up, (const uint8_t *)bad_to, strlen(bad_to), now + 11);
-  sipline_ua_recv(ua, &up, (const uint8_t *)bad_ver, strlen(bad_ver),
-                  now + 12);
+  sipline_ua_recv(ua, &up, (const uint8_t *)bad_ver, strlen(bad_ver), now + 12);
   drain(ua, now + 12, NULL, 0);
   /* TCP, split in two reads */
   sipline_path tp = path_of(SIPLINE_TP_TCP, "192.0.2.1:40000");
