@@ -406,8 +406,9 @@ int sipline_param_get(sipline_pl params, const char *name, sipline_pl *val) {
  */
 static int nameaddr_prefix(sipline_pl in, sipline_nameaddr *out, char stop,
                            size_t *used) {
-  /* out->uri is reset by sipline_uri_parse(); zeroing it here too would
-   * double the cost for nothing. */
+  /* out->uri is reset by sipline_uri_parse() (or below for "*"); zeroing
+   * it here too would double the cost for nothing. After an error the
+   * contents of *out are unspecified. */
   out->display = out->uri_raw = out->params = out->tag = SIPLINE_PL_NULL;
   out->star = 0;
   out->uri.scheme_id = SIPLINE_SCHEME_OTHER;
@@ -420,6 +421,7 @@ static int nameaddr_prefix(sipline_pl in, sipline_nameaddr *out, char stop,
   if (*p == '*') {
     const char *q = sipline__skip_lws(p + 1, e);
     if (q == e || (stop && *q == stop)) {
+      memset(&out->uri, 0, sizeof(out->uri));
       out->star = 1;
       *used = (size_t)(q - in.p);
       return 0;
