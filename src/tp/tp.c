@@ -213,7 +213,6 @@ static int recv_stream(sipline__tp *tp, const sipline_path *path, const char *p,
    * which cannot run while we are in recv).
    */
   size_t off = 0;
-  int rc = 0;
   for (;;) {
     size_t skip = sipline_stream_skip_crlf(f->rx.p + off, f->rx.len - off);
     /* RFC 5626 §4.4.1: a double-CRLF ping is answered with one CRLF
@@ -263,18 +262,18 @@ static int recv_stream(sipline__tp *tp, const sipline_path *path, const char *p,
       return SIPLINE_ERR_MALFORMED;
     }
     tp->n_rx_msgs++;
-    if (tp->deliver) {
-      int d = tp->deliver(tp->arg, path, &m, now);
-      if (d < 0 && !rc)
-        rc = d;
-    }
+    /* What the UA made of the message (a request refused with 400, ...)
+     * says nothing about the stream, which stays framed: only framing
+     * errors are returned for a stream, since they mean "close it". */
+    if (tp->deliver)
+      tp->deliver(tp->arg, path, &m, now);
     off += (size_t)r;
   }
   if (off) {
     memmove(f->rx.p, f->rx.p + off, f->rx.len - off);
     f->rx.len -= off;
   }
-  return rc;
+  return 0;
 }
 
 int sipline__tp_recv(sipline__tp *tp, const sipline_path *path,

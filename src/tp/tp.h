@@ -87,8 +87,9 @@ void sipline__tp_free(sipline__tp *tp);
  * when a datagram was rejected or a stream cannot be framed any more (the
  * flow's buffer is dropped; the application should close the connection);
  * SIPLINE_ERR_TOOBIG when a stream message exceeds max_msg (same);
- * SIPLINE_ERR_NOMEM (the bytes are lost; a stream flow is dropped); or a
- * negative value returned by deliver.
+ * SIPLINE_ERR_NOMEM (the bytes are lost; a stream flow is dropped); for a
+ * datagram, also a negative value returned by deliver (a stream ignores
+ * them: they say nothing about its framing).
  */
 int sipline__tp_recv(sipline__tp *tp, const sipline_path *path,
                      const uint8_t *p, size_t n, sipline_tstamp now);

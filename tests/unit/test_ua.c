@@ -503,6 +503,17 @@ static void test_tcp_request(void **state) {
   assert_int_equal(OUT_PATH.tp, SIPLINE_TP_TCP);
   assert_int_equal(OUT_PATH.remote.port, 40000);
   assert_non_null(strstr(OUT, "SIP/2.0 200 OK\r\n"));
+  /* a request refused with 400 does not break the stream: 0, flow kept */
+  const char *bad = "OPTIONS sip:1001@10.0.0.9 SIP/2.0\r\n"
+                    "Via: SIP/2.0/TCP 192.0.2.5;branch=z9hG4bK-t2\r\n"
+                    "Max-Forwards: 70\r\nFrom: <sip:a@b>;tag=1\r\n"
+                    "To: <sip:1001@10.0.0.9>\r\nCall-ID: t2\r\n"
+                    "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+  assert_int_equal(
+      sipline_ua_recv(UA, &p, (const uint8_t *)bad, strlen(bad), NOW), 0);
+  assert_int_equal(pull(), 1);
+  assert_non_null(strstr(OUT, "SIP/2.0 400 "));
+  assert_int_equal(UA->tp.n_flows, 1);
   /* closing the connection drops the flow */
   sipline_ua_transport_error(UA, &p, SIPLINE_TPERR_CLOSED, NOW);
   assert_int_equal(UA->tp.n_flows, 0);
