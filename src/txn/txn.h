@@ -219,9 +219,11 @@ int sipline__stx_reply(sipline__stx *stx, int status, const char *reason,
 /*
  * Handle lifetime: without a handler, the stx pointer is valid until the TU
  * has sent a final response (or returned from on_request, if it sent none
- * and set no handler: the UA then answers it as unhandled). With a handler,
- * it is valid until the handler gets SIPLINE__STX_GONE. arg must stay valid
- * as long as the handler is set; cb NULL removes it.
+ * and set no handler: the UA then answers it 500). With a handler, it is
+ * valid until the handler gets SIPLINE__STX_GONE. arg must stay valid as
+ * long as the handler is set; cb NULL removes it. Note that GONE may come
+ * from inside sipline__stx_respond (on TCP/TLS a non-INVITE transaction
+ * ends as soon as its final response is sent).
  */
 void sipline__stx_set_handler(sipline__stx *stx, sipline__stx_cb cb, void *arg);
 
