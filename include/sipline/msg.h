@@ -161,6 +161,7 @@ typedef struct sipline_nameaddr {
   uint8_t star;      /* Contact: * */
 } sipline_nameaddr;
 
+/* After an error the contents of *out are unspecified (possibly stale). */
 int sipline_nameaddr_parse(sipline_pl in, sipline_nameaddr *out);
 
 /* One Via value. */
@@ -292,6 +293,10 @@ typedef struct sipline_msg {
  * with *err filled (err may be NULL); SIPLINE_ERR_TOOBIG with *err filled
  * when there are more than SIPLINE_MSG_MAX_HDRS headers. Leading CRLFs
  * (keep-alives) must be skipped first with sipline_stream_skip_crlf().
+ * After a failure, is_request, method_name (NULL unless the request line's
+ * method was read), status (0 unless the status line was read), n_hdrs and
+ * call_id (0 and NULL unless the header lines were all split) tell how far
+ * the parser got; the other fields are unspecified.
  */
 ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
                             unsigned flags, sipline_msg_error *err);
