@@ -52,8 +52,7 @@ static void write_done(uv_write_t *req, int status) {
 void ctl_reply(sd_ctlc *c, const char *line) {
   if (c->closing)
     return;
-  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->h) >
-      CTL_MAX_BACKLOG) {
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->h) > CTL_MAX_BACKLOG) {
     slog(SLOG_WARN, "control client too slow; disconnected");
     client_close(c);
     return;
@@ -83,8 +82,7 @@ void ctl_reply_obj(sd_ctlc *c, cJSON *o) {
   }
 }
 
-void ctl_follow(sd *d, sd_ctlc *c, uint64_t since, int messages,
-                int follow) {
+void ctl_follow(sd *d, sd_ctlc *c, uint64_t since, int messages, int follow) {
   c->messages = messages;
   uint64_t last = since;
   for (const sj_entry *e = sj_ring_first_after(d->ring, since); e;
@@ -213,8 +211,7 @@ int ctl_open(sd *d) {
     if (fd >= 0)
       close(fd);
     if (live) {
-      slog(SLOG_ERROR, "control socket %s is in use by a running daemon",
-           path);
+      slog(SLOG_ERROR, "control socket %s is in use by a running daemon", path);
       uv_close((uv_handle_t *)&d->ctl, NULL);
       return -1;
     }

@@ -215,8 +215,8 @@ static int header_value(const char *p, size_t n, const char *name,
   return 0;
 }
 
-cJSON *sj_message(int tx, const sipline_path *path, const uint8_t *p,
-                  size_t n, sipline_tstamp now, const sj_clock *ck) {
+cJSON *sj_message(int tx, const sipline_path *path, const uint8_t *p, size_t n,
+                  sipline_tstamp now, const sj_clock *ck) {
   const char *s = (const char *)p;
   size_t e = 0;
   while (e < n && s[e] != '\r' && s[e] != '\n')
@@ -342,7 +342,9 @@ void sj_ring_del(sj_ring *r) {
   free(r);
 }
 
-uint64_t sj_ring_next_seq(const sj_ring *r) { return r->next_seq; }
+uint64_t sj_ring_next_seq(const sj_ring *r) {
+  return r->next_seq;
+}
 
 const sj_entry *sj_ring_push(sj_ring *r, cJSON *obj, int message) {
   if (!obj)

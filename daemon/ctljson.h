@@ -43,8 +43,8 @@ cJSON *sj_event_new(const char *name, sipline_tstamp now, unsigned line,
  * A "tx"/"rx" event for a SIP message: method or status, to/from, transport,
  * cseq, call_id. NULL when the bytes do not look like a SIP start line.
  */
-cJSON *sj_message(int tx, const sipline_path *path, const uint8_t *p,
-                  size_t n, sipline_tstamp now, const sj_clock *ck);
+cJSON *sj_message(int tx, const sipline_path *path, const uint8_t *p, size_t n,
+                  sipline_tstamp now, const sj_clock *ck);
 /* {"line":n,"aor",...,"servers":[...]} for siplinectl status. */
 cJSON *sj_line_status(const sipline_line_status *st, const sj_clock *ck,
                       sipline_tstamp now);

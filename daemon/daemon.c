@@ -44,7 +44,22 @@ static void ev_text(const cJSON *o, char *out, size_t cap) {
       snprintf(v, sizeof v, "%g", it->valuedouble);
     else if (cJSON_IsRaw(it))
       snprintf(v, sizeof v, "%s", it->valuestring);
-    else
+    else if (cJSON_IsArray(it)) {
+      size_t vn = 0;
+      v[vn++] = '[';
+      for (const cJSON *x = it->child; x && vn + 2 < sizeof v; x = x->next) {
+        int w =
+            snprintf(v + vn, sizeof v - vn, "%s%s", x == it->child ? "" : ",",
+                     cJSON_IsString(x) ? x->valuestring : "?");
+        if (w < 0)
+          break;
+        vn += (size_t)w;
+        if (vn >= sizeof v - 2)
+          vn = sizeof v - 2;
+      }
+      v[vn++] = ']';
+      v[vn] = '\0';
+    } else
       continue;
     int w = snprintf(out + n, cap - n, "%s%s=%s", n ? " " : "", k, v);
     if (w < 0)
@@ -62,21 +77,24 @@ static void push(sd *d, cJSON *ev, int message, int level) {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(ev, "event");
     char txt[1024];
     ev_text(ev, txt, sizeof txt);
-    slog(level, "%s %s", cJSON_IsString(name) ? name->valuestring : "?",
-         txt);
+    slog(level, "%s %s", cJSON_IsString(name) ? name->valuestring : "?", txt);
   }
   const sj_entry *e = sj_ring_push(d->ring, ev, message);
   if (e)
     ctl_broadcast(d, e);
 }
 
-void sd_emit(sd *d, cJSON *ev) { push(d, ev, 0, SLOG_INFO); }
+void sd_emit(sd *d, cJSON *ev) {
+  push(d, ev, 0, SLOG_INFO);
+}
 
-void sd_push_message(sd *d, cJSON *ev) { push(d, ev, 1, SLOG_DEBUG); }
+void sd_push_message(sd *d, cJSON *ev) {
+  push(d, ev, 1, SLOG_DEBUG);
+}
 
 void sd_wire(sd *d, int tx, int proto, const sipline_path *path,
-             const sipline_addr *src, const sipline_addr *dst,
-             const uint8_t *p, size_t n) {
+             const sipline_addr *src, const sipline_addr *dst, const uint8_t *p,
+             size_t n) {
   struct timeval tv;
   gettimeofday(&tv, NULL);
   if (d->pcap && src->family && src->family == dst->family &&
@@ -87,8 +105,8 @@ void sd_wire(sd *d, int tx, int proto, const sipline_path *path,
   }
   if (d->hep_open && src->family && src->family == dst->family) {
     static uint8_t hb[65535];
-    size_t hn = shep_encode(hb, sizeof hb, proto, src, dst, p, n, &tv,
-                            d->o.hep_id);
+    size_t hn =
+        shep_encode(hb, sizeof hb, proto, src, dst, p, n, &tv, d->o.hep_id);
     if (hn) {
       uv_buf_t b = uv_buf_init((char *)hb, (unsigned)hn);
       uv_udp_try_send(&d->hep, &b, 1, (struct sockaddr *)&d->hep_addr);
@@ -117,7 +135,9 @@ typedef struct cmdrun {
   char package[32];
 } cmdrun;
 
-static void cmd_closed(uv_handle_t *h) { free(h->data); }
+static void cmd_closed(uv_handle_t *h) {
+  free(h->data);
+}
 
 static void cmd_exit(uv_process_t *h, int64_t status, int sig) {
   cmdrun *r = h->data;
@@ -185,8 +205,8 @@ static void on_execute(sd *d, const sipline_event *ev) {
   }
   if (strncasecmp(u, "Dial:", 5) == 0 && u[5]) {
     unsigned id = 0;
-    int rc = sipline_ua_call(d->ua, ev->line ? ev->line : 1, u + 5, &id,
-                             sd_now(d));
+    int rc =
+        sipline_ua_call(d->ua, ev->line ? ev->line : 1, u + 5, &id, sd_now(d));
     cJSON *o = sj_event_new("dial", sd_now(d), ev->line, &d->ck);
     cJSON_AddStringToObject(o, "target", u + 5);
     if (rc == 0)
@@ -213,8 +233,7 @@ static void on_event(sd *d, const sipline_event *ev) {
   int level = SLOG_INFO;
   if (ev->type == SIPLINE_EV_DNS_QUERY || ev->type == SIPLINE_EV_KEEPALIVE)
     level = SLOG_DEBUG;
-  else if (ev->type == SIPLINE_EV_WARNING ||
-           ev->type == SIPLINE_EV_AUTH_FAILED)
+  else if (ev->type == SIPLINE_EV_WARNING || ev->type == SIPLINE_EV_AUTH_FAILED)
     level = SLOG_WARN;
   push(d, sj_event(ev, &d->ck), 0, level);
   switch (ev->type) {
@@ -548,9 +567,10 @@ static void status(sd *d, sd_ctlc *c) {
   cJSON_AddStringToObject(o, "started", iso);
   cJSON_AddNumberToObject(o, "uptime", (double)now / 1000.0);
   cJSON_AddStringToObject(o, "profile", d->o.config);
-  cJSON_AddStringToObject(o, "state", d->stopping    ? "stopping"
-                                      : d->reloading ? "reloading"
-                                                     : "running");
+  cJSON_AddStringToObject(o, "state",
+                          d->stopping    ? "stopping"
+                          : d->reloading ? "reloading"
+                                         : "running");
   cJSON_AddNumberToObject(o, "last_seq",
                           (double)(sj_ring_next_seq(d->ring) - 1));
   cJSON *lines = cJSON_AddArrayToObject(o, "lines");

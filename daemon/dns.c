@@ -37,10 +37,47 @@ typedef struct dq {
 
 static void dns_rearm(struct sd_dns *s);
 
+/* A "dns_answer" line for the stream (with the tx/rx lines, as in
+ * sipline-sim): the records in the order the core gets them. */
+static void answer_event(sd *d, const dq *q, const sipline_dns_rr *rr,
+                         size_t n) {
+  cJSON *ev = sj_event_new("dns_answer", sd_now(d), 0, &d->ck);
+  if (!ev)
+    return;
+  cJSON_AddNumberToObject(ev, "id", q->id);
+  cJSON_AddStringToObject(ev, "name", q->name);
+  cJSON *arr = cJSON_AddArrayToObject(ev, "records");
+  for (size_t i = 0; i < n; i++) {
+    char b[400];
+    if (rr[i].type == SIPLINE_DNS_SRV)
+      snprintf(b, sizeof b, "SRV %u %u %u %s", rr[i].priority, rr[i].weight,
+               rr[i].port, rr[i].target);
+    else if (rr[i].type == SIPLINE_DNS_NAPTR)
+      snprintf(b, sizeof b, "NAPTR %u %u %s %s", rr[i].priority, rr[i].weight,
+               rr[i].service, rr[i].target);
+    else {
+      char a[80];
+      sj_addr(&rr[i].addr, a, sizeof a);
+      /* sj_addr adds ":0" (and brackets for IPv6): keep the address only */
+      char *colon = strrchr(a, ':');
+      if (colon)
+        *colon = '\0';
+      snprintf(b, sizeof b, "%s %s", rr[i].type == SIPLINE_DNS_A ? "A" : "AAAA",
+               a[0] == '[' ? a + 1 : a);
+      size_t bl = strlen(b);
+      if (bl && b[bl - 1] == ']')
+        b[bl - 1] = '\0';
+    }
+    cJSON_AddItemToArray(arr, cJSON_CreateString(b));
+  }
+  sd_push_message(d, ev);
+}
+
 static void answer(dq *q, const sipline_dns_rr *rr, size_t n) {
   sd *d = q->d;
   if (d->ua && q->gen == d->ua_gen) {
     slog(SLOG_DEBUG, "DNS %s type %d: %zu record(s)", q->name, q->qtype, n);
+    answer_event(d, q, rr, n);
     sipline_ua_dns_answer(d->ua, q->id, rr, n, sd_now(d));
     sd_drive(d);
   }
@@ -137,7 +174,9 @@ static void poll_cb(uv_poll_t *h, int status, int events) {
   dns_rearm(s);
 }
 
-static void free_cb(uv_handle_t *h) { free(h->data); }
+static void free_cb(uv_handle_t *h) {
+  free(h->data);
+}
 
 static void sock_state_cb(void *data, ares_socket_t fd, int readable,
                           int writable) {
@@ -168,8 +207,8 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable,
     p->next = s->polls;
     s->polls = p;
   }
-  uv_poll_start(&p->h, (readable ? UV_READABLE : 0) |
-                           (writable ? UV_WRITABLE : 0),
+  uv_poll_start(&p->h,
+                (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0),
                 poll_cb);
 }
 
@@ -248,8 +287,7 @@ void dns_query(sd *d, unsigned id, int qtype, const char *name) {
     ares_getaddrinfo(s->ch, q->name, NULL, &h, addr_cb, q);
   } else if (qtype == SIPLINE_DNS_SRV || qtype == SIPLINE_DNS_NAPTR) {
     ares_query(s->ch, q->name, ns_c_in,
-               qtype == SIPLINE_DNS_SRV ? ns_t_srv : ns_t_naptr, query_cb,
-               q);
+               qtype == SIPLINE_DNS_SRV ? ns_t_srv : ns_t_naptr, query_cb, q);
   } else {
     slog(SLOG_WARN, "DNS query type %d is not supported", qtype);
     answer(q, NULL, 0);

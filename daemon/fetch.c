@@ -143,8 +143,8 @@ static void done(struct sd_fetch *f, CURL *e, CURLcode res) {
     cJSON_AddNullToObject(ev, "content_type");
   cJSON_AddNumberToObject(ev, "size", (double)x->n);
   char root[128];
-  if (res == CURLE_OK && fetch_xml_root(x->body ? x->body : "", x->n, root,
-                                        sizeof root) == 0)
+  if (res == CURLE_OK &&
+      fetch_xml_root(x->body ? x->body : "", x->n, root, sizeof root) == 0)
     cJSON_AddStringToObject(ev, "object", root);
   else
     cJSON_AddNullToObject(ev, "object");
@@ -197,10 +197,11 @@ static int timer_fn(CURLM *m, long ms, void *ud) {
   return 0;
 }
 
-static void free_cb(uv_handle_t *h) { free(h->data); }
+static void free_cb(uv_handle_t *h) {
+  free(h->data);
+}
 
-static int socket_fn(CURL *e, curl_socket_t fd, int what, void *ud,
-                     void *sp) {
+static int socket_fn(CURL *e, curl_socket_t fd, int what, void *ud, void *sp) {
   struct sd_fetch *f = ud;
   fsock *s = sp;
   (void)e;
@@ -262,8 +263,9 @@ void fetch_start(sd *d, unsigned line, const char *url) {
     cJSON *ev = sj_event_new("fetch", sd_now(d), line, &d->ck);
     cJSON_AddStringToObject(ev, "url", url);
     cJSON_AddStringToObject(ev, "result", "error");
-    cJSON_AddStringToObject(ev, "error", f ? "too many fetches at once"
-                                           : "fetching is not available");
+    cJSON_AddStringToObject(ev, "error",
+                            f ? "too many fetches at once"
+                              : "fetching is not available");
     sd_emit(d, ev);
     return;
   }
@@ -290,8 +292,7 @@ void fetch_start(sd *d, unsigned line, const char *url) {
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)d->o.fetch_connect_ms);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)d->o.fetch_total_ms);
-  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
-                   (curl_off_t)d->o.fetch_max);
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)d->o.fetch_max);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, d->o.tls_no_verify ? 0L : 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, d->o.tls_no_verify ? 0L : 2L);
   if (d->o.ca_file)

@@ -33,7 +33,9 @@ void slog_init(int level, int use_syslog, const char *ident) {
     openlog(g_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
-int slog_enabled(int level) { return level <= g_level; }
+int slog_enabled(int level) {
+  return level <= g_level;
+}
 
 void slog(int level, const char *fmt, ...) {
   static const char *tags[] = {"error", "warn", "info", "debug"};

@@ -115,8 +115,7 @@ int main(int argc, char **argv) {
   if (d->o.trace) {
     rc = spcap_open(&d->pcap, d->o.trace);
     if (rc) {
-      fprintf(stderr, "siplined: --trace %s: %s\n", d->o.trace,
-              strerror(-rc));
+      fprintf(stderr, "siplined: --trace %s: %s\n", d->o.trace, strerror(-rc));
       return 2;
     }
   }

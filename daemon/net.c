@@ -149,8 +149,7 @@ static void ua_tperr(sd *d, const sipline_path *path, int why) {
   cJSON *ev = sj_event_new("tperr", sd_now(d), 0, &d->ck);
   if (ev) {
     cJSON_AddStringToObject(ev, "to", a);
-    cJSON_AddStringToObject(ev, "transport",
-                            sipline_transport_name(path->tp));
+    cJSON_AddStringToObject(ev, "transport", sipline_transport_name(path->tp));
     cJSON_AddStringToObject(ev, "reason", tperr_name(why));
     sd_push_message(d, ev);
   }
@@ -238,7 +237,9 @@ static void udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *b,
   sd_drive(u->d);
 }
 
-static void free_cb(uv_handle_t *h) { free(h->data); }
+static void free_cb(uv_handle_t *h) {
+  free(h->data);
+}
 
 static int udp_open(sd *d, const sipline_addr *local) {
   for (sd_udp *u = d->udp; u; u = u->next)
@@ -311,8 +312,10 @@ static void udp_send(sd *d, const sipline_path *path, const uint8_t *p,
   if (!u) {
     char a[80];
     sj_addr(&path->remote, a, sizeof a);
-    slog(SLOG_WARN, "no local UDP socket of the family of %s "
-                    "(add a --bind of that family)", a);
+    slog(SLOG_WARN,
+         "no local UDP socket of the family of %s "
+         "(add a --bind of that family)",
+         a);
     ua_tperr(d, path, SIPLINE_TPERR_UNREACHABLE);
     return;
   }
@@ -413,8 +416,7 @@ static int tls_flush(sd_conn *c) {
 }
 
 static void wire_tx(sd_conn *c, const uint8_t *p, size_t n) {
-  sd_wire(c->d, 1, STRACE_TCP, &c->path, &c->real_local, &c->path.remote, p,
-          n);
+  sd_wire(c->d, 1, STRACE_TCP, &c->path, &c->real_local, &c->path.remote, p, n);
 }
 
 static int conn_write(sd_conn *c, const uint8_t *p, size_t n) {
@@ -460,9 +462,8 @@ static void tls_fail(sd_conn *c, const char *what) {
   long vr = SSL_get_verify_result(c->ssl);
   char a[80];
   sj_addr(&c->path.remote, a, sizeof a);
-  slog(SLOG_WARN, "TLS %s with %s (%s) failed: %s%s%s", what, a,
-       c->path.host, buf,
-       vr != X509_V_OK ? "; certificate: " : "",
+  slog(SLOG_WARN, "TLS %s with %s (%s) failed: %s%s%s", what, a, c->path.host,
+       buf, vr != X509_V_OK ? "; certificate: " : "",
        vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
   ERR_clear_error();
   conn_close(c, SIPLINE_TPERR_TLS);
@@ -527,8 +528,7 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
 
 static void conn_timeout(uv_timer_t *t) {
   sd_conn *c = t->data;
-  slog(SLOG_INFO, "%s connect timeout",
-       sipline_transport_name(c->path.tp));
+  slog(SLOG_INFO, "%s connect timeout", sipline_transport_name(c->path.tp));
   conn_close(c, SIPLINE_TPERR_CONNECT_TIMEOUT);
 }
 
@@ -577,7 +577,7 @@ static void conn_connected(uv_connect_t *req, int status) {
     sj_addr(&c->path.remote, a, sizeof a);
     slog(SLOG_INFO, "%s connect to %s failed: %s",
          sipline_transport_name(c->path.tp), a, uv_strerror(status));
-    conn_close(c, status == UV_ETIMEDOUT ? SIPLINE_TPERR_CONNECT_TIMEOUT
+    conn_close(c, status == UV_ETIMEDOUT      ? SIPLINE_TPERR_CONNECT_TIMEOUT
                   : status == UV_ECONNREFUSED ? SIPLINE_TPERR_REFUSED
                                               : SIPLINE_TPERR_UNREACHABLE);
     return;
@@ -655,8 +655,8 @@ static void stream_send(sd *d, const sipline_path *path, const uint8_t *p,
     sd_addr_to_sa(&path->remote, &ss);
     c->state = C_CONNECTING;
     uv_timer_start(&c->timer, conn_timeout, d->o.connect_ms, 0);
-    int rc = uv_tcp_connect(&c->creq, &c->h, (struct sockaddr *)&ss,
-                            conn_connected);
+    int rc =
+        uv_tcp_connect(&c->creq, &c->h, (struct sockaddr *)&ss, conn_connected);
     if (rc) {
       slog(SLOG_INFO, "connect: %s", uv_strerror(rc));
       /* hold the error until the UA's buffer is no longer in use */

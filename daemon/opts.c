@@ -21,15 +21,18 @@ static const char usage[] =
     "  -c, --config FILE        flat-profile XML (the file sipline-sim takes)\n"
     "      --check              validate the profile and exit (0 ok, 2 bad)\n"
     "Network:\n"
-    "  -b, --bind ADDR          local address for SIP sockets (repeat once for\n"
+    "  -b, --bind ADDR          local address for SIP sockets (repeat once "
+    "for\n"
     "                           IPv4 and IPv6; default 127.0.0.1)\n"
-    "      --advertise HOST     host put in Via/Contact (default: first --bind)\n"
+    "      --advertise HOST     host put in Via/Contact (default: first "
+    "--bind)\n"
     "  -p, --port-base N        line n uses UDP port N+n-1 instead of\n"
     "                           SIP_Port_n_ (run unprivileged, many daemons)\n"
     "      --connect-timeout S  TCP/TLS connect timeout (default 10)\n"
     "      --ca-file FILE       CA bundle for TLS and https fetches\n"
     "      --tls-no-verify      do not verify TLS certificates (tests only)\n"
-    "      --dns-server LIST    DNS servers \"IP[:PORT],...\" (default: system)\n"
+    "      --dns-server LIST    DNS servers \"IP[:PORT],...\" (default: "
+    "system)\n"
     "Control and observability:\n"
     "  -s, --control PATH       control socket (default /run/siplined.sock\n"
     "                           as root, else $XDG_RUNTIME_DIR/siplined.sock)\n"
@@ -48,7 +51,8 @@ static const char usage[] =
     "      --fetch-timeout S          total (default 15)\n"
     "      --fetch-max-bytes N        (default 1048576)\n"
     "Other:\n"
-    "      --shutdown-grace MS  wait for un-REGISTER on SIGTERM (default 1500)\n"
+    "      --shutdown-grace MS  wait for un-REGISTER on SIGTERM (default "
+    "1500)\n"
     "  -h, --help               this text\n"
     "  -V, --version            the version\n"
     "\n"
@@ -170,8 +174,7 @@ int sd_opts_parse(sd_opts *o, int argc, char **argv, FILE *out, char *err,
       o->log_level = slog_level_parse(optarg);
       if (o->log_level < 0) {
         snprintf(err, errcap,
-                 "--log-level: '%s' is not error, warn, info or debug",
-                 optarg);
+                 "--log-level: '%s' is not error, warn, info or debug", optarg);
         return 2;
       }
       break;
@@ -202,8 +205,7 @@ int sd_opts_parse(sd_opts *o, int argc, char **argv, FILE *out, char *err,
       break;
     case O_HIST:
       if (num(optarg, 1000000, &v) || v == 0) {
-        snprintf(err, errcap, "--event-history: '%s' is not 1-1000000",
-                 optarg);
+        snprintf(err, errcap, "--event-history: '%s' is not 1-1000000", optarg);
         return 2;
       }
       o->history = (unsigned)v;
@@ -245,8 +247,10 @@ int sd_opts_parse(sd_opts *o, int argc, char **argv, FILE *out, char *err,
     case O_INSTANCE:
       if (strncasecmp(optarg, "urn:", 4) != 0 || strlen(optarg) > 120 ||
           strpbrk(optarg, "\"<> \t\r\n")) {
-        snprintf(err, errcap, "--instance-id: '%s' is not a URN "
-                 "(urn:uuid:...)", optarg);
+        snprintf(err, errcap,
+                 "--instance-id: '%s' is not a URN "
+                 "(urn:uuid:...)",
+                 optarg);
         return 2;
       }
       o->instance_id = optarg;
@@ -258,8 +262,7 @@ int sd_opts_parse(sd_opts *o, int argc, char **argv, FILE *out, char *err,
       fprintf(out, "siplined %s\n", SIPLINE_VERSION);
       return 1;
     case ':':
-      snprintf(err, errcap, "%s needs a value (see --help)",
-               argv[optind - 1]);
+      snprintf(err, errcap, "%s needs a value (see --help)", argv[optind - 1]);
       return 2;
     default:
       snprintf(err, errcap, "unknown option '%s' (see --help)",

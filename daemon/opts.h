@@ -11,30 +11,30 @@
 #define SD_MAX_BIND 4
 
 typedef struct sd_opts {
-  const char *config;       /* -c: the flat-profile XML (required) */
-  int check;                /* --check: validate and exit 0/2 */
+  const char *config;            /* -c: the flat-profile XML (required) */
+  int check;                     /* --check: validate and exit 0/2 */
   const char *bind[SD_MAX_BIND]; /* --bind (repeatable): 127.0.0.1 */
   unsigned n_bind;
-  const char *advertise;    /* --advertise: Via/Contact host; the 1st bind */
-  unsigned port_base;       /* --port-base: line n on port_base+n-1; 0 off */
-  const char *control;      /* --control: the Unix socket; see sd_default_ctl */
-  int log_level;            /* --log-level: info */
-  int use_syslog;           /* --syslog */
-  const char *trace;        /* --trace FILE.pcap */
-  const char *hep;          /* --hep HOST:PORT */
-  uint32_t hep_id;          /* --hep-id: capture agent id, 2001 */
-  const char *ca_file;      /* --ca-file (TLS and https fetches) */
-  int tls_no_verify;        /* --tls-no-verify: tests only */
-  const char *dns_servers;  /* --dns-server: "IP[:port],..." (c-ares csv) */
-  unsigned history;         /* --event-history: 10000 */
+  const char *advertise;   /* --advertise: Via/Contact host; the 1st bind */
+  unsigned port_base;      /* --port-base: line n on port_base+n-1; 0 off */
+  const char *control;     /* --control: the Unix socket; see sd_default_ctl */
+  int log_level;           /* --log-level: info */
+  int use_syslog;          /* --syslog */
+  const char *trace;       /* --trace FILE.pcap */
+  const char *hep;         /* --hep HOST:PORT */
+  uint32_t hep_id;         /* --hep-id: capture agent id, 2001 */
+  const char *ca_file;     /* --ca-file (TLS and https fetches) */
+  int tls_no_verify;       /* --tls-no-verify: tests only */
+  const char *dns_servers; /* --dns-server: "IP[:port],..." (c-ares csv) */
+  unsigned history;        /* --event-history: 10000 */
   unsigned fetch_connect_ms; /* --fetch-connect-timeout s: 5 */
-  unsigned fetch_total_ms;  /* --fetch-timeout s: 15 */
-  size_t fetch_max;         /* --fetch-max-bytes: 1 MiB */
-  unsigned connect_ms;      /* --connect-timeout s (TCP/TLS): 10 */
-  unsigned shutdown_ms;     /* --shutdown-grace ms: 1500 */
-  const char *pid_file;     /* --pid-file */
-  const char *instance_id;  /* --instance-id URN: +sip.instance (RFC 5626);
-                               default: a UUID drawn once per process */
+  unsigned fetch_total_ms;   /* --fetch-timeout s: 15 */
+  size_t fetch_max;          /* --fetch-max-bytes: 1 MiB */
+  unsigned connect_ms;       /* --connect-timeout s (TCP/TLS): 10 */
+  unsigned shutdown_ms;      /* --shutdown-grace ms: 1500 */
+  const char *pid_file;      /* --pid-file */
+  const char *instance_id;   /* --instance-id URN: +sip.instance (RFC 5626);
+                                default: a UUID drawn once per process */
 } sd_opts;
 
 /*

@@ -31,8 +31,8 @@ typedef struct sd {
   sipline_profile *profile;
   sipline_ua *ua;
   char instance[64]; /* the +sip.instance URN, one per process */
-  unsigned ua_gen; /* bumped for every new UA: stale async answers drop */
-  uint64_t mono0;  /* uv_hrtime() at start */
+  unsigned ua_gen;   /* bumped for every new UA: stale async answers drop */
+  uint64_t mono0;    /* uv_hrtime() at start */
   sj_clock ck;
   int driving, drive_again;
 
@@ -75,13 +75,13 @@ void sd_push_message(sd *d, cJSON *ev);
 
 /* net.c */
 int net_init(sd *d);
-int net_open(sd *d); /* the sockets the profile's lines need */
+int net_open(sd *d);              /* the sockets the profile's lines need */
 void net_close(sd *d, int quiet); /* closes every socket and connection */
 void net_send(sd *d, const sipline_path *path, const uint8_t *p, size_t n);
 /* Called by net.c for every SIP message on the wire (traces, events). */
 void sd_wire(sd *d, int tx, int proto, const sipline_path *path,
-             const sipline_addr *src, const sipline_addr *dst,
-             const uint8_t *p, size_t n);
+             const sipline_addr *src, const sipline_addr *dst, const uint8_t *p,
+             size_t n);
 int sd_addr_from_sa(const struct sockaddr *sa, sipline_addr *a);
 void sd_addr_to_sa(const sipline_addr *a, struct sockaddr_storage *ss);
 

@@ -54,10 +54,9 @@ uint32_t strace_sum(const uint8_t *p, size_t n, uint32_t sum) {
   return sum;
 }
 
-size_t spcap_frame(uint8_t *out, size_t cap, int proto,
-                   const sipline_addr *src, const sipline_addr *dst,
-                   const uint8_t *p, size_t n, uint32_t tcp_seq,
-                   uint16_t ip_id) {
+size_t spcap_frame(uint8_t *out, size_t cap, int proto, const sipline_addr *src,
+                   const sipline_addr *dst, const uint8_t *p, size_t n,
+                   uint32_t tcp_seq, uint16_t ip_id) {
   if (src->family != dst->family || (src->family != 4 && src->family != 6))
     return 0;
   if (proto != STRACE_UDP && proto != STRACE_TCP)
@@ -174,8 +173,7 @@ static uint32_t *flow_seq(spcap *pc, const sipline_addr *src,
   pc->tick++;
   for (size_t i = 0; i < sizeof pc->flows / sizeof pc->flows[0]; i++) {
     flow *f = &pc->flows[i];
-    if (f->used && addr_same(&f->src, src) &&
-        addr_same(&f->dst, dst)) {
+    if (f->used && addr_same(&f->src, src) && addr_same(&f->dst, dst)) {
       f->used = pc->tick;
       return &f->seq;
     }
@@ -243,10 +241,9 @@ static size_t chunk(uint8_t *out, size_t off, size_t cap, uint16_t type,
   return off + 6 + n;
 }
 
-size_t shep_encode(uint8_t *out, size_t cap, int proto,
-                   const sipline_addr *src, const sipline_addr *dst,
-                   const uint8_t *p, size_t n, const struct timeval *tv,
-                   uint32_t agent_id) {
+size_t shep_encode(uint8_t *out, size_t cap, int proto, const sipline_addr *src,
+                   const sipline_addr *dst, const uint8_t *p, size_t n,
+                   const struct timeval *tv, uint32_t agent_id) {
   if (src->family != dst->family || (src->family != 4 && src->family != 6) ||
       cap < 6)
     return 0;

@@ -43,10 +43,9 @@ void spcap_close(spcap *pc);
  * header) into out; returns its length, or 0 when it does not fit or the
  * families differ. tcp_seq is the sequence number to put in a TCP header.
  */
-size_t spcap_frame(uint8_t *out, size_t cap, int proto,
-                   const sipline_addr *src, const sipline_addr *dst,
-                   const uint8_t *p, size_t n, uint32_t tcp_seq,
-                   uint16_t ip_id);
+size_t spcap_frame(uint8_t *out, size_t cap, int proto, const sipline_addr *src,
+                   const sipline_addr *dst, const uint8_t *p, size_t n,
+                   uint32_t tcp_seq, uint16_t ip_id);
 
 /* The Internet checksum (RFC 1071) of a buffer, folded, not inverted. */
 uint32_t strace_sum(const uint8_t *p, size_t n, uint32_t sum);
@@ -55,9 +54,8 @@ uint32_t strace_sum(const uint8_t *p, size_t n, uint32_t sum);
  * Encodes a HEPv3 packet (protocol type 1 = SIP) into out. Returns its
  * length, or 0 when cap is too small or the families differ.
  */
-size_t shep_encode(uint8_t *out, size_t cap, int proto,
-                   const sipline_addr *src, const sipline_addr *dst,
-                   const uint8_t *p, size_t n, const struct timeval *tv,
-                   uint32_t agent_id);
+size_t shep_encode(uint8_t *out, size_t cap, int proto, const sipline_addr *src,
+                   const sipline_addr *dst, const uint8_t *p, size_t n,
+                   const struct timeval *tv, uint32_t agent_id);
 
 #endif

@@ -142,8 +142,8 @@ static void test_message_event(void **state) {
   p.remote.port = 5060;
   const char req[] = "REGISTER sip:x SIP/2.0\r\ni: abc@h\r\n"
                      "CSeq:  42 REGISTER\r\n\r\n";
-  cJSON *o = roundtrip(sj_message(1, &p, (const uint8_t *)req,
-                                  sizeof req - 1, 1000, &ck));
+  cJSON *o = roundtrip(
+      sj_message(1, &p, (const uint8_t *)req, sizeof req - 1, 1000, &ck));
   assert_string_equal(gs(o, "event"), "tx");
   assert_string_equal(gs(o, "method"), "REGISTER");
   assert_string_equal(gs(o, "to"), "127.0.0.1:5060");
@@ -152,8 +152,8 @@ static void test_message_event(void **state) {
   assert_true(gn(o, "cseq") == 42);
   cJSON_Delete(o);
   const char resp[] = "SIP/2.0 503 Busy\r\nCSeq: 2 REGISTER\r\n\r\n";
-  o = roundtrip(sj_message(0, &p, (const uint8_t *)resp, sizeof resp - 1, 0,
-                           &ck));
+  o = roundtrip(
+      sj_message(0, &p, (const uint8_t *)resp, sizeof resp - 1, 0, &ck));
   assert_string_equal(gs(o, "event"), "rx");
   assert_true(gn(o, "status") == 503);
   assert_string_equal(gs(o, "from"), "127.0.0.1:5060");
@@ -199,8 +199,7 @@ static void test_line_status(void **state) {
   assert_string_equal(gs(s1, "expires_at"), "2023-11-14T22:14:22.000Z");
   const cJSON *reg = cJSON_GetObjectItem(o, "registered_at");
   assert_int_equal(cJSON_GetArraySize(reg), 1);
-  assert_string_equal(cJSON_GetArrayItem(reg, 0)->valuestring,
-                      "10.0.0.2:5060");
+  assert_string_equal(cJSON_GetArrayItem(reg, 0)->valuestring, "10.0.0.2:5060");
   cJSON_Delete(o);
 }
 
@@ -230,6 +229,34 @@ static void test_ring(void **state) {
   assert_null(sj_ring_first_after(r, 5));
   assert_null(sj_ring_first_after(r, 99));
   sj_ring_del(r);
+}
+
+/* The Cisco object type of a fetched document: its root element. */
+int fetch_xml_root(const char *p, size_t n, char *out, size_t cap);
+
+static void test_xml_root(void **state) {
+  (void)state;
+  char r[64];
+  const char *doc = "<?xml version=\"1.0\"?>\n<!-- menu -->\n"
+                    "<CiscoIPPhoneMenu><Title>x</Title></CiscoIPPhoneMenu>";
+  assert_int_equal(fetch_xml_root(doc, strlen(doc), r, sizeof r), 0);
+  assert_string_equal(r, "CiscoIPPhoneMenu");
+  /* the root is known before the document ends (or even is well formed) */
+  doc = "<CiscoIPPhoneText><Text>trunc";
+  assert_int_equal(fetch_xml_root(doc, strlen(doc), r, sizeof r), 0);
+  assert_string_equal(r, "CiscoIPPhoneText");
+  /* an entity declaration stops the reader before any expansion */
+  doc = "<!DOCTYPE x [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;\">]>"
+        "<x>&b;</x>";
+  assert_int_equal(fetch_xml_root(doc, strlen(doc), r, sizeof r), -1);
+  doc = "not xml at all";
+  assert_int_equal(fetch_xml_root(doc, strlen(doc), r, sizeof r), -1);
+  assert_int_equal(fetch_xml_root("", 0, r, sizeof r), -1);
+  /* a long name is cut to the buffer, never overrun */
+  char small[8];
+  doc = "<CiscoIPPhoneDirectory/>";
+  assert_int_equal(fetch_xml_root(doc, strlen(doc), small, sizeof small), 0);
+  assert_string_equal(small, "CiscoIP");
 }
 
 /* ---- the protocol on a real daemon ------------------------------------- */
@@ -273,7 +300,8 @@ static int start_daemon(void **state) {
   FILE *f = fopen(prof_path, "w");
   fputs("<flat-profile>\n<Proxy_1_>127.0.0.1:9</Proxy_1_>\n"
         "<User_ID_1_>1001</User_ID_1_>\n<Register_1_>No</Register_1_>\n"
-        "</flat-profile>\n", f);
+        "</flat-profile>\n",
+        f);
   fclose(f);
   daemon_pid = fork();
   if (daemon_pid == 0) {
@@ -370,7 +398,8 @@ static void test_protocol(void **state) {
   fflush(g);
   FILE *pf = fopen(prof_path, "w");
   fputs("<flat-profile><Register_Expires_1_>1</Register_Expires_1_>"
-        "</flat-profile>\n", pf);
+        "</flat-profile>\n",
+        pf);
   fclose(pf);
   o = ask(f, "{\"cmd\":\"reload\"}");
   assert_true(cJSON_IsFalse(cJSON_GetObjectItem(o, "ok")));
@@ -408,8 +437,8 @@ int main(void) {
       cmocka_unit_test(test_message_event),
       cmocka_unit_test(test_line_status),
       cmocka_unit_test(test_ring),
-      cmocka_unit_test_setup_teardown(test_protocol, start_daemon,
-                                      stop_daemon),
+      cmocka_unit_test(test_xml_root),
+      cmocka_unit_test_setup_teardown(test_protocol, start_daemon, stop_daemon),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,8 +62,8 @@ static void test_opts_all(void **state) {
             "--dns-server", "127.0.0.1:5353", "--event-history", "10",
             "--fetch-timeout", "3", "--fetch-connect-timeout", "2",
             "--fetch-max-bytes", "1000", "--connect-timeout", "4",
-            "--shutdown-grace", "900", "--pid-file", "x.pid",
-            "--advertise", "192.0.2.1", "--syslog", NULL),
+            "--shutdown-grace", "900", "--pid-file", "x.pid", "--advertise",
+            "192.0.2.1", "--syslog", NULL),
       0);
   assert_int_equal(o.check, 1);
   assert_int_equal(o.n_bind, 2);
@@ -92,11 +92,11 @@ static void test_opts_errors(void **state) {
   char err[256];
   assert_int_equal(parse(&o, err, sizeof err, NULL), 2);
   assert_non_null(strstr(err, "-c PROFILE.xml"));
-  assert_int_equal(parse(&o, err, sizeof err, "-c", "p", "--port-base", "0",
-                         NULL), 2);
+  assert_int_equal(
+      parse(&o, err, sizeof err, "-c", "p", "--port-base", "0", NULL), 2);
   assert_non_null(strstr(err, "--port-base"));
-  assert_int_equal(parse(&o, err, sizeof err, "-c", "p", "--port-base",
-                         "70000", NULL), 2);
+  assert_int_equal(
+      parse(&o, err, sizeof err, "-c", "p", "--port-base", "70000", NULL), 2);
   assert_int_equal(parse(&o, err, sizeof err, "-c", "p", "-l", "loud", NULL),
                    2);
   assert_non_null(strstr(err, "loud"));
@@ -108,25 +108,24 @@ static void test_opts_errors(void **state) {
   assert_int_equal(parse(&o, err, sizeof err, "-c", "p", "-b", "a", "-b", "b",
                          "-b", "c", "-b", "d", "-b", "e", NULL),
                    2);
-  assert_int_equal(parse(&o, err, sizeof err, "-c", "p", "--fetch-timeout",
-                         "-1", NULL), 2);
+  assert_int_equal(
+      parse(&o, err, sizeof err, "-c", "p", "--fetch-timeout", "-1", NULL), 2);
   assert_int_equal(parse(&o, err, sizeof err, "--help", NULL), 1);
   assert_int_equal(parse(&o, err, sizeof err, "-V", NULL), 1);
 }
 
 static void test_redact(void **state) {
   (void)state;
-  const char msg[] =
-      "REGISTER sip:example.test SIP/2.0\r\n"
-      "Via: SIP/2.0/UDP 127.0.0.1\r\n"
-      "Authorization: Digest username=\"1001\", realm=\"x\", "
-      "response=\"0123456789abcdef0123456789abcdef\"\r\n"
-      "proxy-authorization : Digest username=\"1001\",\r\n"
-      "  response=\"fedcba9876543210fedcba9876543210\"\r\n"
-      "WWW-Authenticate: Digest realm=\"x\"\r\n"
-      "Content-Length: 21\r\n"
-      "\r\n"
-      "Authorization: body!\n";
+  const char msg[] = "REGISTER sip:example.test SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 127.0.0.1\r\n"
+                     "Authorization: Digest username=\"1001\", realm=\"x\", "
+                     "response=\"0123456789abcdef0123456789abcdef\"\r\n"
+                     "proxy-authorization : Digest username=\"1001\",\r\n"
+                     "  response=\"fedcba9876543210fedcba9876543210\"\r\n"
+                     "WWW-Authenticate: Digest realm=\"x\"\r\n"
+                     "Content-Length: 21\r\n"
+                     "\r\n"
+                     "Authorization: body!\n";
   char out[1024];
   size_t n = slog_redact(msg, sizeof msg - 1, out, sizeof out);
   assert_int_equal(n, strlen(out));
@@ -226,10 +225,8 @@ static void test_cli_exit_codes(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_opts_defaults),
-      cmocka_unit_test(test_opts_all),
-      cmocka_unit_test(test_opts_errors),
-      cmocka_unit_test(test_redact),
+      cmocka_unit_test(test_opts_defaults),  cmocka_unit_test(test_opts_all),
+      cmocka_unit_test(test_opts_errors),    cmocka_unit_test(test_redact),
       cmocka_unit_test(test_cli_exit_codes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,7 +43,9 @@ static uint32_t rd32le(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
          (uint32_t)p[3] << 24;
 }
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint16_t rd16(const uint8_t *p) {
+  return (uint16_t)(p[0] << 8 | p[1]);
+}
 static uint32_t rd32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
          p[3];
@@ -94,17 +96,17 @@ static void test_pcap_roundtrip(void **state) {
   sipline_addr a6 = v6loop(5090), b6 = v6loop(5060);
   struct timeval tv = {1700000000, 123456};
   size_t n = sizeof sip - 1;
-  assert_int_equal(spcap_write(pc, STRACE_UDP, &a, &b, (const uint8_t *)sip,
-                               n, &tv), 0);
-  assert_int_equal(spcap_write(pc, STRACE_UDP, &a6, &b6,
-                               (const uint8_t *)sip, n, &tv), 0);
-  assert_int_equal(spcap_write(pc, STRACE_TCP, &a, &b, (const uint8_t *)sip,
-                               n, &tv), 0);
-  assert_int_equal(spcap_write(pc, STRACE_TCP, &a, &b, (const uint8_t *)sip,
-                               n, &tv), 0);
+  assert_int_equal(
+      spcap_write(pc, STRACE_UDP, &a, &b, (const uint8_t *)sip, n, &tv), 0);
+  assert_int_equal(
+      spcap_write(pc, STRACE_UDP, &a6, &b6, (const uint8_t *)sip, n, &tv), 0);
+  assert_int_equal(
+      spcap_write(pc, STRACE_TCP, &a, &b, (const uint8_t *)sip, n, &tv), 0);
+  assert_int_equal(
+      spcap_write(pc, STRACE_TCP, &a, &b, (const uint8_t *)sip, n, &tv), 0);
   /* mixed families are refused, nothing written */
-  assert_int_equal(spcap_write(pc, STRACE_UDP, &a, &b6,
-                               (const uint8_t *)sip, n, &tv), -22);
+  assert_int_equal(
+      spcap_write(pc, STRACE_UDP, &a, &b6, (const uint8_t *)sip, n, &tv), -22);
   spcap_close(pc);
 
   size_t len;
@@ -269,8 +271,9 @@ static void test_hep(void **state) {
       assert_int_equal(seen[t], 1);
   assert_int_equal(seen[15], 1);
   /* too small a buffer is refused, not overrun */
-  assert_int_equal(shep_encode(buf, 40, STRACE_UDP, &a, &b,
-                               (const uint8_t *)sip, n, &tv, 1), 0);
+  assert_int_equal(
+      shep_encode(buf, 40, STRACE_UDP, &a, &b, (const uint8_t *)sip, n, &tv, 1),
+      0);
 }
 
 int main(void) {

@@ -77,8 +77,9 @@ static FILE *connect_to(const char *path) {
   strcpy(sun.sun_path, path);
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
-    fprintf(stderr, "siplinectl: cannot connect to %s: %s (is siplined "
-                    "running? see -s)\n",
+    fprintf(stderr,
+            "siplinectl: cannot connect to %s: %s (is siplined "
+            "running? see -s)\n",
             path, strerror(errno));
     if (fd >= 0)
       close(fd);
@@ -122,9 +123,8 @@ static void print_status(const cJSON *o) {
       const cJSON *r;
       cJSON_ArrayForEach(r, reg) printf(" %s", r->valuestring);
     }
-    printf("\n  current %s, expires %.0fs", str(l, "current") && *str(l, "current")
-                                               ? str(l, "current")
-                                               : "-",
+    printf("\n  current %s, expires %.0fs",
+           str(l, "current") && *str(l, "current") ? str(l, "current") : "-",
            num(l, "expires", 0));
     double in = num(l, "next_refresh_in", -1);
     if (in >= 0)
@@ -137,12 +137,14 @@ static void print_status(const cJSON *o) {
            "EXPIRES");
     const cJSON *sv;
     cJSON_ArrayForEach(sv, cJSON_GetObjectItemCaseSensitive(l, "servers")) {
-      int reg1 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sv, "registered"));
+      int reg1 =
+          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sv, "registered"));
       char exp[64] = "-";
       if (reg1)
         snprintf(exp, sizeof exp, "%.0fs (until %s)", num(sv, "expires", 0),
                  clock_of(str(sv, "expires_at")));
-      printf("  %-28s %-5s %-25s %-4s %s\n", str(sv, "addr") ? str(sv, "addr") : "?",
+      printf("  %-28s %-5s %-25s %-4s %s\n",
+             str(sv, "addr") ? str(sv, "addr") : "?",
              str(sv, "state") ? str(sv, "state") : "?",
              str(sv, "since") ? str(sv, "since") : "-", reg1 ? "yes" : "no",
              exp);
@@ -172,6 +174,13 @@ static void print_event(const cJSON *o) {
       printf(" %s=%s", k, cJSON_IsTrue(it) ? "true" : "false");
     else if (cJSON_IsNull(it))
       printf(" %s=-", k);
+    else if (cJSON_IsArray(it)) {
+      printf(" %s=[", k);
+      for (const cJSON *x = it->child; x; x = x->next)
+        printf("%s%s", x == it->child ? "" : ",",
+               cJSON_IsString(x) ? x->valuestring : "?");
+      printf("]");
+    }
   }
   printf("  #%.0f\n", num(o, "seq", 0));
 }
@@ -179,12 +188,15 @@ static void print_event(const cJSON *o) {
 enum { K_ONE, K_EVENTS, K_STATUS };
 
 int main(int argc, char **argv) {
-  static const struct option lo[] = {
-      {"socket", required_argument, 0, 's'}, {"json", no_argument, 0, 'j'},
-      {"help", no_argument, 0, 'h'},         {"version", no_argument, 0, 'V'},
-      {"follow", no_argument, 0, 'f'},       {"since", required_argument, 0, 'S'},
-      {"messages", no_argument, 0, 'm'},     {"new", no_argument, 0, 'n'},
-      {0, 0, 0, 0}};
+  static const struct option lo[] = {{"socket", required_argument, 0, 's'},
+                                     {"json", no_argument, 0, 'j'},
+                                     {"help", no_argument, 0, 'h'},
+                                     {"version", no_argument, 0, 'V'},
+                                     {"follow", no_argument, 0, 'f'},
+                                     {"since", required_argument, 0, 'S'},
+                                     {"messages", no_argument, 0, 'm'},
+                                     {"new", no_argument, 0, 'n'},
+                                     {0, 0, 0, 0}};
   char sock[256];
   default_sock(sock, sizeof sock);
   int json = 0, follow = 0, messages = 0, fresh = 0;
@@ -323,8 +335,7 @@ int main(int argc, char **argv) {
       continue;
     const cJSON *ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
     /* replies carry "ok"; events carry "event" (and never "ok") */
-    int is_reply = ok != NULL &&
-                   !cJSON_GetObjectItemCaseSensitive(o, "event");
+    int is_reply = ok != NULL && !cJSON_GetObjectItemCaseSensitive(o, "event");
     if (json && !(kind == K_EVENTS && is_reply && cJSON_IsTrue(ok)))
       fputs(buf, stdout);
     if (is_reply && !cJSON_IsTrue(ok)) {
