@@ -316,12 +316,16 @@ sd_ctl() {
 # 127.0.0.1:PORT (UDP and TCP listeners), its control socket in $IT_DIR,
 # debug log in NAME.log, a pcap trace in NAME.pcap; waits until it answers
 # `siplinectl status`; then follows its events, tx/rx included, as JSON lines
-# into NAME-events.log (see sd_wait_event).
+# into NAME-events.log (see sd_wait_event). IT_SD_LOG=level, IT_SD_TRACE=0
+# (no pcap) and IT_SD_MESSAGES=0 (no tx/rx events) lighten it for benches.
 start_siplined() {
   local name=$1 profile=$2 port=$3
   shift 3
+  local trace=(-t "$IT_DIR/$name.pcap") msgs=--messages
+  [ "${IT_SD_TRACE:-1}" = 0 ] && trace=()
+  [ "${IT_SD_MESSAGES:-1}" = 0 ] && msgs=
   start_bg "$name" "$SIPLINED" -c "$profile" -s "$(sd_sock "$name")" \
-    -p "$port" -l debug -t "$IT_DIR/$name.pcap" \
+    -p "$port" -l "${IT_SD_LOG:-debug}" "${trace[@]}" \
     --pid-file "$IT_DIR/$name.daemon.pid" "$@"
   local i
   for ((i = 0; i < 50; i++)); do
@@ -336,7 +340,7 @@ start_siplined() {
   done
   [ "$i" -lt 50 ] || { it_log "siplined $name did not answer in 5 s"; return 1; }
   start_bg "$name-events" "$SIPLINECTL" -s "$(sd_sock "$name")" --json \
-    events --follow --messages
+    events --follow $msgs
 }
 
 # stop_siplined NAME: SIGTERM (it un-registers, exits within 2 s), then the
