@@ -57,8 +57,8 @@ static inline void bench_copy(char *dst, size_t cap, const char *p, size_t n) {
     if (f)                                                                     \
       bench_copy((f)->member, sizeof((f)->member), bp_, bn_);                  \
     else                                                                       \
-      bench_sink += (uintptr_t)bp_ + bn_ +                                     \
-                    (bp_ && bn_ ? (unsigned char)bp_[0] : 0u);                 \
+      bench_sink +=                                                            \
+          (uintptr_t)bp_ + bn_ + (bp_ && bn_ ? (unsigned char)bp_[0] : 0u);    \
   } while (0)
 #define BSTRZ(f, member, s)                                                    \
   do {                                                                         \

@@ -60,7 +60,9 @@ void *realloc(void *p, size_t n) {
     n_alloc++;
   return __libc_realloc(p, n);
 }
-void free(void *p) { __libc_free(p); }
+void free(void *p) {
+  __libc_free(p);
+}
 #endif
 
 typedef struct input {
@@ -176,11 +178,12 @@ static int check(input *in, int k) {
            #x, (long)f.x, (long)ref.x);                                        \
     diffs++;                                                                   \
   }
-      CMPS(start) CMPS(ruri_host) CMPN(nvia) CMPS(via0_host) CMPN(via0_port)
-      CMPS(via0_branch) CMPS(from_host) CMPS(from_tag) CMPS(to_host)
-      CMPS(to_tag) CMPS(callid) CMPN(cseq) CMPS(cseq_method) CMPN(ncontact)
-      CMPS(contact_host) CMPN(clen) CMPN(body_len) CMPN(body_first)
-      CMPN(body_last)
+      CMPS(start)
+      CMPS(ruri_host) CMPN(nvia) CMPS(via0_host) CMPN(via0_port)
+          CMPS(via0_branch) CMPS(from_host) CMPS(from_tag) CMPS(to_host)
+              CMPS(to_tag) CMPS(callid) CMPN(cseq) CMPS(cseq_method)
+                  CMPN(ncontact) CMPS(contact_host) CMPN(clen) CMPN(body_len)
+                      CMPN(body_first) CMPN(body_last)
     }
   }
   return diffs;
@@ -215,12 +218,24 @@ int main(int argc, char **argv) {
   int opt;
   while ((opt = getopt(argc, argv, "m:s:t:r:n:h")) != -1) {
     switch (opt) {
-    case 'm': mode = optarg; break;
-    case 's': only = optarg; break;
-    case 't': min_s = atof(optarg); break;
-    case 'r': runs = atoi(optarg); break;
-    case 'n': iters = atol(optarg); break;
-    default: usage(argv[0]); return opt == 'h' ? 0 : 2;
+    case 'm':
+      mode = optarg;
+      break;
+    case 's':
+      only = optarg;
+      break;
+    case 't':
+      min_s = atof(optarg);
+      break;
+    case 'r':
+      runs = atoi(optarg);
+      break;
+    case 'n':
+      iters = atol(optarg);
+      break;
+    default:
+      usage(argv[0]);
+      return opt == 'h' ? 0 : 2;
     }
   }
   int k = argc - optind;
@@ -316,8 +331,9 @@ int main(int argc, char **argv) {
   }
   for (size_t i = 0; i < NSTACKS; i++) {
     char cmd[16384], out[128];
-    snprintf(cmd, sizeof(cmd), "'%s-alloc' -m alloc -s %s -n 100 %s 2>/dev/null",
-             self, stacks[i]->name, files);
+    snprintf(cmd, sizeof(cmd),
+             "'%s-alloc' -m alloc -s %s -n 100 %s 2>/dev/null", self,
+             stacks[i]->name, files);
     char want[64];
     snprintf(want, sizeof(want), "alloc\t%s\t", stacks[i]->name);
     run_cmd(cmd, want, out, sizeof(out));

@@ -17,7 +17,9 @@ static struct {
   struct mbuf *mb;
 } cache[16];
 
-static int init(void) { return libre_init(); }
+static int init(void) {
+  return libre_init();
+}
 
 typedef struct walk {
   bench_fields *f;

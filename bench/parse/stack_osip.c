@@ -9,9 +9,13 @@
 
 #include "bench.h"
 
-static int init(void) { return parser_init(); }
+static int init(void) {
+  return parser_init();
+}
 
-static const char *host_of(osip_uri_t *u) { return u ? u->host : NULL; }
+static const char *host_of(osip_uri_t *u) {
+  return u ? u->host : NULL;
+}
 
 static int read_fields(osip_message_t *s, bench_fields *f) {
   osip_generic_param_t *gp;
@@ -35,7 +39,8 @@ static int read_fields(osip_message_t *s, bench_fields *f) {
       BNUM(f, via0_port, port);
       BSTRZ(f, via0_branch, gp ? gp->gvalue : NULL);
     } else {
-      bench_sink += (uintptr_t)v->host + port + (uintptr_t)(gp ? gp->gvalue : 0);
+      bench_sink +=
+          (uintptr_t)v->host + port + (uintptr_t)(gp ? gp->gvalue : 0);
     }
   }
   if (!s->from || !s->to || !s->call_id || !s->cseq)

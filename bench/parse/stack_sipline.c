@@ -10,7 +10,9 @@
 
 static sipline_msg m;
 
-static int init(void) { return 0; }
+static int init(void) {
+  return 0;
+}
 
 static int parse(char *buf, size_t len, bench_fields *f) {
   if (sipline_msg_parse(&m, buf, len, SIPLINE_PARSE_DATAGRAM, NULL) < 0)

@@ -13,7 +13,9 @@
 
 #include "bench.h"
 
-static int init(void) { return sip_default_mclass() ? 0 : -1; }
+static int init(void) {
+  return sip_default_mclass() ? 0 : -1;
+}
 
 static int read_fields(sip_t const *s, bench_fields *f) {
   if (s == NULL || (s->sip_flags & MSG_FLG_ERROR))

@@ -8,25 +8,39 @@
 
 #include "msg/msg.h"
 
-
 /* Compact forms by letter (RFC 3261 §7.3.3 and the extension RFCs). */
 static inline sipline_hdr_id sipline__hdr_compact(unsigned char c) {
   switch (c | 0x20) {
-  case 'i': return SIPLINE_HDR_CALL_ID;
-  case 'm': return SIPLINE_HDR_CONTACT;
-  case 'e': return SIPLINE_HDR_CONTENT_ENCODING;
-  case 'l': return SIPLINE_HDR_CONTENT_LENGTH;
-  case 'c': return SIPLINE_HDR_CONTENT_TYPE;
-  case 'f': return SIPLINE_HDR_FROM;
-  case 's': return SIPLINE_HDR_SUBJECT;
-  case 'k': return SIPLINE_HDR_SUPPORTED;
-  case 't': return SIPLINE_HDR_TO;
-  case 'v': return SIPLINE_HDR_VIA;
-  case 'o': return SIPLINE_HDR_EVENT;
-  case 'u': return SIPLINE_HDR_ALLOW_EVENTS;
-  case 'r': return SIPLINE_HDR_REFER_TO;
-  case 'x': return SIPLINE_HDR_SESSION_EXPIRES;
-  default: return SIPLINE_HDR_OTHER;
+  case 'i':
+    return SIPLINE_HDR_CALL_ID;
+  case 'm':
+    return SIPLINE_HDR_CONTACT;
+  case 'e':
+    return SIPLINE_HDR_CONTENT_ENCODING;
+  case 'l':
+    return SIPLINE_HDR_CONTENT_LENGTH;
+  case 'c':
+    return SIPLINE_HDR_CONTENT_TYPE;
+  case 'f':
+    return SIPLINE_HDR_FROM;
+  case 's':
+    return SIPLINE_HDR_SUBJECT;
+  case 'k':
+    return SIPLINE_HDR_SUPPORTED;
+  case 't':
+    return SIPLINE_HDR_TO;
+  case 'v':
+    return SIPLINE_HDR_VIA;
+  case 'o':
+    return SIPLINE_HDR_EVENT;
+  case 'u':
+    return SIPLINE_HDR_ALLOW_EVENTS;
+  case 'r':
+    return SIPLINE_HDR_REFER_TO;
+  case 'x':
+    return SIPLINE_HDR_SESSION_EXPIRES;
+  default:
+    return SIPLINE_HDR_OTHER;
   }
 }
 

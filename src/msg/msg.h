@@ -12,20 +12,20 @@
 
 /* Character classes (RFC 3261 §25.1), one bit each. */
 enum {
-  SIPLINE__C_TOKEN = 1u << 0, /* token */
-  SIPLINE__C_UNRES = 1u << 1, /* unreserved = alphanum / mark */
-  SIPLINE__C_USER = 1u << 2,  /* user-unreserved + unreserved */
-  SIPLINE__C_PASS = 1u << 3,  /* password chars besides escapes */
-  SIPLINE__C_PARAM = 1u << 4, /* paramchar besides escapes */
-  SIPLINE__C_HNV = 1u << 5,   /* hname/hvalue chars besides escapes */
-  SIPLINE__C_WORD = 1u << 6,  /* word (Call-ID) */
-  SIPLINE__C_URIC = 1u << 7,  /* uric, for absoluteURI */
-  SIPLINE__C_HOST = 1u << 8,  /* hostname chars (alphanum - . _) */
-  SIPLINE__C_GENV = 1u << 9,  /* gen-value: token, host (':' '[' ']') */
-  SIPLINE__C_LIST = 1u << 10, /* bytes sipline_list_next stops at */
-  SIPLINE__C_LWS = 1u << 11,  /* SP HTAB CR LF */
-  SIPLINE__C_UINFO = 1u << 12, /* userinfo: user, password, ':' and '%' */
-  SIPLINE__C_PCHAR = 1u << 13, /* paramchar and '%' */
+  SIPLINE__C_TOKEN = 1u << 0,   /* token */
+  SIPLINE__C_UNRES = 1u << 1,   /* unreserved = alphanum / mark */
+  SIPLINE__C_USER = 1u << 2,    /* user-unreserved + unreserved */
+  SIPLINE__C_PASS = 1u << 3,    /* password chars besides escapes */
+  SIPLINE__C_PARAM = 1u << 4,   /* paramchar besides escapes */
+  SIPLINE__C_HNV = 1u << 5,     /* hname/hvalue chars besides escapes */
+  SIPLINE__C_WORD = 1u << 6,    /* word (Call-ID) */
+  SIPLINE__C_URIC = 1u << 7,    /* uric, for absoluteURI */
+  SIPLINE__C_HOST = 1u << 8,    /* hostname chars (alphanum - . _) */
+  SIPLINE__C_GENV = 1u << 9,    /* gen-value: token, host (':' '[' ']') */
+  SIPLINE__C_LIST = 1u << 10,   /* bytes sipline_list_next stops at */
+  SIPLINE__C_LWS = 1u << 11,    /* SP HTAB CR LF */
+  SIPLINE__C_UINFO = 1u << 12,  /* userinfo: user, password, ':' and '%' */
+  SIPLINE__C_PCHAR = 1u << 13,  /* paramchar and '%' */
   SIPLINE__C_SCHEME = 1u << 14, /* scheme chars after the first */
 };
 
@@ -121,9 +121,6 @@ int sipline__via_parse_prefix(sipline_pl in, sipline_via *out, size_t *used);
  * generic-param). Returns 0 or SIPLINE_ERR_MALFORMED.
  */
 int sipline__gen_params_check(sipline_pl params);
-
-/* Length of the canonical name of id (0 for OTHER). */
-size_t sipline__hdr_name_len(sipline_hdr_id id);
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the header-name scanner assumes a little-endian machine"

@@ -1,8 +1,8 @@
 /*
  * src/msg/names.c: method and header names, and the character tables.
  */
-#include "msg/msg.h"
 #include "msg/hdrtab.h"
+#include "msg/msg.h"
 
 #include "cc.inc"
 
@@ -24,9 +24,9 @@ const char *sipline__quoted_end(const char *p, const char *e) {
 }
 
 static const char *const method_names[SIPLINE_METHOD__MAX] = {
-    NULL,     "INVITE",  "ACK",     "BYE",      "CANCEL",
-    "REGISTER", "OPTIONS", "INFO",  "UPDATE",   "PRACK",
-    "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE",  "PUBLISH",
+    NULL,        "INVITE",  "ACK",   "BYE",     "CANCEL",
+    "REGISTER",  "OPTIONS", "INFO",  "UPDATE",  "PRACK",
+    "SUBSCRIBE", "NOTIFY",  "REFER", "MESSAGE", "PUBLISH",
 };
 
 const char *sipline_method_name(sipline_method m) {
@@ -42,7 +42,7 @@ sipline_method sipline_method_from(sipline_pl n) {
   sipline_method c = SIPLINE_METHOD_UNKNOWN;
   switch (n.len) {
   case 3:
-    c = n.p[0] == 'A' ? SIPLINE_METHOD_ACK
+    c = n.p[0] == 'A'   ? SIPLINE_METHOD_ACK
         : n.p[0] == 'B' ? SIPLINE_METHOD_BYE
                         : SIPLINE_METHOD_UNKNOWN;
     break;
@@ -81,7 +81,8 @@ typedef struct hdr_name {
   char compact; /* 0 when none */
 } hdr_name;
 
-#define H(s, c) {s, (uint8_t)(sizeof(s) - 1), c}
+#define H(s, c)                                                                \
+  { s, (uint8_t)(sizeof(s) - 1), c }
 static const hdr_name hdr_names[SIPLINE_HDR__MAX] = {
     [SIPLINE_HDR_OTHER] = {NULL, 0, 0},
     [SIPLINE_HDR_ACCEPT] = H("Accept", 0),
@@ -144,11 +145,6 @@ const char *sipline_hdr_name(sipline_hdr_id id) {
     return NULL;
   return hdr_names[id].name;
 }
-
-size_t sipline__hdr_name_len(sipline_hdr_id id) {
-  return (unsigned)id < SIPLINE_HDR__MAX ? hdr_names[id].len : 0;
-}
-
 
 sipline_hdr_id sipline_hdr_lookup(sipline_pl n) {
   if (n.p == NULL || n.len == 0 || n.len > 24)

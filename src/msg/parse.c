@@ -5,12 +5,12 @@
  * a token scan per header name, and a (length, first letter) switch to
  * identify it.
  */
-#include "msg/msg.h"
 #include "msg/hdrtab.h"
+#include "msg/msg.h"
 
-static ptrdiff_t fail(const sipline_msg *m, sipline_msg_error *err,
-                      int code, const char *reason, int status,
-                      sipline_hdr_id hdr, const char *at) {
+static ptrdiff_t fail(const sipline_msg *m, sipline_msg_error *err, int code,
+                      const char *reason, int status, sipline_hdr_id hdr,
+                      const char *at) {
   if (err) {
     err->reason = reason;
     /* A malformed response is dropped (RFC 3261 §16.7, §8.1.3.1): there is
@@ -65,8 +65,8 @@ static ptrdiff_t start_line(sipline_msg *m, const char *p, const char *e,
         !sipline__digit((unsigned char)c[1]) ||
         !sipline__digit((unsigned char)c[2]) || (e - c > 3 && c[3] != ' '))
       return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad status code", 0, 0, c);
-    m->status = (uint16_t)((c[0] - '0') * 100 + (c[1] - '0') * 10 +
-                           (c[2] - '0'));
+    m->status =
+        (uint16_t)((c[0] - '0') * 100 + (c[1] - '0') * 10 + (c[2] - '0'));
     if (m->status < 100 || m->status > 699)
       return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad status code", 0, 0, c);
     /* The reason phrase may be empty (RFC 4475 §3.1.1.13). */
@@ -97,8 +97,8 @@ static ptrdiff_t start_line(sipline_msg *m, const char *p, const char *e,
   m->version = sipline__pl(sp + 1, e);
   int v = version_check(m->version);
   if (v == 0)
-    return fail(m, err, SIPLINE_ERR_MALFORMED, "Version Not Supported", 505,
-                0, sp + 1);
+    return fail(m, err, SIPLINE_ERR_MALFORMED, "Version Not Supported", 505, 0,
+                sp + 1);
   if (v < 0)
     return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad request line", 400, 0,
                 sp + 1);
@@ -117,8 +117,7 @@ static inline uint64_t zero_bytes(uint64_t v) {
  * or fewer than 24 bytes remain (then the caller scans). Three words and a
  * count-trailing-zeros instead of a byte loop; w gets the 24 bytes.
  */
-static inline size_t colon_pos(const char *p, const char *end,
-                               uint64_t w[3]) {
+static inline size_t colon_pos(const char *p, const char *end, uint64_t w[3]) {
   static const uint64_t colons = 0x3a3a3a3a3a3a3a3aull;
   if (end - p < 24)
     return 24;
@@ -195,8 +194,8 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
   m->call_id = SIPLINE_PL_NULL;
   if (buf == NULL || len == 0)
     return stream ? SIPLINE_ERR_INCOMPLETE
-                  : fail(m, err, SIPLINE_ERR_MALFORMED, "Empty message", 400,
-                         0, buf);
+                  : fail(m, err, SIPLINE_ERR_MALFORMED, "Empty message", 400, 0,
+                         buf);
 
   /* Start line. */
   const char *nl = memchr(buf, '\n', len);
@@ -239,8 +238,8 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
         body = p + 2;
         break;
       }
-      return fail(m, err, SIPLINE_ERR_MALFORMED, "Bare CR in headers", 400,
-                  0, p);
+      return fail(m, err, SIPLINE_ERR_MALFORMED, "Bare CR in headers", 400, 0,
+                  p);
     }
     /* The line end, joining folded continuation lines (§7.3.1). */
     const char *ns = p;
@@ -353,8 +352,8 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
   if (m->first[SIPLINE_HDR_TO]) {
     const sipline_hdr *h = &m->hdrs[m->first[SIPLINE_HDR_TO] - 1];
     if (sipline_nameaddr_parse(h->value, &m->to) != 0 || m->to.star)
-      return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad To", 400,
-                  SIPLINE_HDR_TO, h->value.p);
+      return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad To", 400, SIPLINE_HDR_TO,
+                  h->value.p);
   } else {
     memset(&m->to, 0, sizeof(m->to));
   }
@@ -458,7 +457,8 @@ const sipline_hdr *sipline_msg_hdr_by_name(const sipline_msg *m,
   if (id != SIPLINE_HDR_OTHER)
     return sipline_msg_hdr(m, id, 0);
   for (unsigned i = 0; i < m->n_hdrs; i++)
-    if (m->hdrs[i].name.len == nl && sipline__casen(m->hdrs[i].name.p, name, nl))
+    if (m->hdrs[i].name.len == nl &&
+        sipline__casen(m->hdrs[i].name.p, name, nl))
       return &m->hdrs[i];
   return NULL;
 }

@@ -22,7 +22,9 @@ static void put_pl(out *o, sipline_pl pl) {
   if (pl.len)
     put(o, pl.p, pl.len);
 }
-static void put_str(out *o, const char *s) { put(o, s, strlen(s)); }
+static void put_str(out *o, const char *s) {
+  put(o, s, strlen(s));
+}
 
 static void put_uint(out *o, uint64_t v) {
   char tmp[24];

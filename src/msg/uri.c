@@ -43,7 +43,6 @@ static bool ipv6_ok(const char *p, const char *e) {
   return colons >= 2;
 }
 
-
 /* Scans a host at p: IPv6 reference or hostname/IPv4. Returns the end, or
  * NULL when there is none. */
 static const char *scan_host(const char *p, const char *e, uint8_t *v6) {

@@ -5,9 +5,8 @@
  */
 #include "msg/msg.h"
 
-static int bad(const sipline_msg *m, sipline_msg_error *err,
-               const char *reason, int status, sipline_hdr_id hdr,
-               const char *at) {
+static int bad(const sipline_msg *m, sipline_msg_error *err, const char *reason,
+               int status, sipline_hdr_id hdr, const char *at) {
   if (err) {
     err->reason = reason;
     /* Responses cannot be answered: drop them (RFC 3261 §8.1.3.1). */
@@ -25,7 +24,9 @@ typedef struct cur {
   const char *p, *e;
 } cur;
 
-static void lws(cur *c) { c->p = sipline__skip_lws(c->p, c->e); }
+static void lws(cur *c) {
+  c->p = sipline__skip_lws(c->p, c->e);
+}
 static bool token(cur *c, sipline_pl *out) {
   const char *s = c->p;
   while (c->p < c->e && sipline__is((unsigned char)*c->p, SIPLINE__C_TOKEN))
@@ -116,7 +117,9 @@ static bool token_or_star_params(sipline_pl v) {
     return false;
   return params_rest(&c);
 }
-static bool accept_elem(sipline_pl v) { return media(v, true); }
+static bool accept_elem(sipline_pl v) {
+  return media(v, true);
+}
 
 static bool via_elem(sipline_pl v) {
   sipline_via via;
@@ -546,9 +549,9 @@ int sipline_msg_uas_check(const sipline_msg *m,
       return reject(err, missing[i], st, mandatory[i]);
   }
   /* Single-value headers (RFC 4475 §3.3.8). */
-  static const sipline_hdr_id single[] = {
-      SIPLINE_HDR_FROM, SIPLINE_HDR_TO, SIPLINE_HDR_CALL_ID, SIPLINE_HDR_CSEQ,
-      SIPLINE_HDR_MAX_FORWARDS};
+  static const sipline_hdr_id single[] = {SIPLINE_HDR_FROM, SIPLINE_HDR_TO,
+                                          SIPLINE_HDR_CALL_ID, SIPLINE_HDR_CSEQ,
+                                          SIPLINE_HDR_MAX_FORWARDS};
   for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
     if (m->count[single[i]] > 1)
       return reject(err, "Multiple values in a single-value header", st,
@@ -564,15 +567,13 @@ int sipline_msg_uas_check(const sipline_msg *m,
   if (!m->is_request) {
     /* RFC 3261 §8.1.3.3: more than one Via in a response: discard. */
     if (m->n_via != 1)
-      return reject(err, "Response with more than one Via", 0,
-                    SIPLINE_HDR_VIA);
+      return reject(err, "Response with more than one Via", 0, SIPLINE_HDR_VIA);
     return 0;
   }
   /* RFC 4475 §3.2.1: a branch that is only the magic cookie identifies no
    * transaction. */
   if (m->via.branch.len == 7 && memcmp(m->via.branch.p, "z9hG4bK", 7) == 0)
-    return reject(err, "Missing transaction identifier", 400,
-                  SIPLINE_HDR_VIA);
+    return reject(err, "Missing transaction identifier", 400, SIPLINE_HDR_VIA);
   if (m->method == SIPLINE_METHOD_UNKNOWN)
     return reject(err, "Not Implemented", 501, SIPLINE_HDR_OTHER);
   if (m->ruri.scheme_id == SIPLINE_SCHEME_OTHER)

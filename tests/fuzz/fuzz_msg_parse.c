@@ -19,10 +19,10 @@
  * sipline_msg. Keep the order: print.c declares a file-scope type "out".
  */
 #include "../../src/msg/names.c"
-#include "../../src/msg/uri.c"
 #include "../../src/msg/parse.c"
-#include "../../src/msg/validate.c"
 #include "../../src/msg/print.c"
+#include "../../src/msg/uri.c"
+#include "../../src/msg/validate.c"
 
 static sipline_msg m, m2;
 
@@ -88,8 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t cut = skip + (unsigned char)buf[0] % (size - skip + 1);
     if (cut > size)
       cut = size;
-    ptrdiff_t rp =
-        sipline_msg_parse(&m2, buf + skip, cut - skip, SIPLINE_PARSE_STREAM, &e);
+    ptrdiff_t rp = sipline_msg_parse(&m2, buf + skip, cut - skip,
+                                     SIPLINE_PARSE_STREAM, &e);
     /* A prefix of a complete message is INCOMPLETE or the same message. */
     if (r > 0 && (size_t)r > cut - skip && rp != SIPLINE_ERR_INCOMPLETE &&
         rp != SIPLINE_ERR_MALFORMED && rp != SIPLINE_ERR_TOOBIG)

@@ -56,14 +56,22 @@ static void test_names(void **state) {
     const char *c;
     sipline_hdr_id id;
   } compact[] = {
-      {"i", SIPLINE_HDR_CALL_ID},       {"m", SIPLINE_HDR_CONTACT},
-      {"e", SIPLINE_HDR_CONTENT_ENCODING}, {"l", SIPLINE_HDR_CONTENT_LENGTH},
-      {"c", SIPLINE_HDR_CONTENT_TYPE},  {"f", SIPLINE_HDR_FROM},
-      {"s", SIPLINE_HDR_SUBJECT},       {"k", SIPLINE_HDR_SUPPORTED},
-      {"t", SIPLINE_HDR_TO},            {"v", SIPLINE_HDR_VIA},
-      {"o", SIPLINE_HDR_EVENT},         {"u", SIPLINE_HDR_ALLOW_EVENTS},
-      {"r", SIPLINE_HDR_REFER_TO},      {"x", SIPLINE_HDR_SESSION_EXPIRES},
-      {"V", SIPLINE_HDR_VIA},           {"L", SIPLINE_HDR_CONTENT_LENGTH},
+      {"i", SIPLINE_HDR_CALL_ID},
+      {"m", SIPLINE_HDR_CONTACT},
+      {"e", SIPLINE_HDR_CONTENT_ENCODING},
+      {"l", SIPLINE_HDR_CONTENT_LENGTH},
+      {"c", SIPLINE_HDR_CONTENT_TYPE},
+      {"f", SIPLINE_HDR_FROM},
+      {"s", SIPLINE_HDR_SUBJECT},
+      {"k", SIPLINE_HDR_SUPPORTED},
+      {"t", SIPLINE_HDR_TO},
+      {"v", SIPLINE_HDR_VIA},
+      {"o", SIPLINE_HDR_EVENT},
+      {"u", SIPLINE_HDR_ALLOW_EVENTS},
+      {"r", SIPLINE_HDR_REFER_TO},
+      {"x", SIPLINE_HDR_SESSION_EXPIRES},
+      {"V", SIPLINE_HDR_VIA},
+      {"L", SIPLINE_HDR_CONTENT_LENGTH},
   };
   for (size_t i = 0; i < sizeof(compact) / sizeof(compact[0]); i++)
     assert_int_equal(sipline_hdr_lookup(sipline_pl_str(compact[i].c)),
@@ -76,9 +84,9 @@ static void test_names(void **state) {
   assert_null(sipline_hdr_name(SIPLINE_HDR_OTHER));
 
   for (int i = 1; i < SIPLINE_METHOD__MAX; i++)
-    assert_int_equal(
-        sipline_method_from(sipline_pl_str(sipline_method_name((sipline_method)i))),
-        i);
+    assert_int_equal(sipline_method_from(sipline_pl_str(
+                         sipline_method_name((sipline_method)i))),
+                     i);
   assert_int_equal(sipline_method_from(PL("invite")), SIPLINE_METHOD_UNKNOWN);
   assert_int_equal(sipline_method_from(PL("INVITEX")), SIPLINE_METHOD_UNKNOWN);
   assert_int_equal(sipline_method_from(PL("FOO")), SIPLINE_METHOD_UNKNOWN);
@@ -122,9 +130,9 @@ static void test_uri(void **state) {
   assert_int_equal(u.scheme_id, SIPLINE_SCHEME_SIP);
   assert_int_equal(u.has_port, 0);
 
-  assert_int_equal(
-      sipline_uri_parse(PL("tel:+1-201-555-0123;phone-context=example.com"), &u),
-      0);
+  assert_int_equal(sipline_uri_parse(
+                       PL("tel:+1-201-555-0123;phone-context=example.com"), &u),
+                   0);
   assert_int_equal(u.scheme_id, SIPLINE_SCHEME_TEL);
   EQ(u.user, "+1-201-555-0123");
   EQ(u.params, ";phone-context=example.com");
@@ -136,11 +144,12 @@ static void test_uri(void **state) {
 
   /* malformed */
   static const char *const bad[] = {
-      "sip:",           "sip:alice@",       "sip:a@h:port",  "sip:a@h:70000",
-      "sip:a b@h",      "sip:2001:db8::10", "sip:[2001:db8", "sip:h;;x",
-      "sip:h%4",        "sip:h?x",          "<sip:h>",       "1sip:h",
-      "sip:h;=v",       "tel:",             "x:",            "sip:[zz::1]",
-      "sip:a@h>",       "sip:a\"b@h",
+      "sip:",          "sip:alice@", "sip:a@h:port",
+      "sip:a@h:70000", "sip:a b@h",  "sip:2001:db8::10",
+      "sip:[2001:db8", "sip:h;;x",   "sip:h%4",
+      "sip:h?x",       "<sip:h>",    "1sip:h",
+      "sip:h;=v",      "tel:",       "x:",
+      "sip:[zz::1]",   "sip:a@h>",   "sip:a\"b@h",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     if (sipline_uri_parse(sipline_pl_str(bad[i]), &u) == 0)
@@ -165,17 +174,16 @@ static void test_nameaddr(void **state) {
 
   /* addr-spec: the parameters are header parameters, not URI ones. */
   assert_int_equal(
-      sipline_nameaddr_parse(PL("sip:+12125551212@server.phone2net.com;tag=887s"),
-                             &na),
+      sipline_nameaddr_parse(
+          PL("sip:+12125551212@server.phone2net.com;tag=887s"), &na),
       0);
   assert_int_equal(na.display.len, 0);
   EQ(na.uri_raw, "sip:+12125551212@server.phone2net.com");
   EQ(na.tag, "887s");
   assert_int_equal(na.uri.params.len, 0);
 
-  assert_int_equal(sipline_nameaddr_parse(PL("Mr. Watson <sip:w@h;lr>;expires=60"),
-                                          &na),
-                   0);
+  assert_int_equal(
+      sipline_nameaddr_parse(PL("Mr. Watson <sip:w@h;lr>;expires=60"), &na), 0);
   EQ(na.display, "Mr. Watson");
   EQ(na.uri.params, ";lr");
   assert_int_equal(sipline_param_get(na.params, "expires", &v), 0);
@@ -194,11 +202,16 @@ static void test_nameaddr(void **state) {
   assert_null(na.params.p);
 
   static const char *const bad[] = {
-      "\"unterminated <sip:a@b>", "Bell, Alexander <sip:a@b>",
-      "< sip:a@b >",              "<sip:a@b",
-      "sip:a@b?x=y",              "<sip:a@b>;",
-      "<sip:a@b>;;tag=1",         "<sip:a@b> junk",
-      "",                         "\"x\" sip:a@b",
+      "\"unterminated <sip:a@b>",
+      "Bell, Alexander <sip:a@b>",
+      "< sip:a@b >",
+      "<sip:a@b",
+      "sip:a@b?x=y",
+      "<sip:a@b>;",
+      "<sip:a@b>;;tag=1",
+      "<sip:a@b> junk",
+      "",
+      "\"x\" sip:a@b",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     if (sipline_nameaddr_parse(sipline_pl_str(bad[i]), &na) == 0)
@@ -209,10 +222,11 @@ static void test_via(void **state) {
   (void)state;
   sipline_via v;
   assert_int_equal(
-      sipline_via_parse(PL("SIP / 2.0 / UDP  [2001:db8::9]:5070 ; branch=z9hG4bKx"
-                           ";received=[2001:db8::9:255];rport=5071;maddr=224.2.0.1"
-                           ";ttl=16;x-ext"),
-                        &v),
+      sipline_via_parse(
+          PL("SIP / 2.0 / UDP  [2001:db8::9]:5070 ; branch=z9hG4bKx"
+             ";received=[2001:db8::9:255];rport=5071;maddr=224.2.0.1"
+             ";ttl=16;x-ext"),
+          &v),
       0);
   EQ(v.transport, "UDP");
   EQ(v.host, "[2001:db8::9]");
@@ -234,8 +248,9 @@ static void test_via(void **state) {
   assert_int_equal(v.branch.len, 0);
 
   static const char *const bad[] = {
-      "SIP/2.0/UDP",          "SIP/2.0 h",           "SIP/2.0/UDP h;;",
-      "SIP/2.0/UDP h:x",      "SIP/2.0/UDP h;branch", "SIP/2.0/UDP h, x",
+      "SIP/2.0/UDP",           "SIP/2.0 h",
+      "SIP/2.0/UDP h;;",       "SIP/2.0/UDP h:x",
+      "SIP/2.0/UDP h;branch",  "SIP/2.0/UDP h, x",
       "SIP/2.0/UDP h;rport=x", "SIP/2.0/UDPh",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -313,14 +328,14 @@ static void test_next(void **state) {
 static void test_auth(void **state) {
   (void)state;
   sipline_auth_hdr a;
-  assert_int_equal(
-      sipline_auth_hdr_parse(
-          PL("Digest username=\"bob\", realm=\"biloxi.com\",\r\n nonce=\"dc\\\"d9\","
-             " uri=\"sip:bob@biloxi.com\", qop=auth, nc=00000001,"
-             " cnonce=\"0a4f113b\", algorithm=SHA-256,"
-             " response=\"6629fae49393a05397450978507c4ef1\""),
-          &a),
-      0);
+  assert_int_equal(sipline_auth_hdr_parse(
+                       PL("Digest username=\"bob\", realm=\"biloxi.com\",\r\n "
+                          "nonce=\"dc\\\"d9\","
+                          " uri=\"sip:bob@biloxi.com\", qop=auth, nc=00000001,"
+                          " cnonce=\"0a4f113b\", algorithm=SHA-256,"
+                          " response=\"6629fae49393a05397450978507c4ef1\""),
+                       &a),
+                   0);
   EQ(a.scheme, "Digest");
   assert_int_equal(a.n, 9);
   sipline_pl v;
@@ -479,18 +494,21 @@ static void test_headers_validate(void **state) {
       {"MIME-Version: 1.0", true},
       {"MIME-Version: 1", false},
       {"Priority: emergency", true},
-      {"Call-Info: <http://wwww.example.com/alice/photo.jpg> ;purpose=icon", true},
+      {"Call-Info: <http://wwww.example.com/alice/photo.jpg> ;purpose=icon",
+       true},
       {"Call-Info: http://x", false},
       {"Authorization: Digest username=\"a\", realm=\"r\", nonce=\"n\", "
        "uri=\"sip:b\", response=\"x\"",
        true},
       {"Authorization: Digest username=\"a", false},
-      {"Proxy-Authenticate: Digest realm=\"r\", nonce=\"n\", qop=\"auth\"", true},
+      {"Proxy-Authenticate: Digest realm=\"r\", nonce=\"n\", qop=\"auth\"",
+       true},
       {"Authentication-Info: nextnonce=\"47364c23432d2e131a5fb210812c\"", true},
       {"Reply-To: Bob <sip:bob@biloxi.com>", true},
       {"Refer-To: <sip:c@d?Replaces=abc%40x>", true},
       {"r: sip:c@d", true},
-      {"In-Reply-To: 70710@saturn.bell-tel.com, 17320@saturn.bell-tel.com", true},
+      {"In-Reply-To: 70710@saturn.bell-tel.com, 17320@saturn.bell-tel.com",
+       true},
       {"Via: SIP/2.0/UDP h2;branch=z9hG4bK2", true},
       {"Via: SIP/2.0/UDP h2;;", false},
       {"Organization: Boxes by Bob", true},
@@ -508,7 +526,8 @@ static void test_headers_validate(void **state) {
                      "%s\r\nContent-Length: 0\r\n\r\n",
                      cases[i].line);
     sipline_msg_error e = {0};
-    ptrdiff_t r = sipline_msg_parse(&m, buf, (size_t)n, SIPLINE_PARSE_STREAM, &e);
+    ptrdiff_t r =
+        sipline_msg_parse(&m, buf, (size_t)n, SIPLINE_PARSE_STREAM, &e);
     int v = r >= 0 ? sipline_msg_validate(&m, &e) : (int)r;
     if ((v == 0) != cases[i].ok)
       fail_msg("%s: got %d (%s), expected %s", cases[i].line, v,
@@ -599,8 +618,8 @@ static void test_stream(void **state) {
     int got = 0;
     for (int round = 0; round < 10; round++) {
       pos += sipline_stream_skip_crlf(wire + pos, have - pos);
-      ptrdiff_t r =
-          sipline_msg_parse(&m, wire + pos, have - pos, SIPLINE_PARSE_STREAM, &e);
+      ptrdiff_t r = sipline_msg_parse(&m, wire + pos, have - pos,
+                                      SIPLINE_PARSE_STREAM, &e);
       if (r == SIPLINE_ERR_INCOMPLETE) {
         if (have == w)
           break;
@@ -623,42 +642,46 @@ static void test_stream(void **state) {
   assert_int_equal(sipline_stream_skip_crlf("\r\n\r\nX", 5), 4);
   assert_int_equal(sipline_stream_skip_crlf("X", 1), 0);
   /* No Content-Length on a stream is malformed once the headers are in. */
-  static const char NOCL[] = "OPTIONS sip:a@b SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n";
-  assert_int_equal(sipline_msg_parse(&m, NOCL, sizeof(NOCL) - 1,
-                                     SIPLINE_PARSE_STREAM, &e),
-                   SIPLINE_ERR_MALFORMED);
+  static const char NOCL[] =
+      "OPTIONS sip:a@b SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n";
+  assert_int_equal(
+      sipline_msg_parse(&m, NOCL, sizeof(NOCL) - 1, SIPLINE_PARSE_STREAM, &e),
+      SIPLINE_ERR_MALFORMED);
   /* ... and means "to the end" in a datagram. */
-  assert_int_equal(sipline_msg_parse(&m, NOCL, sizeof(NOCL) - 1,
-                                     SIPLINE_PARSE_DATAGRAM, &e),
-                   (ptrdiff_t)sizeof(NOCL) - 1);
+  assert_int_equal(
+      sipline_msg_parse(&m, NOCL, sizeof(NOCL) - 1, SIPLINE_PARSE_DATAGRAM, &e),
+      (ptrdiff_t)sizeof(NOCL) - 1);
   assert_int_equal(m.content_length, -1);
   /* Datagram: trailing octets past Content-Length are ignored. */
   char dg[1024];
   memcpy(dg, INVITE, len);
   memcpy(dg + len, "garbage", 7);
-  assert_int_equal(sipline_msg_parse(&m, dg, len + 7, SIPLINE_PARSE_DATAGRAM, &e),
-                   (ptrdiff_t)len);
+  assert_int_equal(
+      sipline_msg_parse(&m, dg, len + 7, SIPLINE_PARSE_DATAGRAM, &e),
+      (ptrdiff_t)len);
   /* Datagram shorter than Content-Length: 400. */
-  assert_int_equal(sipline_msg_parse(&m, INVITE, len - 1, SIPLINE_PARSE_DATAGRAM, &e),
-                   SIPLINE_ERR_MALFORMED);
+  assert_int_equal(
+      sipline_msg_parse(&m, INVITE, len - 1, SIPLINE_PARSE_DATAGRAM, &e),
+      SIPLINE_ERR_MALFORMED);
   assert_int_equal(e.status, 400);
   /* Bare LF line ends are tolerated. */
-  static const char LF[] = "OPTIONS sip:a@b SIP/2.0\nCSeq: 1 OPTIONS\nl: 2\n\nab";
-  assert_int_equal(sipline_msg_parse(&m, LF, sizeof(LF) - 1, SIPLINE_PARSE_STREAM, &e),
-                   (ptrdiff_t)sizeof(LF) - 1);
+  static const char LF[] =
+      "OPTIONS sip:a@b SIP/2.0\nCSeq: 1 OPTIONS\nl: 2\n\nab";
+  assert_int_equal(
+      sipline_msg_parse(&m, LF, sizeof(LF) - 1, SIPLINE_PARSE_STREAM, &e),
+      (ptrdiff_t)sizeof(LF) - 1);
   EQ(m.body, "ab");
 }
 
 static void test_print(void **state) {
   (void)state;
-  static const char in[] =
-      "MESSAGE sip:b@h SIP/2.0\r\n"
-      "v:  SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
-      "f: <sip:a@h>;tag=1\r\nt: <sip:b@h>\r\n"
-      "i: x\r\nCSeq: 2 MESSAGE\r\n"
-      "Subject: one\r\n two\r\n"
-      "X-Thing: keep\r\n"
-      "l: 5\r\nc: text/plain\r\n\r\nhello";
+  static const char in[] = "MESSAGE sip:b@h SIP/2.0\r\n"
+                           "v:  SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+                           "f: <sip:a@h>;tag=1\r\nt: <sip:b@h>\r\n"
+                           "i: x\r\nCSeq: 2 MESSAGE\r\n"
+                           "Subject: one\r\n two\r\n"
+                           "X-Thing: keep\r\n"
+                           "l: 5\r\nc: text/plain\r\n\r\nhello";
   static const char want[] =
       "MESSAGE sip:b@h SIP/2.0\r\n"
       "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
@@ -668,7 +691,8 @@ static void test_print(void **state) {
       "X-Thing: keep\r\n"
       "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello";
   sipline_msg_error e;
-  assert_true(sipline_msg_parse(&m, in, sizeof(in) - 1, SIPLINE_PARSE_STREAM, &e) > 0);
+  assert_true(
+      sipline_msg_parse(&m, in, sizeof(in) - 1, SIPLINE_PARSE_STREAM, &e) > 0);
   char out[1024];
   ptrdiff_t n = sipline_msg_print(&m, out, sizeof(out));
   assert_int_equal(n, (ptrdiff_t)sizeof(want) - 1);
@@ -678,7 +702,8 @@ static void test_print(void **state) {
     assert_int_equal(sipline_msg_print(&m, out, cap), SIPLINE_ERR_TOOBIG);
   /* A response. */
   static const char r[] = "SIP/2.0 486 Busy Here\r\nl: 0\r\n\r\n";
-  assert_true(sipline_msg_parse(&m, r, sizeof(r) - 1, SIPLINE_PARSE_STREAM, &e) > 0);
+  assert_true(
+      sipline_msg_parse(&m, r, sizeof(r) - 1, SIPLINE_PARSE_STREAM, &e) > 0);
   n = sipline_msg_print(&m, out, sizeof(out));
   static const char rw[] = "SIP/2.0 486 Busy Here\r\nContent-Length: 0\r\n\r\n";
   assert_int_equal(n, (ptrdiff_t)sizeof(rw) - 1);
@@ -699,7 +724,8 @@ static void test_uas_check(void **state) {
       {"Require: 100rel\r\nl: 0\r\n\r\n", -1},
       {"Require: foo\r\nl: 0\r\n\r\n", 420},
       {"Content-Type: text/html\r\nl: 2\r\n\r\nhi", 415},
-      {"Content-Type: application/sdp\r\nContent-Encoding: gzip\r\nl: 2\r\n\r\nhi",
+      {"Content-Type: application/sdp\r\nContent-Encoding: gzip\r\nl: "
+       "2\r\n\r\nhi",
        415},
       {"Accept: text/plain\r\nl: 0\r\n\r\n", 406},
       {"Accept: application/*\r\nl: 0\r\n\r\n", -1},
@@ -710,7 +736,8 @@ static void test_uas_check(void **state) {
     char buf[1024];
     int n = snprintf(buf, sizeof(buf), "%s%s", base, cases[i].extra);
     sipline_msg_error e = {0};
-    assert_true(sipline_msg_parse(&m, buf, (size_t)n, SIPLINE_PARSE_DATAGRAM, &e) > 0);
+    assert_true(
+        sipline_msg_parse(&m, buf, (size_t)n, SIPLINE_PARSE_DATAGRAM, &e) > 0);
     assert_int_equal(sipline_msg_validate(&m, &e), 0);
     int u = sipline_msg_uas_check(&m, NULL, &e);
     if (cases[i].status < 0)
@@ -724,19 +751,26 @@ static void test_uas_check(void **state) {
   char buf[1024];
   int n = snprintf(buf, sizeof(buf), "%sRequire: foo\r\nl: 0\r\n\r\n", base);
   sipline_msg_error e;
-  assert_true(sipline_msg_parse(&m, buf, (size_t)n, SIPLINE_PARSE_DATAGRAM, &e) > 0);
+  assert_true(
+      sipline_msg_parse(&m, buf, (size_t)n, SIPLINE_PARSE_DATAGRAM, &e) > 0);
   assert_int_equal(sipline_msg_uas_check(&m, &o, &e), 0);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_names),   cmocka_unit_test(test_uri),
-      cmocka_unit_test(test_nameaddr), cmocka_unit_test(test_via),
-      cmocka_unit_test(test_list),    cmocka_unit_test(test_next),
+      cmocka_unit_test(test_names),
+      cmocka_unit_test(test_uri),
+      cmocka_unit_test(test_nameaddr),
+      cmocka_unit_test(test_via),
+      cmocka_unit_test(test_list),
+      cmocka_unit_test(test_next),
       cmocka_unit_test(test_auth),
-      cmocka_unit_test(test_eager),   cmocka_unit_test(test_headers_validate),
-      cmocka_unit_test(test_errors),  cmocka_unit_test(test_stream),
-      cmocka_unit_test(test_print),   cmocka_unit_test(test_uas_check),
+      cmocka_unit_test(test_eager),
+      cmocka_unit_test(test_headers_validate),
+      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_stream),
+      cmocka_unit_test(test_print),
+      cmocka_unit_test(test_uas_check),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

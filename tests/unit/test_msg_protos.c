@@ -203,8 +203,7 @@ static void test_protos(void **state) {
   size_t pcap = 0;
   int total = 0, parsed = 0, valid = 0, uas_ok = 0, printed = 0;
   for (int num = 0; num < NCASES; num++) {
-    snprintf(path, sizeof(path), "%s/protos/cases/%07d", SIPLINE_TESTDATA,
-             num);
+    snprintf(path, sizeof(path), "%s/protos/cases/%07d", SIPLINE_TESTDATA, num);
     size_t len;
     char *file = read_file(path, &len);
     if (file == NULL)
@@ -262,7 +261,8 @@ static void test_protos(void **state) {
     if (num == 0) {
       assert_true(is_valid);
       assert_int_equal(sipline_msg_uas_check(&m, NULL, &e), 0);
-      assert_true(sipline_pl_eq(m.call_id, SIPLINE_PL("protos0000000@192.0.2.1")));
+      assert_true(
+          sipline_pl_eq(m.call_id, SIPLINE_PL("protos0000000@192.0.2.1")));
     }
     for (int g = 0; g < ng; g++)
       if (num >= groups[g].first && num < groups[g].first + groups[g].count) {

@@ -119,12 +119,14 @@ static void roundtrip(const sipline_msg *a) {
   ptrdiff_t n = sipline_msg_print(a, out, cap);
   assert_true(n > 0);
   sipline_msg_error e;
-  ptrdiff_t r = sipline_msg_parse(&m2, out, (size_t)n, SIPLINE_PARSE_STREAM, &e);
+  ptrdiff_t r =
+      sipline_msg_parse(&m2, out, (size_t)n, SIPLINE_PARSE_STREAM, &e);
   assert_int_equal(r, n);
-  assert_int_equal(m2.n_hdrs, a->n_hdrs + (a->count[SIPLINE_HDR_CONTENT_LENGTH] ? 0 : 1) -
-                                  (a->count[SIPLINE_HDR_CONTENT_LENGTH] > 1
-                                       ? a->count[SIPLINE_HDR_CONTENT_LENGTH] - 1
-                                       : 0));
+  assert_int_equal(m2.n_hdrs,
+                   a->n_hdrs + (a->count[SIPLINE_HDR_CONTENT_LENGTH] ? 0 : 1) -
+                       (a->count[SIPLINE_HDR_CONTENT_LENGTH] > 1
+                            ? a->count[SIPLINE_HDR_CONTENT_LENGTH] - 1
+                            : 0));
   assert_true(sipline_pl_eq(m2.call_id, a->call_id));
   assert_int_equal(m2.cseq, a->cseq);
   assert_int_equal(m2.body.len, a->body.len);
@@ -194,8 +196,8 @@ static void test_index(void **state) {
       ok_invalid++;
     } else {
       if (v != 0)
-        fail_msg("%s: rejected (%s, %d), expected %s", name, e.reason,
-                 e.status, verdict);
+        fail_msg("%s: rejected (%s, %d), expected %s", name, e.reason, e.status,
+                 verdict);
       sipline_msg_error ue = {0};
       int u = sipline_msg_uas_check(&m, NULL, &ue);
       if (u != x->uas || (u && ue.status != x->status))
@@ -234,7 +236,8 @@ static void test_details(void **state) {
   assert_int_equal(m.max_forwards, 68);
   assert_int_equal(m.cseq, 9);
   assert_int_equal(m.n_via, 3);
-  assert_true(sipline_pl_eq(m.from.display, SIPLINE_PL("J Rosenberg \\\\\\\"")));
+  assert_true(
+      sipline_pl_eq(m.from.display, SIPLINE_PL("J Rosenberg \\\\\\\"")));
   assert_true(sipline_pl_eq(m.from.tag, SIPLINE_PL("98asjd8")));
   assert_true(sipline_pl_eq(m.to.tag, SIPLINE_PL("1918181833n")));
   assert_true(sipline_pl_eq(m.via.transport, SIPLINE_PL("UDP")));
@@ -260,7 +263,8 @@ static void test_details(void **state) {
   buf = read_file(path, &len);
   assert_non_null(buf);
   assert_true(sipline_msg_parse(&m, buf, len, SIPLINE_PARSE_DATAGRAM, &e) > 0);
-  assert_true(sipline_pl_eq(m.ruri.user, SIPLINE_PL("user;par=u%40example.net")));
+  assert_true(
+      sipline_pl_eq(m.ruri.user, SIPLINE_PL("user;par=u%40example.net")));
   assert_true(sipline_pl_eq(m.ruri.host, SIPLINE_PL("example.com")));
   free(buf);
 

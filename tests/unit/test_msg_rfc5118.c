@@ -82,9 +82,9 @@ static char *fix_cl(const char *buf, size_t len, size_t *outlen) {
   size_t blen = len - (size_t)(body - buf);
   char *out = malloc(len + 32);
   assert_non_null(out);
-  int n = snprintf(out, len + 32, "%.*sContent-Length: %zu%.*s",
-                   (int)(hdr - buf), buf, blen, (int)(len - (size_t)(eol - buf)),
-                   eol);
+  int n =
+      snprintf(out, len + 32, "%.*sContent-Length: %zu%.*s", (int)(hdr - buf),
+               buf, blen, (int)(len - (size_t)(eol - buf)), eol);
   *outlen = (size_t)n;
   return out;
 }

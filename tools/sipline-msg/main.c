@@ -23,19 +23,18 @@
 #include "sipline/msg.h"
 
 static void usage(FILE *to) {
-  fprintf(to,
-          "usage: sipline-msg check FILE...\n"
-          "       sipline-msg --help\n"
-          "\n"
-          "Checks each FILE (one SIP message, as received in a datagram)\n"
-          "against RFC 3261 and prints one JSON line per file:\n"
-          "  {\"file\", \"verdict\": \"valid\"|\"invalid\",\n"
-          "   \"kind\": \"request\"|\"response\"|null, \"method\" | "
-          "\"status\",\n"
-          "   \"call_id\", \"error\": null|reason,\n"
-          "   \"response\": null|status a UAS would answer}\n"
-          "Exit status: 0 all valid, 1 any invalid, 2 usage error or an\n"
-          "unreadable file.\n");
+  fprintf(to, "usage: sipline-msg check FILE...\n"
+              "       sipline-msg --help\n"
+              "\n"
+              "Checks each FILE (one SIP message, as received in a datagram)\n"
+              "against RFC 3261 and prints one JSON line per file:\n"
+              "  {\"file\", \"verdict\": \"valid\"|\"invalid\",\n"
+              "   \"kind\": \"request\"|\"response\"|null, \"method\" | "
+              "\"status\",\n"
+              "   \"call_id\", \"error\": null|reason,\n"
+              "   \"response\": null|status a UAS would answer}\n"
+              "Exit status: 0 all valid, 1 any invalid, 2 usage error or an\n"
+              "unreadable file.\n");
 }
 
 static char *read_file(const char *path, size_t *len) {
@@ -145,8 +144,8 @@ static int check(const char *path) {
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-                    strcmp(argv[1], "-h") == 0)) {
+  if (argc >= 2 &&
+      (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
     usage(stdout);
     return 0;
   }
