@@ -36,7 +36,8 @@
  *     Failover says: SPEC §7 follows the seed, whose examples have the
  *     fallback REGISTER at min(expiry, interval).
  *   - DNS is resolved once at start (and again after a failed resolution);
- *     record TTLs are not followed. Only A records are asked for.
+ *     record TTLs are not followed. A name's A records are asked for, and
+ *     its AAAA records only when it has no A record.
  */
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +54,7 @@ enum ent_state {
   ENT_NEED_A,
   ENT_NEED_SRV,
   ENT_NEED_NAPTR,
+  ENT_NEED_AAAA, /* no A record: try IPv6 */
   ENT_WAIT,
   ENT_DONE,   /* replaced by the targets of its SRV answer */
   ENT_FAILED, /* resolved to nothing */
@@ -954,6 +956,9 @@ static void resolve_step(sipline__pol *pol, sipline_tstamp now) {
     } else if (e->state == ENT_NEED_NAPTR) {
       qt = SIPLINE_DNS_NAPTR;
       name = e->qname;
+    } else if (e->state == ENT_NEED_AAAA) {
+      qt = SIPLINE_DNS_AAAA;
+      name = e->host;
     } else {
       continue;
     }
@@ -1134,7 +1139,10 @@ int sipline__pol_dns_answer(sipline__pol *pol, unsigned qid,
       if ((rr[i].type == SIPLINE_DNS_A || rr[i].type == SIPLINE_DNS_AAAA) &&
           (rr[i].addr.family == 4 || rr[i].addr.family == 6))
         e->addr[e->n_addr++] = rr[i].addr;
-    e->state = e->n_addr ? ENT_READY : ENT_FAILED;
+    /* RFC 3263 §4.2: A or AAAA; IPv4 first, IPv6 when there is none. */
+    e->state = e->n_addr                   ? ENT_READY
+               : e->qt == SIPLINE_DNS_A ? ENT_NEED_AAAA
+                                        : ENT_FAILED;
   }
   resolve_step(pol, now);
   return 1;

@@ -226,6 +226,7 @@ static int op_dns(void *arg, unsigned qid, sipline_dns_qtype qt,
   logf_(x, "dns %s %s",
         qt == SIPLINE_DNS_SRV     ? "SRV"
         : qt == SIPLINE_DNS_NAPTR ? "NAPTR"
+        : qt == SIPLINE_DNS_AAAA  ? "AAAA"
                                   : "A",
         name);
   x->q_id[x->n_q] = qid;
@@ -1447,13 +1448,36 @@ static void test_dns_fallbacks(void **state) {
   hstart(x);
   expect(x, "0.000 dns A sip.example.test");
   assert_int_equal(sipline__pol_dns_answer(x->pol, x->q_id[0], NULL, 0, 0), 1);
+  expect(x, "0.000 dns AAAA sip.example.test");
+  assert_int_equal(sipline__pol_dns_answer(x->pol, x->q_id[1], NULL, 0, 0), 1);
   expect(x, "0.000 reg_failed sip.example.test reason=dns retry_in=30.000");
   run(x, S(30));
   expect(x, "30.000 dns A sip.example.test");
   script(x, P1, "0 ok");
-  answer_a(x, 1, "10.0.0.1");
+  answer_a(x, 2, "10.0.0.1");
   run(x, S(31));
   expect(x, "30.000 registered 10.0.0.1:5060 expires=3600");
+  hfree(x);
+}
+
+/* A name with no A record: its AAAA records. */
+static void test_dns_aaaa(void **state) {
+  (void)state;
+  h *x = hnew();
+  x->lc.proxy = "v6.example.test:5062";
+  script(x, "[2001:db8::5]:5062", "0 ok");
+  hstart(x);
+  expect(x, "0.000 dns A v6.example.test");
+  assert_int_equal(sipline__pol_dns_answer(x->pol, x->q_id[0], NULL, 0, 0), 1);
+  expect(x, "0.000 dns AAAA v6.example.test");
+  sipline_dns_rr rr;
+  memset(&rr, 0, sizeof rr);
+  rr.type = SIPLINE_DNS_AAAA;
+  assert_int_equal(sipline__ip_parse("2001:db8::5", 11, &rr.addr), 0);
+  assert_int_equal(sipline__pol_dns_answer(x->pol, x->q_id[1], &rr, 1, 0), 1);
+  run(x, S(1));
+  expect(x, "0.000 registered [2001:db8::5]:5062 expires=3600");
+  assert_string_equal(sipline__pol_domain(x->pol), "v6.example.test:5062");
   hfree(x);
 }
 
@@ -1764,6 +1788,7 @@ int main(void) {
       cmocka_unit_test(test_r2_outbound),
       cmocka_unit_test(test_dns_srv),
       cmocka_unit_test(test_dns_fallbacks),
+      cmocka_unit_test(test_dns_aaaa),
       cmocka_unit_test(test_dns_naptr),
       cmocka_unit_test(test_keepalive),
       cmocka_unit_test(test_shutdown),
