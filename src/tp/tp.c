@@ -194,6 +194,59 @@ static int has_header_end(const char *p, size_t n) {
   return 0;
 }
 
+/*
+ * The length of a stream message the parser refused, from the raw header
+ * lines: the end of the header section plus the one Content-Length (every
+ * "Content-Length"/"l" line must carry the same plain decimal number).
+ * 0 when that cannot be told for sure, or when it is larger than max.
+ */
+static size_t frame_len(const char *p, size_t n, size_t max) {
+  const char *end = p + n;
+  const char *q = memchr(p, '\n', n);
+  if (!q)
+    return 0;
+  q++;
+  int found = 0;
+  uint64_t cl = 0;
+  while (q < end) {
+    const char *le = memchr(q, '\n', (size_t)(end - q));
+    if (!le)
+      return 0;
+    sipline_pl line = {q, (size_t)(le - q)};
+    q = le + 1;
+    if (line.len && line.p[line.len - 1] == '\r')
+      line.len--;
+    if (!line.len) {
+      if (!found)
+        return 0;
+      size_t head = (size_t)(q - p);
+      if (cl > max || head + cl > max)
+        return 0;
+      return head + (size_t)cl;
+    }
+    if (line.p[0] == ' ' || line.p[0] == '\t')
+      continue; /* a folded line: not a Content-Length in our sense */
+    const char *colon = memchr(line.p, ':', line.len);
+    if (!colon)
+      continue;
+    sipline_pl name =
+        sipline_pl_trim((sipline_pl){line.p, (size_t)(colon - line.p)});
+    if (!sipline_pl_casecmp_str(name, "Content-Length") &&
+        !sipline_pl_casecmp_str(name, "l"))
+      continue;
+    sipline_pl val = sipline_pl_trim(
+        (sipline_pl){colon + 1, (size_t)(line.p + line.len - colon - 1)});
+    uint64_t v;
+    if (sipline_pl_u64(val, UINT32_MAX, &v) != 0)
+      return 0;
+    if (found && v != cl)
+      return 0;
+    found = 1;
+    cl = v;
+  }
+  return 0;
+}
+
 static int recv_stream(sipline__tp *tp, const sipline_path *path, const char *p,
                        size_t n, sipline_tstamp now) {
   int err = 0;
@@ -213,6 +266,12 @@ static int recv_stream(sipline__tp *tp, const sipline_path *path, const char *p,
    * which cannot run while we are in recv).
    */
   size_t off = 0;
+  if (f->skip) {
+    /* the rest of the body of a message we refused (see frame_len) */
+    size_t k = f->skip < f->rx.len ? f->skip : f->rx.len;
+    off = k;
+    f->skip -= k;
+  }
   for (;;) {
     size_t skip = sipline_stream_skip_crlf(f->rx.p + off, f->rx.len - off);
     /* RFC 5626 §4.4.1: a double-CRLF ping is answered with one CRLF
@@ -253,10 +312,25 @@ static int recv_stream(sipline__tp *tp, const sipline_path *path, const char *p,
       break;
     }
     if (r <= 0) {
-      /* The stream cannot be framed any more: we do not know where the
-       * next message starts. Drop the buffer; the application closes. */
       if (!e.reason)
         e.reason = "Bad Request";
+      /* A message the parser refuses can still be stepped over when its
+       * header section ends and one clean Content-Length says where its
+       * body ends: answer it (reject) and go on with the next one. */
+      size_t total = frame_len(mp, ml, tp->max_msg);
+      if (total) {
+        reject(tp, path, mp, total < ml ? total : ml, &e, now);
+        if (total > ml) {
+          f->skip = total - ml;
+          off = f->rx.len;
+          break;
+        }
+        off += total;
+        continue;
+      }
+      /* Otherwise the stream cannot be framed any more: we do not know
+       * where the next message starts. Drop the buffer; the application
+       * closes the connection. */
       reject(tp, path, mp, ml, &e, now);
       sipline__tp_flow_close(tp, path);
       return SIPLINE_ERR_MALFORMED;

@@ -231,6 +231,50 @@ static void test_stream_malformed(void **state) {
       SIPLINE_ERR_MALFORMED);
 }
 
+/* A message the parser refuses but whose framing is clear is stepped
+ * over (and rejected, so the UA can answer it); the stream goes on. Fed
+ * whole and one byte at a time. */
+static void test_stream_resync(void **state) {
+  (void)state;
+  static const char bad[] = "OPTIONS sip:a@b SIP/2.0\r\n"
+                            "Via: SIP/2.0/TCP 10.0.0.1;branch=z9hG4bKb\r\n"
+                            "To: \"unbalanced <sip:a@b>\r\n"
+                            "l: 7\r\n\r\n"
+                            "body..!";
+  char s[4096];
+  int n = snprintf(s, sizeof(s), "%s%s%s", bad, MSG1, bad);
+  for (int pass = 0; pass < 2; pass++) {
+    memset(&R, 0, sizeof(R));
+    sipline_path p = mkpath(SIPLINE_TP_TCP, "10.0.0.1:40000");
+    p.remote.port = (uint16_t)(40000 + pass);
+    if (pass == 0) {
+      assert_int_equal(
+          sipline__tp_recv(&TP, &p, (const uint8_t *)s, (size_t)n, 0), 0);
+    } else {
+      for (int i = 0; i < n; i++)
+        assert_int_equal(
+            sipline__tp_recv(&TP, &p, (const uint8_t *)s + i, 1, 0), 0);
+    }
+    assert_int_equal(R.n, 1);
+    assert_string_equal(R.last, MSG1);
+    assert_int_equal(R.n_rej, 2);
+    assert_non_null(sipline__tp_flow(&TP, &p));
+    const char *tail = MSG2;
+    assert_int_equal(
+        sipline__tp_recv(&TP, &p, (const uint8_t *)tail, strlen(tail), 0), 0);
+    assert_int_equal(R.n, 2);
+  }
+  /* conflicting lengths cannot be stepped over: the stream is closed */
+  static const char two[] = "OPTIONS sip:a@b SIP/2.0\r\n"
+                            "Via: SIP/2.0/TCP 10.0.0.1;branch=z9hG4bKc\r\n"
+                            "Content-Length: 3\r\nl: 4\r\n\r\nabcd";
+  sipline_path p = mkpath(SIPLINE_TP_TCP, "10.0.0.1:40009");
+  assert_int_equal(
+      sipline__tp_recv(&TP, &p, (const uint8_t *)two, strlen(two), 0),
+      SIPLINE_ERR_MALFORMED);
+  assert_null(sipline__tp_flow(&TP, &p));
+}
+
 /* A header section or body past the limit: TOOBIG, flow dropped. */
 static void test_stream_too_big(void **state) {
   (void)state;
@@ -355,6 +399,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_stream_every_split, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flows_separate, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream_malformed, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stream_resync, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream_too_big, setup, teardown),
       cmocka_unit_test_setup_teardown(test_datagram, setup, teardown),
       cmocka_unit_test_setup_teardown(test_send_creates_flow, setup, teardown),

@@ -272,7 +272,7 @@ static void test_protos(void **state) {
   sipline_ua *ua;
   assert_int_equal(sipline__ua_create(&ua, &st, &mem, NULL, NULL, 0), 0);
   sbuf msg = {0};
-  int n_files = 0, answered = 0, refused = 0;
+  int n_files = 0, answered = 0, refused = 0, tcp_closed = 0;
   sipline_tstamp now = 0;
   for (int c = 0; c < 4527; c++) {
     char path[512];
@@ -297,8 +297,10 @@ static void test_protos(void **state) {
       /* and as a TCP stream, one connection per case */
       sipline_path tp = path_of(SIPLINE_TP_TCP, "192.0.2.1:40000");
       rc = sipline_ua_recv(ua, &tp, (const uint8_t *)msg.p, msg.len, now);
-      if (rc == SIPLINE_ERR_MALFORMED || rc == SIPLINE_ERR_TOOBIG)
+      if (rc == SIPLINE_ERR_MALFORMED || rc == SIPLINE_ERR_TOOBIG) {
+        tcp_closed++;
         sipline_ua_transport_error(ua, &tp, SIPLINE_TPERR_CLOSED, now);
+      }
       drain(ua, now, NULL, 0);
     }
     sipline_path tp = path_of(SIPLINE_TP_TCP, "192.0.2.1:40000");
@@ -326,8 +328,10 @@ static void test_protos(void **state) {
   assert_int_equal(drain(ua, now, out, sizeof(out)), 1);
   assert_non_null(strstr(out, "SIP/2.0 200 OK"));
   print_message("PROTOS c07-sip: %d cases, %d answered over UDP, %d records "
-                "refused; rx_bad %llu; no crash\n",
-                n_files, answered, refused, (unsigned long long)ua->n_rx_bad);
+                "refused, %d TCP streams closed as unframeable; rx_bad "
+                "%llu; no crash\n",
+                n_files, answered, refused, tcp_closed,
+                (unsigned long long)ua->n_rx_bad);
   sipline_ua_del(ua);
   sipline_profile_del(prof);
   assert_int_equal(fm.live, 0);
