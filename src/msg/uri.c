@@ -5,6 +5,20 @@
  */
 #include "msg/msg.h"
 
+/* The end of the run of class chars and valid %HEX escapes from p. */
+static inline const char *esc_span(const char *p, const char *e, unsigned cls) {
+  for (;;) {
+    while (p < e && sipline__is((unsigned char)*p, cls))
+      p++;
+    if (e - p >= 3 && *p == '%' && sipline__hex((unsigned char)p[1]) &&
+        sipline__hex((unsigned char)p[2])) {
+      p += 3;
+      continue;
+    }
+    return p;
+  }
+}
+
 /* A run of class chars and %HEX escapes; false on any other byte or a bad
  * escape. */
 static bool esc_run(const char *p, const char *e, unsigned cls) {
@@ -78,18 +92,6 @@ static inline bool port_ok(sipline_pl d, uint16_t *port) {
   return true;
 }
 
-/* %HEX escapes in a run already checked against a class that admits '%':
- * every '%' must start a valid escape. */
-static bool escapes_ok(const char *p, const char *e) {
-  while ((p = memchr(p, '%', (size_t)(e - p))) != NULL) {
-    if (e - p < 3 || !sipline__hex((unsigned char)p[1]) ||
-        !sipline__hex((unsigned char)p[2]))
-      return false;
-    p += 3;
-  }
-  return true;
-}
-
 /*
  * uri-parameters: *( ";" pname [ "=" pvalue ] ), each pname and pvalue a
  * non-empty run of paramchar. One pass from p (at ';'); returns where the
@@ -97,24 +99,17 @@ static bool escapes_ok(const char *p, const char *e) {
  * malformed.
  */
 static const char *uri_params_scan(const char *p, const char *e) {
-  bool esc = false;
   while (p < e && *p == ';') {
     const char *s = ++p;
-    while (p < e && sipline__is((unsigned char)*p, SIPLINE__C_PCHAR) &&
-           *p != '=')
-      p++;
+    p = esc_span(p, e, SIPLINE__C_PARAM);
     if (p == s)
       return NULL;
     if (p < e && *p == '=') {
       const char *v = ++p;
-      while (p < e && sipline__is((unsigned char)*p, SIPLINE__C_PCHAR))
-        p++;
+      p = esc_span(p, e, SIPLINE__C_PARAM);
       if (p == v)
         return NULL;
     }
-    esc |= memchr(s, '%', (size_t)(p - s)) != NULL;
-    if (esc && !escapes_ok(s, p))
-      return NULL;
   }
   return p;
 }
@@ -188,25 +183,19 @@ int sipline_uri_parse(sipline_pl in, sipline_uri *out) {
   }
   /* sip/sips: [ userinfo "@" ] hostport uri-parameters [ headers ]. The user
    * may contain ';', '?', '/' and ',' (RFC 3261 user-unreserved), so the
-   * '@' decides where it ends: one scan over userinfo characters either
-   * reaches an '@' or shows there is no userinfo. */
-  const char *q = p;
-  while (q < e && sipline__is((unsigned char)*q, SIPLINE__C_UINFO))
-    q++;
+   * '@' decides where it ends: one scan over user (then password)
+   * characters and escapes either reaches an '@' or shows there is no
+   * userinfo, and the host starts again at p. */
+  const char *q = esc_span(p, e, SIPLINE__C_USER);
+  const char *ue = q;
+  if (q < e && *q == ':')
+    q = esc_span(q + 1, e, SIPLINE__C_PASS);
   if (q < e && *q == '@') {
-    const char *ue = p;
-    while (ue < q && *ue != ':')
-      ue++;
     if (ue == p)
       return SIPLINE_ERR_MALFORMED;
     out->user = sipline__pl(p, ue);
-    if (!escapes_ok(p, ue))
-      return SIPLINE_ERR_MALFORMED;
-    if (ue < q) {
-      if (!esc_run(ue + 1, q, SIPLINE__C_PASS))
-        return SIPLINE_ERR_MALFORMED;
+    if (ue < q)
       out->password = sipline__pl(ue + 1, q);
-    }
     p = q + 1;
   }
   const char *he = scan_host(p, e, &out->host_is_ipv6);
