@@ -117,11 +117,9 @@ echo "  siplined memory before: $mem0"
 echo "  siplined memory after:  $mem1"
 echo "  siplined memory +5 s:   $mem2"
 echo "  siplined memory +20 s:  $mem3 (after Timer J)"
-if cat "$IT_DIR"/steady/*/errors.log 2>/dev/null | grep -q .; then
-  echo "  first SIPp errors:"
-  cat "$IT_DIR"/steady/*/errors.log | grep -m 3 'Aborting\|unexpected\|timeout' |
-    cut -c1-200 || true
-fi
+errs=$(cat "$IT_DIR"/steady/*/errors.log 2>/dev/null |
+  grep -m 3 'Aborting\|unexpected\|timeout' | cut -c1-200 || true)
+[ -z "$errs" ] || printf '  first SIPp errors:\n%s\n' "$errs"
 
 if [ "$CHALLENGE_SECONDS" -gt 0 ]; then
   echo "a fresh challenge for every NOTIFY (uac_notify_xml_service.xml), $CHALLENGE_SECONDS s:"
@@ -130,7 +128,7 @@ if [ "$CHALLENGE_SECONDS" -gt 0 ]; then
   python3 "$here/summarize.py" "$(it_elapsed "$t0")" "$IT_DIR"/challenge/*
   echo "  (siplined's challenge limiter, per source address and global, sets"
   echo "   this pace; SIPp retransmits the NOTIFYs it drops unanswered)"
-  echo "  siplined memory after:  $(mem) (no growth past the steady run's: no leak)"
+  echo "  siplined memory after:  $(mem) (compare with the steady run's)"
 fi
 echo "events seen by a follower: $(sd_count sd '.event == "notify"') notify," \
   "$(sd_count sd '.event == "auth_failed"') auth_failed," \
