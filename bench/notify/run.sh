@@ -23,7 +23,8 @@
 # puts an http URL in the body (each accepted NOTIFY then makes siplined
 # fetch it from a local python3 -m http.server), else the item is the
 # internal URI Key:Services (executed at once, no I/O), which measures SIP
-# and digest alone.
+# and digest alone. BENCH_ROUNDS=N repeats the steady run N times (memory
+# after each).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 DURATION=${1:-60}
@@ -99,6 +100,13 @@ c0=$(cpu_ticks)
 t0=$(it_now)
 run_load steady "$IT_DIR/steady.xml" "$DURATION"
 t1=$(it_now)
+# BENCH_ROUNDS=N: N-1 more steady runs first-hand, memory after each (a
+# leak grows every round; a high-water mark does not).
+for ((r = 2; r <= ${BENCH_ROUNDS:-1}; r++)); do
+  echo "  round $((r - 1)): memory $(mem)"
+  run_load "steady$r" "$IT_DIR/steady.xml" "$DURATION"
+  echo "  round $r: memory $(mem)"
+done
 c1=$(cpu_ticks)
 mem1=$(mem)
 sleep 5
