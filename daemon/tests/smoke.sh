@@ -110,4 +110,11 @@ if command -v tshark >/dev/null 2>&1; then
   echo "tshark: $n REGISTER in the trace"
   [ "$n" -ge 3 ] || fail "tshark found $n REGISTER in the trace"
 fi
+# and sngrep reads it too
+if command -v sngrep >/dev/null 2>&1; then
+  out=$(timeout 10 sngrep -I "$WORK/trace.pcap" -N -O "$WORK/sngrep.pcap" 2>&1 </dev/null || true)
+  echo "$out" | grep -q "Dialog count: [1-9]" ||
+    fail "sngrep found no dialog in the trace: $out"
+  echo "sngrep: $(echo "$out" | grep -o 'Dialog count: [0-9]*' | tail -n 1)"
+fi
 echo PASS
