@@ -29,6 +29,7 @@ enum state {
 struct sipline__txn {
   sipline__txn *next, *prev; /* txl->all */
   sipline__txn *hnext;       /* hash chain; */
+  sipline__txn *dnext;       /* txl->dead: terminated, to be reaped */
   int hashed;
   uint32_t hval; /* full hash of the key, kept for rehashing */
   size_t bucket;
@@ -74,10 +75,9 @@ struct sipline__stx {
   int status;
   int sent_any;
   char local_tag[24];
-  sipline_path rpath; /* where responses go (§18.2.2) */
-  sipline__buf skel;  /* Via lines, From, Call-ID, CSeq as they go back */
-  sipline__buf to;    /* the request's To value */
-  sipline__buf rr;    /* Record-Route lines for dialog-creating responses */
+  sipline__buf skel; /* Via lines, From, Call-ID, CSeq as they go back */
+  sipline__buf to;   /* the request's To value */
+  sipline__buf rr;   /* Record-Route lines for dialog-creating responses */
   int to_has_tag;
   int dialog_creating;
 };
@@ -97,6 +97,18 @@ static uint32_t hash_pl(sipline_pl s) {
 
 static int has_cookie(sipline_pl branch) {
   return branch.len > 7 && memcmp(branch.p, "z9hG4bK", 7) == 0;
+}
+
+/* Gives back the slack of a finished buffer (buffers grow by doubling):
+ * thousands of transactions may sit in Completed for Timer J. */
+static void shrink(sipline__buf *b) {
+  if (!b->p || b->err || b->cap <= b->len + 1)
+    return;
+  char *n = sipline_mem_realloc(b->mem, b->p, b->len + 1);
+  if (n) {
+    b->p = n;
+    b->cap = b->len + 1;
+  }
 }
 
 static void defaults(sipline__txn_timers *tv) {
@@ -169,6 +181,7 @@ void sipline__txl_free(sipline__txl *txl) {
     t = next;
   }
   txl->all = NULL;
+  txl->dead = NULL;
   sipline_mem_free(txl->mem, txl->hash);
   txl->hash = NULL;
   txl->n_live = txl->n_dead = 0;
@@ -223,22 +236,18 @@ static void link_txn(sipline__txl *txl, sipline__txn *t, sipline_pl key) {
 }
 
 void sipline__txl_reap(sipline__txl *txl) {
-  if (!txl->n_dead)
-    return;
-  sipline__txn *t = txl->all;
-  while (t) {
-    sipline__txn *next = t->next;
-    if (t->state == S_TERMINATED) {
-      if (t->prev)
-        t->prev->next = t->next;
-      else
-        txl->all = t->next;
-      if (t->next)
-        t->next->prev = t->prev;
-      txn_free(txl, t);
-      txl->n_dead--;
-    }
-    t = next;
+  /* Only the terminated ones are visited: O(dead), not O(all). */
+  while (txl->dead) {
+    sipline__txn *t = txl->dead;
+    txl->dead = t->dnext;
+    if (t->prev)
+      t->prev->next = t->next;
+    else
+      txl->all = t->next;
+    if (t->next)
+      t->next->prev = t->prev;
+    txn_free(txl, t);
+    txl->n_dead--;
   }
 }
 
@@ -259,6 +268,8 @@ static void terminate(sipline__txn *t, sipline_tstamp now) {
   unhash(txl, t);
   txl->n_live--;
   txl->n_dead++;
+  t->dnext = txl->dead;
+  txl->dead = t;
   if (t->kind == K_IST || t->kind == K_NIST)
     stx_gone((sipline__stx *)t, now);
 }
@@ -429,6 +440,7 @@ int sipline__ctx_new(sipline__txl *txl, const sipline__ctx_params *p,
   sipline__buf_init(&c->ack2xx_tag, txl->mem);
   sipline__timer_init(&t->t_retx, ctx_on_retx, c);
   sipline__timer_init(&t->t_end, ctx_on_end, c);
+  sipline__buf_reserve(&t->out, p->len);
   sipline__buf_append(&t->out, p->req, p->len);
   if (t->out.err) {
     txn_free(txl, t);
@@ -805,6 +817,9 @@ static int stx_build_skel(sipline__stx *s, const sipline_msg *req,
     copy_hdrs(&s->rr, req, SIPLINE_HDR_RECORD_ROUTE, "Record-Route");
   if (b->err || s->to.err || s->rr.err)
     return SIPLINE_ERR_NOMEM;
+  shrink(b);
+  shrink(&s->to);
+  shrink(&s->rr);
   return 0;
 }
 
@@ -830,8 +845,8 @@ static sipline__stx *stx_new(sipline__txl *txl, const sipline_msg *req,
   t->cseq = req->cseq;
   t->path = *path;
   t->reliable = (uint8_t)sipline__tp_reliable(path->tp);
-  sipline__tp_response_path(path, &req->via, &s->rpath);
-  t->out_path = s->rpath;
+  /* responses go where §18.2.2 says: t->out_path */
+  sipline__tp_response_path(path, &req->via, &t->out_path);
   sipline_rng_token(txl->rng, s->local_tag, 16);
   s->local_tag[16] = 0;
 
@@ -841,6 +856,7 @@ static sipline__stx *stx_new(sipline__txl *txl, const sipline_msg *req,
     t->branch = keep(k, req->via.branch);
     t->sent_by_host = keep(k, req->via.host);
     t->sent_by_port = req->via.port;
+    shrink(k);
     if (!k->err) {
       t->branch = fix(k, t->branch);
       t->sent_by_host = fix(k, t->sent_by_host);
@@ -852,6 +868,7 @@ static sipline__stx *stx_new(sipline__txl *txl, const sipline_msg *req,
     t->to_tag = keep(k, req->to.tag);
     t->call_id = keep(k, req->call_id);
     t->top_via = keep(k, top_via_value(req));
+    shrink(k);
     if (!k->err) {
       t->ruri = fix(k, t->ruri);
       t->from_tag = fix(k, t->from_tag);
@@ -1098,15 +1115,15 @@ int sipline__stx_respond(sipline__stx *s, const sipline__resp *r,
     sipline__buf_free(&b);
     return SIPLINE_ERR_NOMEM;
   }
-  int e = sipline__tp_send(t->txl->tp, &s->rpath, b.p, b.len, now);
+  int e = sipline__tp_send(t->txl->tp, &t->out_path, b.p, b.len, now);
   if (e) {
     sipline__buf_free(&b);
     return e;
   }
   /* Keep it for retransmitted requests (and Timer G). */
+  shrink(&b);
   sipline__buf_free(&t->out);
   t->out = b;
-  t->out_path = s->rpath;
   s->status = st;
   s->sent_any = 1;
   const sipline__txn_timers *tv = &t->txl->tv;
@@ -1217,12 +1234,12 @@ size_t sipline__txl_transport_error(sipline__txl *txl, const sipline_path *path,
       }
     } else {
       sipline__stx *s = (sipline__stx *)t;
-      if (!sipline__path_same_flow(&s->rpath, path) &&
+      if (!sipline__path_same_flow(&t->out_path, path) &&
           !sipline__path_same_flow(&t->path, path))
         continue;
       /* §17.2.4: the TU is told; the transaction ends. For UDP an ICMP
        * error only matters for the address responses go to. */
-      if (!t->reliable && !sipline__path_same_flow(&s->rpath, path))
+      if (!t->reliable && !sipline__path_same_flow(&t->out_path, path))
         continue;
       if (s->status < 200)
         stx_tell(s, SIPLINE__STX_TPERR, now);

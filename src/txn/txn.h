@@ -48,7 +48,8 @@ typedef struct sipline__txl {
   sipline_rng *rng;
   sipline__tp *tp;
   sipline__txn_timers tv;
-  sipline__txn *all;   /* every live transaction, newest first */
+  sipline__txn *all;   /* every transaction, newest first */
+  sipline__txn *dead;  /* the terminated ones, waiting for reap */
   sipline__txn **hash; /* buckets by branch (or Call-ID for RFC 2543) */
   size_t n_buckets;
   size_t n_live;
