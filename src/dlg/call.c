@@ -393,6 +393,11 @@ static void on_inv(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
     c->state = C_CONFIRMED;
     take_dialog(c, rsp);
     send_ack(c, ctx, now);
+    /* The transaction answers retransmissions of this 2xx with our ACK on
+     * its own; we let go of it now rather than hold the handle through the
+     * Accepted state (a TCP close there ends it without a report). */
+    sipline__ctx_detach(ctx);
+    c->inv = NULL;
     ev_call(c, "confirmed", rsp->status, NULL);
     if (c->hangup_req && send_bye(c, now) != 0)
       end_call(c, 0, "hangup", now);
