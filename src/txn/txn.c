@@ -202,7 +202,7 @@ static void unhash(sipline__txl *txl, sipline__txn *t) {
 /* Doubles the buckets when chains get long (thousands of lines failing
  * over at once); on allocation failure the table simply stays as it is. */
 static void maybe_grow(sipline__txl *txl) {
-  if (txl->n_live < 4 * txl->n_buckets || txl->n_buckets >= (1u << 20))
+  if (txl->n_live < txl->n_buckets || txl->n_buckets >= (1u << 20))
     return;
   size_t nb = txl->n_buckets * 2;
   sipline__txn **h = sipline_mem_calloc(txl->mem, nb, sizeof(*h));
@@ -634,9 +634,10 @@ int sipline__txl_on_response(sipline__txl *txl, const sipline_msg *rsp,
     txl->n_stray_rsp++;
     return 0;
   }
-  size_t bk = hash_pl(br) & (txl->n_buckets - 1);
+  uint32_t hv = hash_pl(br);
+  size_t bk = hv & (txl->n_buckets - 1);
   for (sipline__txn *t = txl->hash[bk]; t; t = t->hnext) {
-    if (t->kind != K_ICT && t->kind != K_NICT)
+    if (t->hval != hv || (t->kind != K_ICT && t->kind != K_NICT))
       continue;
     /* §17.1.3: the branch and the CSeq method. */
     if (!sipline_pl_caseeq(t->branch, br))
@@ -737,9 +738,11 @@ static int stx_matches(const sipline__txn *t, const sipline_msg *req,
 static sipline__stx *stx_find(sipline__txl *txl, const sipline_msg *req,
                               sipline_method want, int is_ack) {
   sipline_pl key = has_cookie(req->via.branch) ? req->via.branch : req->call_id;
-  size_t bk = hash_pl(key) & (txl->n_buckets - 1);
+  uint32_t hv = hash_pl(key);
+  size_t bk = hv & (txl->n_buckets - 1);
   for (sipline__txn *t = txl->hash[bk]; t; t = t->hnext) {
-    if (t->kind != K_IST && t->kind != K_NIST)
+    /* the full hash first: most of a chain differs there */
+    if (t->hval != hv || (t->kind != K_IST && t->kind != K_NIST))
       continue;
     if (stx_matches(t, req, want, is_ack))
       return (sipline__stx *)t;
