@@ -35,9 +35,26 @@
  *   - Fallback (R11) sends its REGISTER whatever Auto Register When
  *     Failover says: SPEC §7 follows the seed, whose examples have the
  *     fallback REGISTER at min(expiry, interval).
+ *   - Dual Registration: while the main registration fails, new requests
+ *     go to the alternate (R4); that move is reported once as a failover
+ *     to the alternate, and the way back as a fallback with reason
+ *     "registered".
+ *   - Failover REGISTERs wait a random 0..Reg Retry Random Delay when that
+ *     is set (item 8: no storms at the backup); the default 0 keeps R7's
+ *     "at once" and the seed's exact times.
+ *   - A fallback that falls due during a call waits for the line's last
+ *     call to end (R13) and says so once (warning "fallback_deferred"); its
+ *     reason stays "fallback_interval" or "expiry".
+ *   - The fallback reason is "expiry" when the granted expiry is shorter
+ *     than Proxy Fallback Intvl, else "fallback_interval" (also when equal).
+ *   - Events come in cause order: reg_failed, server_down, failover, then
+ *     the REGISTER the failover sends.
  *   - DNS is resolved once at start (and again after a failed resolution);
  *     record TTLs are not followed. A name's A records are asked for, and
- *     its AAAA records only when it has no A record.
+ *     its AAAA records only when it has no A record. SRV is asked for only
+ *     with Use DNS SRV = Yes (with DNS SRV Auto Prefix the _sip._udp. /
+ *     _sip._tcp. / _sips._tcp. prefix is added) or SIP Transport = Auto
+ *     (NAPTR first, RFC 3263 §4.1); a name with a port is looked up as A.
  */
 #include <stdio.h>
 #include <string.h>
