@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "log.h"
 #include "sd.h"
@@ -318,7 +319,7 @@ void sd_drive(sd *d) {
 /* ---- profile, start, stop, reload --------------------------------------- */
 
 int sd_load_profile(const char *path, sipline_profile **out, char *err,
-                    size_t cap) {
+                    size_t cap, unsigned char sha[32]) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     snprintf(err, cap, "%s: %s", path, strerror(errno));
@@ -339,6 +340,8 @@ int sd_load_profile(const char *path, sipline_profile **out, char *err,
     snprintf(err, cap, "%s: read error", path);
     return -1;
   }
+  if (sha)
+    SHA256((const unsigned char *)buf, n, sha);
   sipline_profile_error pe;
   memset(&pe, 0, sizeof pe);
   int rc = sipline_profile_parse(out, buf, n, NULL, &pe);
@@ -509,7 +512,8 @@ int sd_reload(sd *d, char *err, size_t cap) {
     return -1;
   }
   sipline_profile *p = NULL;
-  if (sd_load_profile(d->o.config, &p, err, cap) != 0 ||
+  unsigned char sha[32];
+  if (sd_load_profile(d->o.config, &p, err, cap, sha) != 0 ||
       sd_apply_overrides(d, p, err, cap) != 0) {
     sipline_profile_del(p);
     slog(SLOG_ERROR, "reload failed, keeping the running profile: %s", err);
@@ -519,6 +523,16 @@ int sd_reload(sd *d, char *err, size_t cap) {
     push(d, ev, 0, SLOG_DEBUG);
     return -1;
   }
+  if (memcmp(sha, d->profile_sha, sizeof sha) == 0 && !d->reloading) {
+    /* the same bytes: nothing to re-register for */
+    sipline_profile_del(p);
+    slog(SLOG_INFO, "reload: %s has not changed; nothing to do", d->o.config);
+    cJSON *ev = sj_event_new("reload", sd_now(d), 0, &d->ck);
+    cJSON_AddStringToObject(ev, "result", "unchanged");
+    sd_emit(d, ev);
+    return 0;
+  }
+  memcpy(d->profile_sha, sha, sizeof sha);
   report_extras(p, d->o.config);
   slog(SLOG_INFO, "reload: %s parsed; un-registering the old lines",
        d->o.config);

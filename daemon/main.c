@@ -76,7 +76,8 @@ int main(int argc, char **argv) {
     d->o.control = sd_default_ctl(ctlbuf, sizeof ctlbuf);
   slog_init(d->o.log_level, d->o.use_syslog, "siplined");
 
-  if (sd_load_profile(d->o.config, &d->profile, err, sizeof err) != 0 ||
+  if (sd_load_profile(d->o.config, &d->profile, err, sizeof err,
+                      d->profile_sha) != 0 ||
       sd_apply_overrides(d, d->profile, err, sizeof err) != 0) {
     fprintf(stderr, "siplined: %s\n", err);
     return 2;

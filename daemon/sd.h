@@ -39,9 +39,10 @@ typedef struct sd {
   uv_timer_t ua_timer;
   uv_timer_t stop_timer;
   uv_signal_t sig[3];
-  int stopping;          /* SIGTERM/SIGINT seen */
-  int reloading;         /* old UA shutting down before the new one */
-  sipline_profile *next; /* the profile to switch to after reloading */
+  int stopping;                  /* SIGTERM/SIGINT seen */
+  int reloading;                 /* old UA shutting down before the new one */
+  sipline_profile *next;         /* the profile to switch to after reloading */
+  unsigned char profile_sha[32]; /* of the file the running UA came from */
   int exit_code;
 
   /* network (net.c) */
@@ -109,8 +110,9 @@ void ctl_reply_obj(sd_ctlc *c, cJSON *o); /* takes ownership */
 void ctl_follow(sd *d, sd_ctlc *c, uint64_t since, int messages, int follow);
 
 /* daemon.c */
+/* Reads and parses a profile; sha (may be NULL) gets the file's SHA-256. */
 int sd_load_profile(const char *path, sipline_profile **out, char *err,
-                    size_t errcap);
+                    size_t errcap, unsigned char sha[32]);
 int sd_apply_overrides(sd *d, sipline_profile *p, char *err, size_t cap);
 int sd_start_ua(sd *d);
 void sd_stop(sd *d, const char *why);

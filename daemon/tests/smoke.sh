@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # siplined's smoke test (ctest integration.daemon_smoke): the real daemon
 # registers with a SIPp registrar on 127.0.0.1; `siplinectl status` shows
-# the binding; SIGHUP re-registers; SIGTERM un-registers (Expires: 0 seen by
+# the binding; SIGHUP with the file unchanged does nothing, with a new
+# expiry re-registers; SIGTERM un-registers (Expires: 0 seen by
 # the registrar) and the daemon exits 0 within 2 s. Every process started
 # here is stopped by PID.
 #   smoke.sh SIPLINED SIPLINECTL SIPP WORKDIR
@@ -70,7 +71,16 @@ grep -q "registered" "$WORK/events.txt" || fail "no registered event"
 "$CTL" -s "$sock" --json events | grep -q '"event":"registered"' ||
   fail "no registered event in --json"
 
-# SIGHUP: the profile is re-read; the line registers again
+# SIGHUP with the file unchanged: nothing happens
+kill -HUP "$dpid"
+for _ in $(seq 50); do
+  "$CTL" -s "$sock" --json events | grep -q '"result":"unchanged"' && break
+  sleep 0.1
+done
+"$CTL" -s "$sock" --json events | grep -q '"result":"unchanged"' ||
+  fail "no reload event for an unchanged profile"
+# SIGHUP with a new expiry: the line un-registers and registers again
+sed -i 's|<Register_Expires_1_>60<|<Register_Expires_1_>90<|' "$WORK/profile.xml"
 kill -HUP "$dpid"
 for _ in $(seq 50); do
   n=$("$CTL" -s "$sock" --json events | grep -c '"event":"registered"' || true)
@@ -78,6 +88,8 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 [ "$n" -ge 2 ] || fail "no second registration after SIGHUP"
+"$CTL" -s "$sock" --json events | grep '"event":"registered"' | tail -n 1 |
+  grep -q '"expires":90' || fail "the new profile's expiry is not used"
 "$CTL" -s "$sock" --json events | grep '"event":"reload"' |
   grep -q '"result":"ok"' || fail "no reload event"
 
