@@ -695,15 +695,20 @@ static void stx_on_end(sipline__timer *tm, void *arg, sipline_tstamp now) {
   terminate(t, now);
 }
 
-static sipline_pl keep(sipline__buf *b, sipline_pl v) {
-  /* Offsets are fixed up by the caller once the buffer stops moving. */
-  size_t off = b->len;
-  sipline__buf_append_pl(b, v);
-  return (sipline_pl){(const char *)(uintptr_t)off, v.len};
+/* Sizes b to exactly n bytes (+ NUL) so that appends never move it. */
+static int keys_alloc(sipline__buf *b, size_t n) {
+  b->p = sipline_mem_malloc(b->mem, n + 1);
+  if (!b->p)
+    return b->err = SIPLINE_ERR_NOMEM;
+  b->cap = n + 1;
+  return 0;
 }
 
-static sipline_pl fix(const sipline__buf *b, sipline_pl v) {
-  return (sipline_pl){b->p + (uintptr_t)v.p, v.len};
+/* Copies v into b (sized by keys_alloc) and returns the copy's view. */
+static sipline_pl keep(sipline__buf *b, sipline_pl v) {
+  size_t off = b->len;
+  sipline__buf_append_pl(b, v);
+  return b->err ? SIPLINE_PL_NULL : (sipline_pl){b->p + off, v.len};
 }
 
 static int stx_matches(const sipline__txn *t, const sipline_msg *req,
@@ -856,28 +861,21 @@ static sipline__stx *stx_new(sipline__txl *txl, const sipline_msg *req,
   sipline__buf *k = &t->keys;
   sipline_pl key;
   if (has_cookie(req->via.branch)) {
-    t->branch = keep(k, req->via.branch);
-    t->sent_by_host = keep(k, req->via.host);
-    t->sent_by_port = req->via.port;
-    shrink(k);
-    if (!k->err) {
-      t->branch = fix(k, t->branch);
-      t->sent_by_host = fix(k, t->sent_by_host);
+    if (!keys_alloc(k, req->via.branch.len + req->via.host.len)) {
+      t->branch = keep(k, req->via.branch);
+      t->sent_by_host = keep(k, req->via.host);
     }
+    t->sent_by_port = req->via.port;
     key = t->branch;
   } else {
-    t->ruri = keep(k, req->ruri_raw);
-    t->from_tag = keep(k, req->from.tag);
-    t->to_tag = keep(k, req->to.tag);
-    t->call_id = keep(k, req->call_id);
-    t->top_via = keep(k, top_via_value(req));
-    shrink(k);
-    if (!k->err) {
-      t->ruri = fix(k, t->ruri);
-      t->from_tag = fix(k, t->from_tag);
-      t->to_tag = fix(k, t->to_tag);
-      t->call_id = fix(k, t->call_id);
-      t->top_via = fix(k, t->top_via);
+    sipline_pl tv = top_via_value(req);
+    if (!keys_alloc(k, req->ruri_raw.len + req->from.tag.len + req->to.tag.len +
+                           req->call_id.len + tv.len)) {
+      t->ruri = keep(k, req->ruri_raw);
+      t->from_tag = keep(k, req->from.tag);
+      t->to_tag = keep(k, req->to.tag);
+      t->call_id = keep(k, req->call_id);
+      t->top_via = keep(k, tv);
     }
     key = t->call_id;
   }
