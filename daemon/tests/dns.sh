@@ -72,6 +72,8 @@ grep -q "^A pbx1.sipline.test" dns-queries.log || fail "no A query"
 echo "registered at the SRV primary 127.0.0.1:$p1; questions asked:"
 sort -u dns-queries.log
 kill -STOP $sp1
+# a new profile (another expiry) makes the line register again now
+sed -i 's|<Register_Expires_1_>60<|<Register_Expires_1_>61<|' profile.xml
 "$CTL" -s ctl.sock send '{"cmd":"reload"}' >/dev/null
 wait_event ctl.sock "\"registered\".*127.0.0.1:$p2" 80 ||
   fail "no failover to the SRV backup"
