@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -305,8 +307,19 @@ static int start_daemon(void **state) {
   fclose(f);
   daemon_pid = fork();
   if (daemon_pid == 0) {
+    /* a port the kernel says is free now (parallel tests must not clash) */
     char port[16];
-    snprintf(port, sizeof port, "%d", 20000 + (int)(getpid() % 20000));
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sin;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sin, &sl) != 0)
+      _exit(126);
+    snprintf(port, sizeof port, "%u", ntohs(sin.sin_port));
+    close(fd);
     execl(SIPLINED_BIN, "siplined", "-c", prof_path, "-s", sock_path, "-p",
           port, "-l", "warn", (char *)NULL);
     _exit(127);
