@@ -127,6 +127,7 @@ int sipline__txl_init(sipline__txl *txl, const sipline_mem *mem,
   txl->rng = rng;
   txl->tp = tp;
   defaults(&txl->tv);
+  txl->max_stx = SIPLINE__TXL_MAX_STX;
   txl->n_buckets = 256;
   txl->hash = sipline_mem_calloc(mem, txl->n_buckets, sizeof(*txl->hash));
   if (!txl->hash)
@@ -184,7 +185,7 @@ void sipline__txl_free(sipline__txl *txl) {
   txl->dead = NULL;
   sipline_mem_free(txl->mem, txl->hash);
   txl->hash = NULL;
-  txl->n_live = txl->n_dead = 0;
+  txl->n_live = txl->n_dead = txl->n_stx = 0;
 }
 
 static void unhash(sipline__txl *txl, sipline__txn *t) {
@@ -232,6 +233,8 @@ static void link_txn(sipline__txl *txl, sipline__txn *t, sipline_pl key) {
     txl->all->prev = t;
   txl->all = t;
   txl->n_live++;
+  if (t->kind == K_IST || t->kind == K_NIST)
+    txl->n_stx++;
   maybe_grow(txl);
 }
 
@@ -267,6 +270,8 @@ static void terminate(sipline__txn *t, sipline_tstamp now) {
   sipline__timer_cancel(txl->timers, &t->t_end);
   unhash(txl, t);
   txl->n_live--;
+  if (t->kind == K_IST || t->kind == K_NIST)
+    txl->n_stx--;
   txl->n_dead++;
   t->dnext = txl->dead;
   txl->dead = t;
@@ -925,6 +930,8 @@ int sipline__txl_on_request(sipline__txl *txl, const sipline_msg *req,
   }
   if (is_ack)
     return 0; /* an ACK for a 2xx: no transaction, to the TU */
+  if (txl->max_stx && txl->n_stx >= txl->max_stx)
+    return SIPLINE_ERR_TOOBIG; /* a flood: the caller answers statelessly */
   int err = 0;
   s = stx_new(txl, req, path, &err);
   if (!s)

@@ -32,6 +32,9 @@ typedef struct sipline__ctx sipline__ctx;
 typedef struct sipline__stx sipline__stx;
 typedef struct sipline__txn sipline__txn;
 
+/* Default cap on live server transactions (about 450 MiB at most). */
+#define SIPLINE__TXL_MAX_STX 262144u
+
 /* Transaction timer values in ms (from the profile; see sipline__txl_init). */
 typedef struct sipline__txn_timers {
   uint32_t t1, t2, t4;    /* 500, 4000, 5000 */
@@ -55,6 +58,11 @@ typedef struct sipline__txl {
   size_t n_live;
   size_t n_dead;      /* terminated, waiting for sipline__txl_reap */
   const char *server; /* Server header value for responses; NULL: none */
+  /* Live server transactions, and their cap: a flood of new requests
+   * (each kept for Timer J, about 1.7 KiB) cannot grow memory past it;
+   * 0 = no cap. */
+  size_t n_stx;
+  size_t max_stx; /* SIPLINE__TXL_MAX_STX */
   /* counters for tests and status */
   uint64_t n_retrans_rx; /* request retransmissions absorbed */
   uint64_t n_stray_rsp;  /* responses matching no client transaction */
@@ -258,6 +266,8 @@ int sipline__txl_on_response(sipline__txl *txl, const sipline_msg *rsp,
  *      response was resent when the state says so);
  *   0: new: *out is a new server transaction (NULL for an ACK, which has
  *      none: an ACK for a 2xx goes to the TU without a transaction);
+ *   SIPLINE_ERR_TOOBIG: new, but max_stx transactions are live (the UA
+ *      answers 503 statelessly);
  *   SIPLINE_ERR_NOMEM.
  * A CANCEL never matches the INVITE it cancels here: the UA finds that one
  * with sipline__txl_find_invite().

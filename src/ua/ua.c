@@ -375,6 +375,10 @@ static void handle_cancel(sipline_ua *ua, sipline__stx *stx,
     reply_status(inv, 487, now);
 }
 
+static void answer_stateless(sipline_ua *ua, const sipline_path *path,
+                             sipline_pl raw, const sipline_msg_error *e,
+                             sipline_tstamp now);
+
 static int on_request(sipline_ua *ua, const sipline_path *path,
                       const sipline_msg *req, sipline_tstamp now) {
   /* Without these a response cannot even be addressed: drop. */
@@ -388,6 +392,12 @@ static int on_request(sipline_ua *ua, const sipline_path *path,
   int r = sipline__txl_on_request(&ua->txl, req, path, now, &stx);
   if (r == 1)
     return 0; /* absorbed retransmission or ACK */
+  if (r == SIPLINE_ERR_TOOBIG) {
+    /* Too many live transactions: shed load without keeping state. */
+    sipline_msg_error e = {.reason = "Service Unavailable", .status = 503};
+    answer_stateless(ua, path, (sipline_pl){req->buf, req->len}, &e, now);
+    return r;
+  }
   if (r < 0)
     return r;
   int is_ack = req->method == SIPLINE_METHOD_ACK;

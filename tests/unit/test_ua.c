@@ -519,6 +519,24 @@ static void test_tcp_request(void **state) {
   assert_int_equal(UA->tp.n_flows, 0);
 }
 
+/* A flood past the cap of live server transactions gets 503, statelessly;
+ * retransmissions of the kept ones are still absorbed. */
+static void test_stx_cap(void **state) {
+  (void)state;
+  UA->txl.max_stx = 2;
+  expect_status(req("OPTIONS", "z9hG4bK-c1", NULL), "SIP/2.0 200 ");
+  expect_status(req("OPTIONS", "z9hG4bK-c2", NULL), "SIP/2.0 200 ");
+  expect_status(req("OPTIONS", "z9hG4bK-c3", NULL),
+                "SIP/2.0 503 Service Unavailable\r\n");
+  assert_non_null(strstr(OUT, "CSeq: 3 OPTIONS\r\n"));
+  assert_non_null(strstr(OUT, "branch=z9hG4bK-c3"));
+  assert_int_equal(sipline__txl_count(&UA->txl), 2);
+  expect_status(req("OPTIONS", "z9hG4bK-c1", NULL), "SIP/2.0 200 ");
+  NOW += 16000;
+  sipline_ua_handle_timeout(UA, NOW);
+  expect_status(req("OPTIONS", "z9hG4bK-c3", NULL), "SIP/2.0 200 ");
+}
+
 /* A module that claims a request without answering it, or fails: 500. */
 static void test_module_errors(void **state) {
   (void)state;
@@ -593,6 +611,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_tcp_request, setup, teardown),
       cmocka_unit_test_setup_teardown(test_module_errors, setup_mod, teardown),
       cmocka_unit_test_setup_teardown(test_builders, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stx_cap, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
