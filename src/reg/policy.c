@@ -818,6 +818,14 @@ static void fb_schedule(sipline__pol *pol, uint32_t granted,
                         sipline_tstamp from) {
   uint32_t pfi = pol->lc->proxy_fallback_intvl;
   if (!pfi || pol->reg.srv <= 0) {
+    if (pfi && pol->reg.srv < 0 && pol->cur > 0 && granted == 0) {
+      /* R10, "or connected to": on a backup that refuses us with a code
+       * Try Backup RSC does not list (R9 keeps the line there), the
+       * primary is tried again every Proxy Fallback Intvl. */
+      pol->fallback_at = from + SIPLINE_SEC(pfi);
+      pol->fb_reason = "fallback_interval";
+      return;
+    }
     pol->fallback_at = NONE;
     return;
   }
@@ -1317,7 +1325,8 @@ static int fallback_failed(sipline__pol *pol, int idx, const char *reason,
   pol->in_fb = 0;
   if (pol->reg.srv < 0) {
     mark_down(pol, &pol->srv[idx], reason, now);
-    return 0; /* the backup binding is gone as well: a plain failure */
+    return 0; /* the backup binding is gone as well: a plain failure,
+                 which restarts the count if the line stays on a backup */
   }
   int was_up = set_down(&pol->srv[idx], now);
   for (int i = 0; i < pol->reg.srv; i++)
@@ -1405,12 +1414,14 @@ static void on_main_failure(sipline__pol *pol, int slot, int idx,
   to_alt(pol, idx, reason, now);
   if (slot == SIPLINE__POL_REG)
     pol->reg.refresh_at = NONE; /* the binding lives until its expiry */
+  pol->cur = idx;
+  if (pol->fallback_at == NONE && !pol->fb_pending && pol->reg.srv < 0)
+    fb_schedule(pol, 0, now);
   if (d == NONE) {
     pol->reg.stopped = 1;
     pol->retry_at = NONE;
     return;
   }
-  pol->cur = idx;
   schedule_retry(pol, RETRY_SAME, d, now);
 }
 
@@ -1634,7 +1645,7 @@ void sipline__pol_set_calls(sipline__pol *pol, unsigned calls,
 /* Timers                                                               */
 
 static void run_fallback(sipline__pol *pol, sipline_tstamp now) {
-  int from = pol->reg.srv;
+  int from = pol->reg.srv >= 0 ? pol->reg.srv : pol->cur;
   if (from <= 0 || pol->shutting)
     return;
   if (pol->calls) {
@@ -1821,10 +1832,8 @@ void sipline__pol_tick(sipline__pol *pol, sipline_tstamp now) {
         pol->reg.refresh_at = NONE;
         pol->reg.token = 0;
         pol->reg.failing = 1;
-        if (!pol->in_fb) {
-          pol->fallback_at = NONE;
-          pol->fb_pending = 0;
-        }
+        /* A pending fallback stays: the line is still on the backup (R10,
+         * "or connected to"). */
         pol->ka_at = NONE;
       }
       did = 1;

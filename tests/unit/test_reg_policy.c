@@ -1620,6 +1620,33 @@ static void test_register_no(void **state) {
   hfree(x);
 }
 
+/* R10 "or connected to": a backup that refuses with a code Try Backup RSC
+ * does not list keeps the line (R9), and the primary is still tried every
+ * Proxy Fallback Intvl. */
+static void test_r10_refusing_backup(void **state) {
+  (void)state;
+  h *x = hnew();
+  x->lc.proxy = TWO;
+  x->lc.proxy_fallback_intvl = 600;
+  script(x, P1, "0 refuse; 1000 ok");
+  script(x, P2, "0 reply:403");
+  hstart(x);
+  run(x, S(2000));
+  expect(x, "0.000 failover 10.0.0.1:5060->10.0.0.2:5060 reason=transport");
+  expect(x, "0.000 reg_failed 10.0.0.2:5060 reason=status:403 "
+            "retry_in=1200.000");
+  expect(x, "600.000 fallback 10.0.0.2:5060->10.0.0.1:5060 "
+            "reason=fallback_interval");
+  expect(x, "600.000 tx REGISTER 10.0.0.1:5060 exp=3600 try fallback");
+  expect(x, "600.000 reg_failed 10.0.0.1:5060 reason=transport "
+            "retry_in=0.000");
+  expect(x, "600.000 failover 10.0.0.1:5060->10.0.0.2:5060 reason=transport");
+  expect(x, "1200.000 fallback 10.0.0.2:5060->10.0.0.1:5060 "
+            "reason=fallback_interval");
+  expect(x, "1200.000 registered 10.0.0.1:5060 expires=3600");
+  hfree(x);
+}
+
 /* Three servers: the fallback goes to the top, skipping nothing. */
 static void test_r11_three_servers(void **state) {
   (void)state;
@@ -1762,6 +1789,7 @@ int main(void) {
       cmocka_unit_test(test_r11_fallback_fails_restarts),
       cmocka_unit_test(test_r11_route_during_fallback),
       cmocka_unit_test(test_r11_three_servers),
+      cmocka_unit_test(test_r10_refusing_backup),
       cmocka_unit_test(test_r6_pfi_zero_rotation),
       cmocka_unit_test(test_r6_pfi_zero_all_down),
       cmocka_unit_test(test_r6_pfi_zero_no_fallback),
