@@ -51,7 +51,9 @@ struct sipline__txn {
   sipline_pl ruri, from_tag, to_tag, call_id, top_via;
   /* what to resend: the ctx's request or the stx's last response */
   sipline__buf out;
-  sipline_path out_path;
+  /* where what we send goes: path with this remote (a server
+   * transaction answers where §18.2.2 says, not always the source) */
+  sipline_addr out_remote;
 };
 
 struct sipline__ctx {
@@ -283,9 +285,20 @@ static int arm(sipline__txn *t, sipline__timer *tm, sipline_tstamp when) {
   return sipline__timer_arm(t->txl->timers, tm, when);
 }
 
+/* The path retransmissions and responses go on. */
+static void out_path(const sipline__txn *t, sipline_path *p) {
+  *p = t->path;
+  p->remote = t->out_remote;
+  if (t->kind == K_IST || t->kind == K_NIST)
+    p->host[0] = 0;
+}
+
 static void send_out(sipline__txn *t, sipline_tstamp now) {
-  if (t->out.len)
-    sipline__tp_send(t->txl->tp, &t->out_path, t->out.p, t->out.len, now);
+  if (!t->out.len)
+    return;
+  sipline_path op;
+  out_path(t, &op);
+  sipline__tp_send(t->txl->tp, &op, t->out.p, t->out.len, now);
 }
 
 /* ------------------------------------------------------------------ */
@@ -467,7 +480,7 @@ int sipline__ctx_new(sipline__txl *txl, const sipline__ctx_params *p,
   t->kind = m.method == SIPLINE_METHOD_INVITE ? K_ICT : K_NICT;
   t->state = t->kind == K_ICT ? S_CALLING : S_TRYING;
   t->path = *p->path;
-  t->out_path = *p->path;
+  t->out_remote = p->path->remote;
   t->reliable = (uint8_t)sipline__tp_reliable(p->path->tp);
   c->cb = p->cb;
   c->arg = p->arg;
@@ -482,7 +495,7 @@ int sipline__ctx_new(sipline__txl *txl, const sipline__ctx_params *p,
   if (!e)
     e = arm(t, &t->t_end, now + (t->kind == K_ICT ? tv->b : tv->f));
   if (!e)
-    e = sipline__tp_send(txl->tp, &t->out_path, t->out.p, t->out.len, now);
+    e = sipline__tp_send(txl->tp, p->path, t->out.p, t->out.len, now);
   if (e) {
     txn_free(txl, t);
     return e;
@@ -575,7 +588,6 @@ static void ict_response(sipline__ctx *c, const sipline_msg *rsp,
       sipline__timer_cancel(t->txl->timers, &t->t_retx);
       sipline__buf_reset(&c->ack);
       if (build_from_req(c, &c->ack, "ACK", rsp) == 0) {
-        t->out_path = t->path;
         sipline__tp_send(t->txl->tp, &t->path, c->ack.p, c->ack.len, now);
       }
       /* Timer D: 0 on reliable transports (§17.1.1.2). */
@@ -858,8 +870,10 @@ static sipline__stx *stx_new(sipline__txl *txl, const sipline_msg *req,
   t->cseq = req->cseq;
   t->path = *path;
   t->reliable = (uint8_t)sipline__tp_reliable(path->tp);
-  /* responses go where §18.2.2 says: t->out_path */
-  sipline__tp_response_path(path, &req->via, &t->out_path);
+  /* responses go where §18.2.2 says */
+  sipline_path rp;
+  sipline__tp_response_path(path, &req->via, &rp);
+  t->out_remote = rp.remote;
   sipline_rng_token(txl->rng, s->local_tag, 16);
   s->local_tag[16] = 0;
 
@@ -1123,7 +1137,9 @@ int sipline__stx_respond(sipline__stx *s, const sipline__resp *r,
     sipline__buf_free(&b);
     return SIPLINE_ERR_NOMEM;
   }
-  int e = sipline__tp_send(t->txl->tp, &t->out_path, b.p, b.len, now);
+  sipline_path op;
+  out_path(t, &op);
+  int e = sipline__tp_send(t->txl->tp, &op, b.p, b.len, now);
   if (e) {
     sipline__buf_free(&b);
     return e;
@@ -1242,12 +1258,14 @@ size_t sipline__txl_transport_error(sipline__txl *txl, const sipline_path *path,
       }
     } else {
       sipline__stx *s = (sipline__stx *)t;
-      if (!sipline__path_same_flow(&t->out_path, path) &&
+      sipline_path op;
+      out_path(t, &op);
+      if (!sipline__path_same_flow(&op, path) &&
           !sipline__path_same_flow(&t->path, path))
         continue;
       /* §17.2.4: the TU is told; the transaction ends. For UDP an ICMP
        * error only matters for the address responses go to. */
-      if (!t->reliable && !sipline__path_same_flow(&t->out_path, path))
+      if (!t->reliable && !sipline__path_same_flow(&op, path))
         continue;
       if (s->status < 200)
         stx_tell(s, SIPLINE__STX_TPERR, now);
