@@ -2,7 +2,8 @@
 # siplined resolves the core's DNS questions with c-ares (--dns-server):
 # Proxy = a domain with Use_DNS_SRV -> SRV _sip._udp.<domain> -> two
 # targets -> A records -> registered at the priority-0 target; with that
-# target frozen, the line fails over to the SRV backup (R1, R5a).
+# target frozen, the line fails over to the SRV backup (R1, R5a); with
+# SIP_Transport Auto the first question is NAPTR (RFC 3263).
 # Every process started here is stopped by PID.
 #   dns.sh SIPLINED SIPLINECTL SIPP WORKDIR
 set -euo pipefail
@@ -40,7 +41,8 @@ for p in $p1 $p2; do
 done
 sp1=${pids[0]}
 cat >zone.json <<JSON
-{ "_sip._udp.sipline.test": { "srv": [ "0 1 $p1 pbx1.sipline.test",
+{ "sipline.test": { "naptr": [ "10 50 s SIP+D2U \\"\\" _sip._udp.sipline.test" ] },
+  "_sip._udp.sipline.test": { "srv": [ "0 1 $p1 pbx1.sipline.test",
                                         "1 1 $p2 pbx2.sipline.test" ] },
   "pbx1.sipline.test": { "a": [ "127.0.0.1" ] },
   "pbx2.sipline.test": { "a": [ "127.0.0.1" ] } }
@@ -79,6 +81,24 @@ wait_event ctl.sock "\"registered\".*127.0.0.1:$p2" 80 ||
   fail "no failover to the SRV backup"
 "$CTL" -s ctl.sock events
 "$CTL" -s ctl.sock status
+kill -TERM $d
+wait $d || true
+
+# SIP_Transport Auto: NAPTR first (RFC 3263), then the SRV it names
+kill -CONT $sp1
+sed -e 's|<Use_DNS_SRV_1_>Yes</Use_DNS_SRV_1_>|<SIP_Transport_1_>Auto</SIP_Transport_1_>|' \
+  -e '/DNS_SRV_Auto_Prefix/d' profile.xml >auto.xml
+: >dns-queries.log
+"$SIPLINED" -c auto.xml -p $((port + 10)) -s auto.sock \
+  --dns-server 127.0.0.1:$dport -l debug 2>auto.log &
+d=$!
+pids+=($d)
+wait_event auto.sock '"event":"registered"' 50 || fail "Auto: not registered"
+grep -q "^NAPTR sipline.test" dns-queries.log || fail "Auto: no NAPTR query"
+grep -q "^SRV _sip._udp.sipline.test" dns-queries.log ||
+  fail "Auto: no SRV query after the NAPTR"
+echo "Auto: registered through NAPTR -> SRV -> A:"
+cat dns-queries.log
 kill -TERM $d
 wait $d || true
 echo PASS
