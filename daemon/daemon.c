@@ -587,6 +587,10 @@ static void status(sd *d, sd_ctlc *c) {
                                          : "running");
   cJSON_AddNumberToObject(o, "last_seq",
                           (double)(sj_ring_next_seq(d->ring) - 1));
+  /* events the core dropped because its queue was full (max_events) */
+  cJSON_AddNumberToObject(o, "events_dropped",
+                          d->ua ? (double)sipline_ua_events_dropped(d->ua)
+                                : 0.0);
   cJSON *lines = cJSON_AddArrayToObject(o, "lines");
   unsigned n = d->ua ? sipline_ua_line_count(d->ua) : 0;
   for (unsigned i = 1; i <= n; i++) {

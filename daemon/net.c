@@ -388,6 +388,44 @@ static void conn_close(sd_conn *c, int why) {
     ua_tperr(d, &c->path, why);
 }
 
+static void shutdown_done(uv_shutdown_t *req, int status) {
+  sd_conn *c = req->data;
+  (void)status;
+  free(req);
+  /* the daemon's teardown may have closed them already */
+  if (!uv_is_closing((uv_handle_t *)&c->h))
+    uv_close((uv_handle_t *)&c->h, conn_handle_closed);
+  if (!uv_is_closing((uv_handle_t *)&c->timer))
+    uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+}
+
+/*
+ * Closes a stream that cannot be framed any more after what is queued on it
+ * (an error response, perhaps) is written, and reports it (ua.h, pull_tx).
+ */
+static void conn_close_flushed(sd_conn *c) {
+  if (c->state == C_CLOSING)
+    return;
+  sd *d = c->d;
+  c->state = C_CLOSING;
+  conn_unlink(d, c);
+  uv_read_stop((uv_stream_t *)&c->h);
+  uv_shutdown_t *req = malloc(sizeof *req);
+  if (req) {
+    req->data = c;
+    if (uv_shutdown(req, (uv_stream_t *)&c->h, shutdown_done) != 0) {
+      free(req);
+      req = NULL;
+    }
+  }
+  if (!req) {
+    uv_close((uv_handle_t *)&c->h, conn_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+  }
+  if (c->gen == d->ua_gen)
+    ua_tperr(d, &c->path, SIPLINE_TPERR_CLOSED);
+}
+
 static void write_done(uv_write_t *req, int status) {
   (void)status;
   free(req);
@@ -447,10 +485,12 @@ static void conn_deliver(sd_conn *c, const uint8_t *p, size_t n) {
   if (!d->ua || c->gen != d->ua_gen)
     return;
   int rc = sipline_ua_recv(d->ua, &c->path, p, n, sd_now(d));
-  sd_drive(d);
-  if (rc == SIPLINE_ERR_MALFORMED) {
-    slog(SLOG_WARN, "closing a stream that cannot be framed any more");
-    conn_close(c, SIPLINE_TPERR_CLOSED);
+  sd_drive(d); /* sends what the UA queued, an error response perhaps */
+  if (rc == SIPLINE_ERR_MALFORMED || rc == SIPLINE_ERR_TOOBIG) {
+    char a[80];
+    sj_addr(&c->path.remote, a, sizeof a);
+    slog(SLOG_WARN, "closing the stream from %s: %s", a, sipline_strerror(rc));
+    conn_close_flushed(c);
   }
 }
 
@@ -583,6 +623,10 @@ static void conn_connected(uv_connect_t *req, int status) {
     return;
   }
   conn_local(c);
+  /* a path the UA left without a local address learns the bound one from
+   * what we pass to sipline_ua_recv() (ua.h, pull_tx) */
+  if (!c->path.local.family)
+    c->path.local = c->real_local;
   uv_read_start((uv_stream_t *)&c->h, alloc_cb, conn_read);
   if (c->path.tp == SIPLINE_TP_TLS) {
     c->state = C_HANDSHAKE;
