@@ -83,8 +83,7 @@ static ptrdiff_t start_line(sipline_msg *m, const char *p, const char *e,
   m->status = 0;
   m->reason = SIPLINE_PL_NULL;
   const char *s = p;
-  while (p < e && sipline__is((unsigned char)*p, SIPLINE__C_TOKEN))
-    p++;
+  p = sipline__span(p, e, SIPLINE__C_TOKEN);
   if (p == s || p >= e || *p != ' ')
     return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad request line", 400, 0, p);
   m->method_name = sipline__pl(s, p);
@@ -156,9 +155,7 @@ static int cseq_parse(sipline_pl v, uint32_t *num, sipline_pl *meth) {
   const char *ms = sipline__skip_lws(p, e);
   if (ms == p)
     return SIPLINE_ERR_MALFORMED;
-  p = ms;
-  while (p < e && sipline__is((unsigned char)*p, SIPLINE__C_TOKEN))
-    p++;
+  p = sipline__span(ms, e, SIPLINE__C_TOKEN);
   if (p == ms || p != e)
     return SIPLINE_ERR_MALFORMED;
   *num = (uint32_t)n;

@@ -8,8 +8,7 @@
 /* The end of the run of class chars and valid %HEX escapes from p. */
 static inline const char *esc_span(const char *p, const char *e, unsigned cls) {
   for (;;) {
-    while (p < e && sipline__is((unsigned char)*p, cls))
-      p++;
+    p = sipline__span(p, e, cls);
     if (e - p >= 3 && *p == '%' && sipline__hex((unsigned char)p[1]) &&
         sipline__hex((unsigned char)p[2])) {
       p += 3;
@@ -70,8 +69,7 @@ static const char *scan_host(const char *p, const char *e, uint8_t *v6) {
   }
   const char *s = p;
   /* hostname = alphanum, '-', '.'; '_' tolerated (seen in deployments). */
-  while (p < e && sipline__is((unsigned char)*p, SIPLINE__C_HOST))
-    p++;
+  p = sipline__span(p, e, SIPLINE__C_HOST);
   return p == s ? NULL : p;
 }
 
@@ -139,8 +137,7 @@ int sipline_uri_parse(sipline_pl in, sipline_uri *out) {
   if (!sipline__alpha((unsigned char)*p))
     return SIPLINE_ERR_MALFORMED;
   const char *s = p++;
-  while (p < e && sipline__is((unsigned char)*p, SIPLINE__C_SCHEME))
-    p++;
+  p = sipline__span(p, e, SIPLINE__C_SCHEME);
   if (p >= e || *p != ':')
     return SIPLINE_ERR_MALFORMED;
   out->scheme = sipline__pl(s, p);
@@ -235,8 +232,7 @@ static const char *scan_gen_value(const char *p, const char *e) {
     return sipline__quoted_end(p, e);
   const char *s = p;
   /* token chars plus ':' '[' ']' for IPv6 hosts (RFC 5118 §4.5). */
-  while (p < e && sipline__is((unsigned char)*p, SIPLINE__C_GENV))
-    p++;
+  p = sipline__span(p, e, SIPLINE__C_GENV);
   return p == s ? NULL : p;
 }
 
@@ -286,8 +282,7 @@ static const char *scan_params(const char *p, const char *e, char stop,
     }
     q = lws_fast(q, e);
     const char *ns = q;
-    while (q < e && sipline__is((unsigned char)*q, SIPLINE__C_TOKEN))
-      q++;
+    q = sipline__span(q, e, SIPLINE__C_TOKEN);
     if (q == ns)
       return NULL;
     const size_t nl = (size_t)(q - ns);
@@ -429,9 +424,7 @@ static int nameaddr_prefix(sipline_pl in, sipline_nameaddr *out, char stop,
     laq = p;
   } else {
     /* Either *(token LWS) "<" or an addr-spec (a scheme then ':'). */
-    const char *t = p;
-    while (t < e && sipline__is((unsigned char)*t, SIPLINE__C_TOKEN))
-      t++;
+    const char *t = sipline__span(p, e, SIPLINE__C_TOKEN);
     if (t == e || *t != ':') {
       const char *dend = t;
       for (;;) {
@@ -531,9 +524,7 @@ int sipline_nameaddr_next(sipline_pl *rest, sipline_nameaddr *out) {
 }
 
 static const char *scan_token(const char *p, const char *e) {
-  while (p < e && sipline__is((unsigned char)*p, SIPLINE__C_TOKEN))
-    p++;
-  return p;
+  return sipline__span(p, e, SIPLINE__C_TOKEN);
 }
 
 int sipline__via_parse_prefix(sipline_pl in, sipline_via *out, size_t *used) {
