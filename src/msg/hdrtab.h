@@ -53,7 +53,8 @@ static inline sipline_hdr_id sipline__hdr_compact(unsigned char c) {
  * an exact '-', a letter position accepts only that letter in either case:
  * the comparison is exact, and needs no byte loop.
  */
-static inline bool words_eq(sipline_hdr_id id, const uint64_t w[3], size_t n) {
+__attribute__((always_inline)) static inline bool
+words_eq(sipline_hdr_id id, const uint64_t w[3], size_t n) {
   if ((w[0] | hdr_masks[id][0]) != hdr_words[id][0])
     return false;
   if (n > 8 && (w[1] | hdr_masks[id][1]) != hdr_words[id][1])
@@ -118,7 +119,8 @@ static const uint8_t hdr_bucket[20][26][2] = {
 };
 
 /* w holds the name zero-padded to 24 bytes, little-endian. */
-static inline sipline_hdr_id sipline__hdr_lookup_words(const uint64_t w[3],
+__attribute__((always_inline)) static inline sipline_hdr_id
+sipline__hdr_lookup_words(const uint64_t w[3],
                                                        size_t n) {
   const unsigned f = (unsigned)(w[0] & 0xff) | 0x20;
   if (n == 1)

@@ -8,6 +8,11 @@
 #include "msg/hdrtab.h"
 #include "msg/msg.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define SIPLINE__SSE2 1
+#endif
+
 static ptrdiff_t fail(const sipline_msg *m, sipline_msg_error *err, int code,
                       const char *reason, int status, sipline_hdr_id hdr,
                       const char *at) {
@@ -143,6 +148,26 @@ static inline void keep_bytes(uint64_t w[3], size_t n) {
     w[2] = 0;
 }
 
+#ifdef SIPLINE__SSE2
+/* Bit i set when byte i of the 16 at v equals c. */
+static inline unsigned eq_mask(__m128i v, char c) {
+  return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+}
+
+/* The first '\n' from p, 16 bytes a step (a header line is 20 to 80 bytes:
+ * an inline loop costs less than the call into memchr()). */
+static inline const char *lf_find(const char *p, const char *end) {
+  while (end - p >= 16) {
+    const unsigned m =
+        eq_mask(_mm_loadu_si128((const __m128i *)(const void *)p), '\n');
+    if (m)
+      return p + __builtin_ctz(m);
+    p += 16;
+  }
+  return memchr(p, '\n', (size_t)(end - p));
+}
+#endif
+
 /* CSeq = 1*DIGIT LWS Method */
 static int cseq_parse(sipline_pl v, uint32_t *num, sipline_pl *meth) {
   const char *p = v.p, *e = v.p + v.len;
@@ -241,8 +266,43 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
     /* The line end, joining folded continuation lines (§7.3.1). */
     const char *ns = p;
     const char *q = p;
-    for (;;) {
+    const char *colon = NULL;
+    size_t nlen = 0;
+    sipline_hdr_id id = SIPLINE_HDR_OTHER;
+#ifdef SIPLINE__SSE2
+    if (end - p >= 16) {
+      /* One 16-byte load finds the first line end and, for a name of at
+       * most 15 bytes, the colon, and holds the name for the lookup. */
+      const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+      const unsigned ml = eq_mask(v, '\n');
+      const unsigned mc = eq_mask(v, ':') & (ml ? (ml & -ml) - 1u : 0xffffu);
+      q = ml ? p + __builtin_ctz(ml) : lf_find(p + 16, end);
+      if (mc && q != NULL) {
+        const size_t pos = (size_t)__builtin_ctz(mc);
+        colon = p + pos;
+        nlen = pos;
+        while (nlen > 0 && sipline__ws((unsigned char)p[nlen - 1]))
+          nlen--;
+        uint64_t w[3];
+        w[0] = (uint64_t)_mm_cvtsi128_si64(v);
+        w[1] = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v));
+        w[2] = 0;
+        if (nlen <= 8) {
+          if (nlen < 8)
+            w[0] &= (1ull << (8 * nlen)) - 1;
+          w[1] = 0;
+        } else {
+          w[1] &= (1ull << (8 * (nlen - 8))) - 1; /* nlen <= 15 */
+        }
+        id = sipline__hdr_lookup_words(w, nlen);
+      }
+    } else {
       q = memchr(q, '\n', (size_t)(end - q));
+    }
+#else
+    q = memchr(q, '\n', (size_t)(end - q));
+#endif
+    for (;;) {
       if (q == NULL || q + 1 >= end) {
         if (stream)
           return SIPLINE_ERR_INCOMPLETE;
@@ -251,16 +311,15 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
       }
       if (q[1] != ' ' && q[1] != '\t')
         break;
-      q++;
+      q = memchr(q + 1, '\n', (size_t)(end - q - 1));
     }
     /* The name: a token, optional whitespace, ':'. A known name is checked
      * by the lookup itself; only unknown ones need the token scan. */
-    const char *colon;
-    size_t nlen;
-    sipline_hdr_id id;
     uint64_t w[3];
-    const size_t pos = colon_pos(ns, end, w);
-    if (pos < 24) {
+    size_t pos;
+    if (colon != NULL) {
+      /* found above */
+    } else if ((pos = colon_pos(ns, end, w)) < 24) {
       /* The common case: the name and its colon in the first 24 bytes. */
       colon = ns + pos;
       if (colon >= q)
