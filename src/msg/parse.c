@@ -263,6 +263,66 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
       return fail(m, err, SIPLINE_ERR_MALFORMED, "Bare CR in headers", 400, 0,
                   p);
     }
+#ifdef SIPLINE__SSE2
+    if (__builtin_expect(end - p >= 16 && n < SIPLINE_MSG_MAX_HDRS, 1)) {
+      /*
+       * The usual line, in one straight path: a known name of at most 15
+       * bytes right before its colon, no folding. One 16-byte load finds
+       * the first line end and the colon and holds the name for the
+       * lookup. Anything else takes the general code below, from the
+       * line's start.
+       */
+      const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+      const unsigned ml = eq_mask(v, '\n');
+      const unsigned mc = eq_mask(v, ':') & ((ml & -ml) - 1u);
+      if (mc) {
+        const size_t pos = (size_t)__builtin_ctz(mc);
+        const char *q = ml ? p + __builtin_ctz(ml) : lf_find(p + 16, end);
+        if (pos > 0 && !sipline__ws((unsigned char)p[pos - 1]) && q != NULL &&
+            end - q > 1 && q[1] != ' ' && q[1] != '\t') {
+          uint64_t w[3];
+          w[0] = (uint64_t)_mm_cvtsi128_si64(v);
+          w[1] = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v));
+          w[2] = 0;
+          if (pos < 8) {
+            w[0] &= (1ull << (8 * pos)) - 1;
+            w[1] = 0;
+          } else if (pos == 8) {
+            w[1] = 0;
+          } else {
+            w[1] &= (1ull << (8 * (pos - 8))) - 1; /* pos <= 15 */
+          }
+          const sipline_hdr_id id = sipline__hdr_lookup_words(w, pos);
+          if (id != SIPLINE_HDR_OTHER) {
+            /* The value, trimmed as below. */
+            const char *colon = p + pos;
+            const char *vs = colon + 1;
+            const char *ve = q;
+            if (ve[-1] == '\r' && ve - 1 > colon)
+              ve--;
+            if (ve > vs && sipline__is((unsigned char)ve[-1], SIPLINE__C_LWS))
+              ve = sipline__rskip_lws(vs, ve);
+            if (vs < ve && *vs == ' ')
+              vs++;
+            if (vs < ve && sipline__is((unsigned char)*vs, SIPLINE__C_LWS))
+              vs = sipline__skip_lws(vs, ve);
+            sipline_hdr *h = &m->hdrs[n];
+            h->name.p = p;
+            h->name.len = pos;
+            h->value.p = vs;
+            h->value.len = (size_t)(ve - vs);
+            h->id = id;
+            n++;
+            if (m->first[id] == 0)
+              m->first[id] = (uint8_t)n;
+            m->count[id]++;
+            p = q + 1;
+            continue;
+          }
+        }
+      }
+    }
+#endif
     /* The line end, joining folded continuation lines (§7.3.1). */
     const char *ns = p;
     const char *q = p;
