@@ -58,13 +58,13 @@ static inline sipline_pl sipline__pl(const char *p, const char *e) {
 }
 
 /*
- * The end of the run of class-cls bytes from p. Four bytes a step with one
+ * The end of the run of class-cls bytes from p. Eight bytes a step with one
  * bounds check: hosts, tokens and parameter values are mostly longer than
  * that, and a byte loop spends as much on the bound as on the class test.
  */
 static inline const char *sipline__span(const char *p, const char *e,
                                         unsigned cls) {
-  while (e - p >= 4) {
+  while (e - p >= 8) {
     if (!sipline__is((unsigned char)p[0], cls))
       return p;
     if (!sipline__is((unsigned char)p[1], cls))
@@ -73,7 +73,15 @@ static inline const char *sipline__span(const char *p, const char *e,
       return p + 2;
     if (!sipline__is((unsigned char)p[3], cls))
       return p + 3;
-    p += 4;
+    if (!sipline__is((unsigned char)p[4], cls))
+      return p + 4;
+    if (!sipline__is((unsigned char)p[5], cls))
+      return p + 5;
+    if (!sipline__is((unsigned char)p[6], cls))
+      return p + 6;
+    if (!sipline__is((unsigned char)p[7], cls))
+      return p + 7;
+    p += 8;
   }
   while (p < e && sipline__is((unsigned char)*p, cls))
     p++;
@@ -100,6 +108,14 @@ static inline bool sipline__casen(const char *a, const char *b, size_t n) {
         sipline__lower[(unsigned char)b[i]])
       return false;
   return true;
+}
+
+/* "SIP/" in any case at p (4 bytes readable): one load, the case fold on
+ * the three letters only. */
+static inline bool sipline__sip_slash(const char *p) {
+  uint32_t w;
+  memcpy(&w, p, 4);
+  return (w | 0x00202020u) == 0x2f706973u;
 }
 
 /* Parses 1*DIGIT up to max; false if empty, non-digit or too big. Leading

@@ -38,7 +38,7 @@ size_t sipline_stream_skip_crlf(const char *buf, size_t len) {
  * another well-formed version, -1 when malformed. */
 static int version_check(sipline_pl v) {
   const char *p = v.p, *e = v.p + v.len;
-  if (v.len < 7 || !sipline__casen(p, "SIP/", 4))
+  if (v.len < 7 || !sipline__sip_slash(p))
     return -1;
   p += 4;
   const char *s = p;
@@ -56,7 +56,7 @@ static int version_check(sipline_pl v) {
 
 static ptrdiff_t start_line(sipline_msg *m, const char *p, const char *e,
                             sipline_msg_error *err) {
-  if (e - p >= 4 && sipline__casen(p, "SIP/", 4)) {
+  if (e - p >= 4 && sipline__sip_slash(p)) {
     /* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase */
     m->is_request = 0;
     const char *sp = memchr(p, ' ', (size_t)(e - p));

@@ -5,6 +5,17 @@
  */
 #include "msg/msg.h"
 
+/* Equality with a lower-case letters-only literal of n <= 8 bytes, ignoring
+ * case: one load and one compare (n is a constant at every call). The
+ * compared bytes are token chars, none of which folds onto a letter. */
+static inline bool lc_eq(const char *p, const char *lit, size_t n) {
+  uint64_t a = 0, b = 0;
+  memcpy(&a, p, n);
+  memcpy(&b, lit, n);
+  const uint64_t fold = 0x2020202020202020ull >> (64 - 8 * n);
+  return (a | fold) == b;
+}
+
 /* The end of the run of class chars and valid %HEX escapes from p. */
 static inline const char *esc_span(const char *p, const char *e, unsigned cls) {
   for (;;) {
@@ -144,11 +155,13 @@ int sipline_uri_parse(sipline_pl in, sipline_uri *out) {
   p++;
   out->opaque = sipline__pl(p, e);
   const size_t sl = out->scheme.len;
-  if (sl == 3 && sipline__casen(s, "sip", 3))
+  /* Scheme chars are letters, digits, '+', '-', '.': of those only the
+   * letters change under the fold, so lc_eq is exact here. */
+  if (sl == 3 && lc_eq(s, "sip", 3))
     out->scheme_id = SIPLINE_SCHEME_SIP;
-  else if (sl == 4 && sipline__casen(s, "sips", 4))
+  else if (sl == 4 && lc_eq(s, "sips", 4))
     out->scheme_id = SIPLINE_SCHEME_SIPS;
-  else if (sl == 3 && sipline__casen(s, "tel", 3))
+  else if (sl == 3 && lc_eq(s, "tel", 3))
     out->scheme_id = SIPLINE_SCHEME_TEL;
 
   if (out->scheme_id == SIPLINE_SCHEME_OTHER) {
@@ -248,16 +261,6 @@ static inline const char *lws_fast(const char *p, const char *e) {
   return sipline__skip_lws(p, e);
 }
 
-/* Equality with a lower-case letters-only literal of n <= 8 bytes, ignoring
- * case: one load and one compare (n is a constant at every call). The
- * compared bytes are token chars, none of which folds onto a letter. */
-static inline bool lc_eq(const char *p, const char *lit, size_t n) {
-  uint64_t a = 0, b = 0;
-  memcpy(&a, p, n);
-  memcpy(&b, lit, n);
-  const uint64_t fold = 0x2020202020202020ull >> (64 - 8 * n);
-  return (a | fold) == b;
-}
 
 /*
  * Walks *( SEMI generic-param ) from p, stopping at stop (a ',' for Via) or
@@ -535,7 +538,8 @@ int sipline__via_parse_prefix(sipline_pl in, sipline_via *out, size_t *used) {
   const char *p = sipline__skip_lws(in.p, e);
   /* sent-protocol = protocol-name SLASH protocol-version SLASH transport;
    * the common spelling first. */
-  if (e - p > 8 && memcmp(p, "SIP/2.0/", 8) == 0) {
+  uint64_t sv;
+  if (e - p > 8 && (memcpy(&sv, p, 8), sv == 0x2f302e322f504953ull)) {
     out->protocol = sipline__pl(p, p + 7);
     p += 8;
     goto transport;
