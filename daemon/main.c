@@ -54,6 +54,8 @@ static int open_hep(sd *d) {
   return 0;
 }
 
+static void trim_timer_cb(uv_timer_t *t) { sd_heap_trim(t->data); }
+
 static void close_walk(uv_handle_t *h, void *arg) {
   (void)arg;
   if (!uv_is_closing(h))
@@ -111,7 +113,11 @@ int main(int argc, char **argv) {
   d->ring = sj_ring_new(d->o.history);
   uv_timer_init(d->loop, &d->ua_timer);
   uv_timer_init(d->loop, &d->stop_timer);
-  d->ua_timer.data = d->stop_timer.data = d;
+  uv_timer_init(d->loop, &d->trim_timer);
+  d->ua_timer.data = d->stop_timer.data = d->trim_timer.data = d;
+  uv_timer_start(&d->trim_timer, trim_timer_cb, SD_TRIM_EVERY_MS,
+                 SD_TRIM_EVERY_MS);
+  uv_unref((uv_handle_t *)&d->trim_timer); /* never keeps the loop alive */
 
   if (d->o.trace) {
     rc = spcap_open(&d->pcap, d->o.trace);

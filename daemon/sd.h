@@ -38,6 +38,11 @@ typedef struct sd {
 
   uv_timer_t ua_timer;
   uv_timer_t stop_timer;
+  /* Gives freed heap back to the system (main.c): after a burst, the
+   * memory of server transactions kept for Timer J is free again but
+   * scattered between live blocks, where free() alone never returns it. */
+  uv_timer_t trim_timer;
+  uint64_t heap_trims; /* malloc_trim calls that ran */
   uv_signal_t sig[3];
   int stopping;                  /* SIGTERM/SIGINT seen */
   int reloading;                 /* old UA shutting down before the new one */
@@ -64,6 +69,14 @@ typedef struct sd {
   int hep_open;
   struct sockaddr_storage hep_addr;
 } sd;
+
+/* The C library's heap: bytes in use and free (held by malloc); 0 and 0
+ * where the C library cannot tell (not glibc, or a sanitizer's allocator). */
+void sd_heap_usage(size_t *in_use, size_t *free_held);
+/* Gives free heap back to the system when malloc holds much of it unused;
+ * main.c calls it every SD_TRIM_EVERY_MS. */
+#define SD_TRIM_EVERY_MS 2000
+void sd_heap_trim(sd *d);
 
 /* Milliseconds since the daemon started (the UA's clock). */
 sipline_tstamp sd_now(sd *d);

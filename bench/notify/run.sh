@@ -60,7 +60,13 @@ sd_wait_event sd 10 '.event == "registered"' >/dev/null ||
   it_fail "siplined did not register"
 pid=$(cat "$IT_DIR/sd.daemon.pid" 2>/dev/null || bg_pid sd)
 
-mem() { awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { printf "RSS %d KiB (peak %d KiB)", r, h }' "/proc/$pid/status"; }
+# RSS and peak from the kernel; the heap's live and free (held by malloc,
+# not yet given back) bytes from siplined's status, to tell the two apart.
+mem() {
+  awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { printf "RSS %d KiB (peak %d KiB)", r, h }' "/proc/$pid/status"
+  sd_ctl sd --json status 2>/dev/null | jq -r 'select(.heap) | .heap |
+    "; heap in use \(.in_use / 1024 | floor) KiB, free \(.free / 1024 | floor) KiB, trims \(.trims)"' 2>/dev/null | tr -d '\n' || true
+}
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 hz=$(getconf CLK_TCK)
 
