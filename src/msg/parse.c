@@ -278,8 +278,9 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
       if (mc) {
         const size_t pos = (size_t)__builtin_ctz(mc);
         const char *q = ml ? p + __builtin_ctz(ml) : lf_find(p + 16, end);
-        if (pos > 0 && !sipline__ws((unsigned char)p[pos - 1]) && q != NULL &&
-            end - q > 1 && q[1] != ' ' && q[1] != '\t') {
+        /* An empty name, or whitespace before the colon, fails the lookup
+         * (no known name has either) and so takes the general path. */
+        if (q != NULL && end - q > 1 && q[1] != ' ' && q[1] != '\t') {
           uint64_t w[3];
           w[0] = (uint64_t)_mm_cvtsi128_si64(v);
           w[1] = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v));
