@@ -291,9 +291,13 @@ static const char *scan_params(const char *p, const char *e, char stop,
     const size_t nl = (size_t)(q - ns);
     sipline_pl val = SIPLINE_PL_NULL;
     int has_val = 0;
-    const char *r = lws_fast(q, e);
+    /* "name=value" without whitespace first: '=' is no LWS, a token char
+     * neither. */
+    const char *r = q < e && *q == '=' ? q : lws_fast(q, e);
     if (r < e && *r == '=') {
-      r = lws_fast(r + 1, e);
+      r++;
+      if (r < e && sipline__is((unsigned char)*r, SIPLINE__C_LWS))
+        r = sipline__skip_lws(r, e);
       const char *ve = scan_gen_value(r, e);
       if (ve == NULL)
         return NULL;
@@ -579,11 +583,15 @@ transport:;
   p = sipline__skip_lws(he, e);
   if (p < e && *p == ':') {
     p = sipline__skip_lws(p + 1, e);
+    /* port_ok()'s rule (1 to 8 digits, at most 65535) in the same pass as
+     * the scan */
     const char *ps = p;
-    while (p < e && sipline__digit((unsigned char)*p))
-      p++;
-    if (!port_ok(sipline__pl(ps, p), &out->port))
+    unsigned port = 0;
+    while (p < e && sipline__digit((unsigned char)*p) && p - ps < 9)
+      port = port * 10 + (unsigned)(*p++ - '0');
+    if (p == ps || p - ps > 8 || port > 65535)
       return SIPLINE_ERR_MALFORMED;
+    out->port = (uint16_t)port;
     out->has_port = 1;
   } else {
     p = he;
