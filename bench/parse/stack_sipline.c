@@ -34,6 +34,8 @@ static int parse(char *buf, size_t len, bench_fields *f) {
   if (lo == 0 || (hi != 0 && hi < lo))
     lo = hi;
   unsigned todo = m.count[SIPLINE_HDR_VIA] + m.count[SIPLINE_HDR_CONTACT];
+  /* As many Via values as Via lines: one value a line, no list walk. */
+  const int via_single = m.n_via == m.count[SIPLINE_HDR_VIA];
   for (unsigned i = lo ? lo - 1 : m.n_hdrs; todo > 0 && i < m.n_hdrs; i++) {
     const sipline_hdr *h = &m.hdrs[i];
     if (h->id == SIPLINE_HDR_VIA) {
@@ -47,10 +49,17 @@ static int parse(char *buf, size_t len, bench_fields *f) {
         BNUM(f, via0_port, m.via.port);
         BSTR(f, via0_branch, m.via.branch.p, m.via.branch.len);
         nvia++;
-        if (memchr(rest.p, ',', rest.len) == NULL)
+        if (via_single || memchr(rest.p, ',', rest.len) == NULL)
           continue;
         if (sipline_via_next(&rest, &v) != 1) /* skip the top value */
           return -1;
+      }
+      if (via_single) {
+        if (sipline_via_parse(rest, &v) != 0)
+          return -1;
+        bench_sink += (uintptr_t)v.host.p + v.port + (uintptr_t)v.branch.p;
+        nvia++;
+        continue;
       }
       while ((r = sipline_via_next(&rest, &v)) == 1) {
         bench_sink += (uintptr_t)v.host.p + v.port + (uintptr_t)v.branch.p;
