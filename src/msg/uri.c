@@ -140,7 +140,9 @@ static bool uri_headers_ok(const char *p, const char *e) {
 }
 
 int sipline_uri_parse(sipline_pl in, sipline_uri *out) {
-  memset(out, 0, sizeof(*out));
+  /* a zero compound literal: plain stores, where memset() became a "rep
+   * stos" of 16 rounds */
+  *out = (sipline_uri){0};
   if (in.p == NULL || in.len == 0)
     return SIPLINE_ERR_MALFORMED;
   const char *p = in.p, *e = in.p + in.len;
@@ -535,7 +537,7 @@ static const char *scan_token(const char *p, const char *e) {
 }
 
 int sipline__via_parse_prefix(sipline_pl in, sipline_via *out, size_t *used) {
-  memset(out, 0, sizeof(*out));
+  *out = (sipline_via){0}; /* stores, not a "rep stos" */
   if (in.p == NULL)
     return SIPLINE_ERR_MALFORMED;
   const char *e = in.p + in.len;
