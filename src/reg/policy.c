@@ -1788,6 +1788,47 @@ static void run_ka(sipline__pol *pol, sipline_tstamp now) {
   }
 }
 
+/*
+ * The main binding at idx expired before a refresh succeeded (R12). A
+ * refresh still in flight is NOT forgotten: with a grant under 73 s the
+ * refresh goes out at expiry - Timer F, so its timeout falls due at the very
+ * moment the binding expires (and after it when a 401 round delays it).
+ * Its outcome now decides a new registration, so it becomes the TRY
+ * request: a success is a new binding, a failure fails over or waits as R5
+ * and R12 say. Dropping it as stale (as this code once did) left the line
+ * "registering" with no request in flight and no timer armed: stuck
+ * forever. When nothing is in flight and nothing is scheduled, the line
+ * registers again at once, so that an unregistered line always has a
+ * deadline (invariant: REGISTERING or WAITING implies a request in flight
+ * or a timer armed).
+ */
+static void binding_lapsed(sipline__pol *pol, int idx, sipline_tstamp now) {
+  uint32_t inflight = pol->reg.token;
+  ev_server(pol, SIPLINE_EV_UNREGISTERED, pol->srv[idx].name, "expired",
+            now);
+  pol->reg.srv = -1;
+  pol->reg.refresh_at = NONE;
+  pol->reg.token = 0;
+  pol->reg.failing = 1;
+  /* A pending fallback stays: the line is still on the backup (R10,
+   * "or connected to"). */
+  pol->ka_at = NONE;
+  if (!reg_enabled(pol) || pol->reg.stopped)
+    return;
+  if (inflight && !pol->try_.token) {
+    pol->try_.token = inflight;
+    pol->try_.srv = idx;
+    return;
+  }
+  if (pol->try_.token || pol->retry_at != NONE)
+    return; /* that request or that timer decides what comes next */
+  if (pol->cur < 0)
+    return;
+  int to = usable(pol, pol->cur, 1, now);
+  if (to >= 0)
+    do_try(pol, to, "expired", now);
+}
+
 sipline_tstamp sipline__pol_next(const sipline__pol *pol) {
   sipline_tstamp t = NONE;
   if (!pol || pol->shutting)
@@ -1824,18 +1865,8 @@ void sipline__pol_tick(sipline__pol *pol, sipline_tstamp now) {
     if (pol->reg.expires_at <= now) {
       int idx = pol->reg.srv;
       pol->reg.expires_at = NONE;
-      if (idx >= 0) {
-        /* The binding lapsed before a refresh succeeded. */
-        ev_server(pol, SIPLINE_EV_UNREGISTERED, pol->srv[idx].name,
-                  "expired", now);
-        pol->reg.srv = -1;
-        pol->reg.refresh_at = NONE;
-        pol->reg.token = 0;
-        pol->reg.failing = 1;
-        /* A pending fallback stays: the line is still on the backup (R10,
-         * "or connected to"). */
-        pol->ka_at = NONE;
-      }
+      if (idx >= 0)
+        binding_lapsed(pol, idx, now);
       did = 1;
     }
     if (pol->retry_at <= now) {

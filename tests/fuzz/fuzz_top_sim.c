@@ -399,10 +399,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (sipline_profile_new(&pf, NULL) < 0)
     return 0;
   unsigned c0 = next(&r), c1 = next(&r);
-  /* Grants under 73 s (refresh at expiry - Timer F) are left out until
-     tests/sim/pending/R12-expiry-meets-timeout.json passes: the line gets
-     stuck when its refresh times out as the binding expires (I3). */
-  static const char *exp_v[] = {"600", "300", "3600", "1200"};
+  /* Grants under 73 s (refresh at expiry - Timer F, whose timeout falls
+     due as the binding expires: tests/sim/scenarios/
+     R12-expiry-meets-timeout.json) and under Timer F (the timeout comes
+     after the expiry) are in: bit 6 of c0 picks them. */
+  static const char *exp_v[] = {"600", "300", "3600", "1200",
+                                "60",  "10",  "72",   "30"};
   static const char *fb_v[] = {"0", "100", "600", "3600"};
   int dual = (c0 >> 4) & 1;
   int fallback_on = ((c0 >> 2) & 3) != 0;
@@ -410,7 +412,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       {"User_ID_1_", "1001"},
       {"Password_1_", "pw"},
       {"Proxy_1_", "10.0.0.1:5060:p=0|10.0.0.2:5060:p=1|10.0.0.3:5060:p=2"},
-      {"Register_Expires_1_", exp_v[c0 & 3]},
+      {"Register_Expires_1_", exp_v[(c0 & 3) | ((c0 >> 4) & 4)]},
       {"Proxy_Fallback_Intvl_1_", fb_v[(c0 >> 2) & 3]},
       {"Dual_Registration_1_", dual ? "Yes" : "No"},
       {"Alternate_Proxy_1_", "10.0.0.9:5060"},

@@ -69,6 +69,8 @@ typedef struct h {
   unsigned n_q;
   int fail_send; /* make ops.send fail */
   int latency_ms;
+  int tick_first; /* due timers before due results (the other order an
+                     engine may play equal deadlines in) */
 } h;
 
 static void logf_(h *x, const char *fmt, ...) {
@@ -347,6 +349,8 @@ static void run(h *x, sipline_tstamp until) {
       break;
     assert_true(t >= x->now);
     x->now = t;
+    if (x->tick_first && sipline__pol_next(x->pol) <= x->now)
+      sipline__pol_tick(x->pol, x->now);
     /* results first, in the order they were produced */
     for (unsigned i = 0; i < x->n_pend;) {
       if (x->pend[i].t <= x->now) {
@@ -1225,6 +1229,70 @@ static void test_r12_expired(void **state) {
   hfree(x);
 }
 
+/*
+ * R12, found by fuzz_top_sim: a grant under 73 s is refreshed at expiry -
+ * Timer F, so a silent proxy's timeout falls due at the very moment the
+ * binding expires. Whichever of the two plays first, the refresh's timeout
+ * must count (reg_failed, Reg Retry Intvl) and the line must register again
+ * when the proxy is back. It once stayed "registering" forever: the expiry
+ * forgot the refresh in flight and nothing was armed.
+ */
+static void test_r12_expiry_meets_timeout(void **state) {
+  (void)state;
+  for (int order = 0; order < 2; order++) {
+    h *x = hnew();
+    x->tick_first = order;
+    x->lc.proxy = "10.0.0.1";
+    x->lc.register_expires = 60;
+    script(x, P1, "0 ok; 30 silent; 100 ok");
+    hstart(x);
+    run(x, S(400));
+    expect(x, "0.000 registered 10.0.0.1:5060 expires=60");
+    expect(x, "44.000 tx REGISTER 10.0.0.1:5060 exp=60 reg refresh");
+    if (order)
+      expect(x, "60.000 unregistered 10.0.0.1:5060 reason=expired");
+    expect(x, "60.000 reg_failed 10.0.0.1:5060 reason=timeout "
+              "retry_in=30.000");
+    expect(x, "60.000 server_down 10.0.0.1:5060 reason=timeout");
+    expect(x, "90.000 server_up 10.0.0.1:5060 reason=retry");
+    expect(x, "90.000 tx REGISTER 10.0.0.1:5060 exp=60 try retry");
+    expect(x, "106.000 reg_failed 10.0.0.1:5060 reason=timeout "
+              "retry_in=30.000");
+    expect(x, "136.000 tx REGISTER 10.0.0.1:5060 exp=60 try retry");
+    expect(x, "136.000 registered 10.0.0.1:5060 expires=60");
+    expect(x, "180.000 tx REGISTER 10.0.0.1:5060 exp=60 reg refresh");
+    assert_int_equal(sipline__pol_get_state(x->pol),
+                     SIPLINE__POLS_REGISTERED);
+    hfree(x);
+  }
+}
+
+/* The same with a grant shorter than Timer F (IT_GRANT=10 against
+ * Kamailio): the refresh at 78 % (7.8 s) times out 16 s later, well after
+ * the binding expired at 10 s; that late timeout still drives the retry. */
+static void test_r12_timeout_after_expiry(void **state) {
+  (void)state;
+  h *x = hnew();
+  x->lc.proxy = "10.0.0.1";
+  x->lc.register_expires = 10;
+  script(x, P1, "0 ok; 5 silent; 40 ok");
+  hstart(x);
+  run(x, S(100));
+  expect(x, "0.000 registered 10.0.0.1:5060 expires=10");
+  expect(x, "7.800 tx REGISTER 10.0.0.1:5060 exp=10 reg refresh");
+  expect(x, "10.000 unregistered 10.0.0.1:5060 reason=expired");
+  expect(x, "23.800 reg_failed 10.0.0.1:5060 reason=timeout "
+            "retry_in=30.000");
+  expect(x, "23.800 server_down 10.0.0.1:5060 reason=timeout");
+  expect(x, "53.800 server_up 10.0.0.1:5060 reason=retry");
+  expect(x, "53.800 tx REGISTER 10.0.0.1:5060 exp=10 try retry");
+  expect(x, "53.800 registered 10.0.0.1:5060 expires=10");
+  expect(x, "61.600 tx REGISTER 10.0.0.1:5060 exp=10 reg refresh");
+  assert_int_equal(sipline__pol_get_state(x->pol),
+                   SIPLINE__POLS_REGISTERED);
+  hfree(x);
+}
+
 /* ------------------------------------------------------------------ */
 /* R13: fallback waits for the line to be idle                          */
 
@@ -1809,6 +1877,8 @@ int main(void) {
       cmocka_unit_test(test_r12_423),
       cmocka_unit_test(test_r12_clamp),
       cmocka_unit_test(test_r12_expired),
+      cmocka_unit_test(test_r12_expiry_meets_timeout),
+      cmocka_unit_test(test_r12_timeout_after_expiry),
       cmocka_unit_test(test_r13_fallback_waits_for_calls),
       cmocka_unit_test(test_r3_alternate_ignored),
       cmocka_unit_test(test_r4_dual),
