@@ -1085,6 +1085,18 @@ static void append_reason(sipline__buf *b, const char *r) {
       sipline__buf_append(b, r, 1);
 }
 
+/*
+ * In Completed a server transaction only resends t->out (no new response
+ * can be built), so what builds responses goes at once: under a NOTIFY
+ * flood every answered transaction waits Timer J (16 s) there, and the
+ * skeleton is a quarter of what each one holds.
+ */
+static void drop_skel(sipline__stx *s) {
+  sipline__buf_free(&s->skel);
+  sipline__buf_free(&s->to);
+  sipline__buf_free(&s->rr);
+}
+
 int sipline__stx_respond(sipline__stx *s, const sipline__resp *r,
                          sipline_tstamp now) {
   if (!s || !r || r->status < 100 || r->status > 699)
@@ -1165,6 +1177,7 @@ int sipline__stx_respond(sipline__stx *s, const sipline__resp *r,
       arm(t, &t->t_end, now + 64u * (uint64_t)tv->t1);
     } else {
       t->state = S_COMPLETED;
+      drop_skel(s);
       t->ivl = tv->t1;
       if (!t->reliable)
         arm(t, &t->t_retx, now + t->ivl);
@@ -1172,6 +1185,7 @@ int sipline__stx_respond(sipline__stx *s, const sipline__resp *r,
     }
   } else {
     t->state = S_COMPLETED;
+    drop_skel(s);
     /* Timer J: 0 on reliable transports. */
     if (t->reliable)
       terminate(t, now);
