@@ -293,7 +293,7 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
           } else {
             w[1] &= (1ull << (8 * (pos - 8))) - 1; /* pos <= 15 */
           }
-          const sipline_hdr_id id = sipline__hdr_lookup_words(w, pos);
+          const sipline_hdr_id id = sipline__hdr_lookup_short(w, pos);
           if (id != SIPLINE_HDR_OTHER) {
             /* The value, trimmed as below. */
             const char *colon = p + pos;
