@@ -36,43 +36,36 @@ const char *sipline_method_name(sipline_method m) {
 }
 
 sipline_method sipline_method_from(sipline_pl n) {
-  /* Dispatch on length and first byte: one memcmp at most. */
+  /* Dispatch on length and first byte, then one compare of a constant
+   * length, which the compiler turns into a load or two (no memcmp call). */
+#define M_IS(lit, id)                                                          \
+  (memcmp(n.p, lit, sizeof(lit) - 1) == 0 ? (id) : SIPLINE_METHOD_UNKNOWN)
   if (n.len < 3 || n.len > 9 || n.p == NULL)
     return SIPLINE_METHOD_UNKNOWN;
-  sipline_method c = SIPLINE_METHOD_UNKNOWN;
   switch (n.len) {
   case 3:
-    c = n.p[0] == 'A'   ? SIPLINE_METHOD_ACK
-        : n.p[0] == 'B' ? SIPLINE_METHOD_BYE
-                        : SIPLINE_METHOD_UNKNOWN;
-    break;
+    return n.p[0] == 'A' ? M_IS("ACK", SIPLINE_METHOD_ACK)
+                         : M_IS("BYE", SIPLINE_METHOD_BYE);
   case 4:
-    c = SIPLINE_METHOD_INFO;
-    break;
+    return M_IS("INFO", SIPLINE_METHOD_INFO);
   case 5:
-    c = n.p[0] == 'P' ? SIPLINE_METHOD_PRACK : SIPLINE_METHOD_REFER;
-    break;
+    return n.p[0] == 'P' ? M_IS("PRACK", SIPLINE_METHOD_PRACK)
+                         : M_IS("REFER", SIPLINE_METHOD_REFER);
   case 6:
-    c = n.p[0] == 'I'   ? SIPLINE_METHOD_INVITE
-        : n.p[0] == 'C' ? SIPLINE_METHOD_CANCEL
-        : n.p[0] == 'U' ? SIPLINE_METHOD_UPDATE
-                        : SIPLINE_METHOD_NOTIFY;
-    break;
+    return n.p[0] == 'I'   ? M_IS("INVITE", SIPLINE_METHOD_INVITE)
+           : n.p[0] == 'C' ? M_IS("CANCEL", SIPLINE_METHOD_CANCEL)
+           : n.p[0] == 'U' ? M_IS("UPDATE", SIPLINE_METHOD_UPDATE)
+                           : M_IS("NOTIFY", SIPLINE_METHOD_NOTIFY);
   case 7:
-    c = n.p[0] == 'O'   ? SIPLINE_METHOD_OPTIONS
-        : n.p[0] == 'M' ? SIPLINE_METHOD_MESSAGE
-                        : SIPLINE_METHOD_PUBLISH;
-    break;
+    return n.p[0] == 'O'   ? M_IS("OPTIONS", SIPLINE_METHOD_OPTIONS)
+           : n.p[0] == 'M' ? M_IS("MESSAGE", SIPLINE_METHOD_MESSAGE)
+                           : M_IS("PUBLISH", SIPLINE_METHOD_PUBLISH);
   case 8:
-    c = SIPLINE_METHOD_REGISTER;
-    break;
-  case 9:
-    c = SIPLINE_METHOD_SUBSCRIBE;
-    break;
+    return M_IS("REGISTER", SIPLINE_METHOD_REGISTER);
+  default: /* 9 */
+    return M_IS("SUBSCRIBE", SIPLINE_METHOD_SUBSCRIBE);
   }
-  if (c != SIPLINE_METHOD_UNKNOWN && memcmp(method_names[c], n.p, n.len) == 0)
-    return c;
-  return SIPLINE_METHOD_UNKNOWN;
+#undef M_IS
 }
 
 typedef struct hdr_name {

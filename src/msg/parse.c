@@ -38,6 +38,8 @@ size_t sipline_stream_skip_crlf(const char *buf, size_t len) {
  * another well-formed version, -1 when malformed. */
 static int version_check(sipline_pl v) {
   const char *p = v.p, *e = v.p + v.len;
+  if (v.len == 7 && memcmp(p, "SIP/2.0", 7) == 0)
+    return 1; /* the usual spelling, in two loads */
   if (v.len < 7 || !sipline__sip_slash(p))
     return -1;
   p += 4;
@@ -157,6 +159,19 @@ static inline unsigned eq_mask(__m128i v, char c) {
 /* The first '\n' from p, 16 bytes a step (a header line is 20 to 80 bytes:
  * an inline loop costs less than the call into memchr()). */
 static inline const char *lf_find(const char *p, const char *end) {
+  const __m128i lf = _mm_set1_epi8('\n');
+  while (end - p >= 32) {
+    /* 32 bytes per bound check: most lines end within two blocks */
+    const __m128i a = _mm_cmpeq_epi8(
+        _mm_loadu_si128((const __m128i *)(const void *)p), lf);
+    const __m128i b = _mm_cmpeq_epi8(
+        _mm_loadu_si128((const __m128i *)(const void *)(p + 16)), lf);
+    const unsigned m = (unsigned)_mm_movemask_epi8(a) |
+                       (unsigned)_mm_movemask_epi8(b) << 16;
+    if (m)
+      return p + __builtin_ctz(m);
+    p += 32;
+  }
   while (end - p >= 16) {
     const unsigned m =
         eq_mask(_mm_loadu_si128((const __m128i *)(const void *)p), '\n');
@@ -448,7 +463,14 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
       return fail(m, err, SIPLINE_ERR_MALFORMED, "Bad Via", 400,
                   SIPLINE_HDR_VIA, h->value.p);
     unsigned left = m->count[SIPLINE_HDR_VIA];
-    for (unsigned i = m->first[SIPLINE_HDR_VIA] - 1u; left > 0; i++)
+    unsigned i = m->first[SIPLINE_HDR_VIA] - 1u;
+    if (used == h->value.len) {
+      /* the top line holds the one value just parsed */
+      m->n_via = 1;
+      left--;
+      i++;
+    }
+    for (; left > 0; i++)
       if (m->hdrs[i].id == SIPLINE_HDR_VIA) {
         left--;
         if (via_count(m->hdrs[i].value, &m->n_via) != 0)
