@@ -312,16 +312,22 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
           if (id != SIPLINE_HDR_OTHER) {
             /* The value, trimmed as below. */
             const char *colon = p + pos;
-            const char *vs = colon + 1;
-            const char *ve = q;
-            if (ve[-1] == '\r' && ve - 1 > colon)
-              ve--;
-            if (ve > vs && sipline__is((unsigned char)ve[-1], SIPLINE__C_LWS))
+            /* q[-1] is at or after the colon, so never a stray read; the
+             * CR is never the colon either. */
+            const char *ve = q - (q[-1] == '\r');
+            const char *vs = colon + 1 + (colon[1] == ' ');
+            if (__builtin_expect(
+                    vs >= ve ||
+                        sipline__is((unsigned char)*vs, SIPLINE__C_LWS) ||
+                        sipline__is((unsigned char)ve[-1], SIPLINE__C_LWS),
+                    0)) {
+              /* empty, or more whitespace: the exact general rule */
+              vs = colon + 1;
               ve = sipline__rskip_lws(vs, ve);
-            if (vs < ve && *vs == ' ')
-              vs++;
-            if (vs < ve && sipline__is((unsigned char)*vs, SIPLINE__C_LWS))
+              if (vs < ve && *vs == ' ')
+                vs++;
               vs = sipline__skip_lws(vs, ve);
+            }
             sipline_hdr *h = &m->hdrs[n];
             h->name.p = p;
             h->name.len = pos;
