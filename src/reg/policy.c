@@ -49,6 +49,23 @@
  *     than Proxy Fallback Intvl, else "fallback_interval" (also when equal).
  *   - Events come in cause order: reg_failed, server_down, failover, then
  *     the REGISTER the failover sends.
+ *   - A binding that expires with its refresh in flight hands that refresh
+ *     over to the new-registration slot: with a grant under 73 s the
+ *     refresh's Timer F timeout falls due at the expiry itself (under
+ *     Timer F, after it), and it is that outcome that retries or fails
+ *     over (R12). An unregistered line always has a request in flight or a
+ *     timer armed.
+ *   - A REGISTER superseded by a later decision (its server went DOWN
+ *     through another request and the line moved on; shutdown) is not
+ *     pursued: the client asks sipline__pol_wants before answering a
+ *     401/407, so no credentials round goes to a server the line left. A
+ *     2xx that arrives for it anyway (a pre-authenticated refresh) leaves
+ *     a binding the line does not track: it is removed at once (REGISTER
+ *     Expires: 0, "unregistered" reason "stray") unless the line wants to
+ *     be at that server (its UP current server, or a REGISTER of the line
+ *     is in flight there). Letting it live for its granted expiry would
+ *     make two main bindings (R11) and route calls to a server the line
+ *     considers DOWN.
  *   - DNS is resolved once at start (and again after a failed resolution);
  *     record TTLs are not followed. A name's A records are asked for, and
  *     its AAAA records only when it has no A record. SRV is asked for only
@@ -1568,6 +1585,53 @@ void sipline__pol_result(sipline__pol *pol, uint32_t token,
     return;
   }
   on_main_failure(pol, slot, idx, r, reason, now);
+}
+
+int sipline__pol_wants(const sipline__pol *pol, uint32_t token) {
+  if (!pol || !token)
+    return 0;
+  for (unsigned k = 0; k < MAX_UNREG; k++)
+    if (pol->unreg_tok[k] == token)
+      return 1;
+  return token == pol->reg.token || token == pol->try_.token ||
+         token == pol->altb.token || token == pol->ka_token;
+}
+
+void sipline__pol_stray(sipline__pol *pol, const sipline__srv *s,
+                        sipline_tstamp now) {
+  int idx = -1;
+  if (!pol || !s)
+    return;
+  if (pol->has_alt && s == pol->alt) {
+    if (pol->altb.token || (pol->altb.srv >= 0 && !pol->shutting))
+      return; /* the alternate binding is wanted (R4) */
+    unreg_send(pol, s, pol->alt_domain, "stray", now);
+    return;
+  }
+  for (unsigned i = 0; i < pol->n_srv; i++)
+    if (s == &pol->srv[i])
+      idx = (int)i;
+  if (idx < 0)
+    return;
+  if (!pol->shutting) {
+    if ((pol->try_.token && pol->try_.srv == idx) ||
+        (pol->reg.token && pol->reg.srv == idx))
+      return; /* a REGISTER there decides; a removal would race it */
+    if (idx == pol->cur && pol->srv[idx].up)
+      return; /* the line wants to be there anyway */
+  }
+  if (pol->reg.srv == idx && !pol->shutting) {
+    /* Our own binding there was refreshed behind our back, on a server the
+     * line has left (DOWN): it goes now rather than lingering for up to
+     * the granted expiry. The line is already moving (a REGISTER or a
+     * retry elsewhere), so nothing else changes. */
+    pol->reg.srv = -1;
+    pol->reg.token = 0;
+    pol->reg.refresh_at = pol->reg.expires_at = NONE;
+    pol->reg.failing = 1;
+    pol->ka_at = NONE;
+  }
+  unreg_send(pol, s, pol->domain, "stray", now);
 }
 
 /* ------------------------------------------------------------------ */

@@ -132,6 +132,24 @@ void sipline__pol_tick(sipline__pol *pol, sipline_tstamp now);
 /* The outcome of a request the policy asked for (stale tokens ignored). */
 void sipline__pol_result(sipline__pol *pol, uint32_t token,
                          const sipline__pol_res *r, sipline_tstamp now);
+/*
+ * 1 while token is a request the policy still waits for (a REGISTER of one
+ * of its slots, a removal, a keep-alive); 0 once a later decision has
+ * superseded it (the server went DOWN and the line moved on, shutdown).
+ * The REGISTER client asks before answering a 401/407: a superseded
+ * REGISTER gets no credentials round, so it cannot leave a binding behind.
+ */
+int sipline__pol_wants(const sipline__pol *pol, uint32_t token);
+/*
+ * A superseded REGISTER (sipline__pol_wants said 0) got a 2xx at s anyway
+ * (pre-authenticated, or answered before the line moved on): s holds a
+ * binding. Unless the line wants a binding at s now (s is the UP current
+ * server, or a REGISTER of the line to s is in flight), the policy removes
+ * it (REGISTER Expires: 0, reason "stray"), and forgets its own binding
+ * there if it had one.
+ */
+void sipline__pol_stray(sipline__pol *pol, const sipline__srv *s,
+                        sipline_tstamp now);
 /* A DNS answer (n = 0: NXDOMAIN or failure). Returns 1 if qid was ours. */
 int sipline__pol_dns_answer(sipline__pol *pol, unsigned qid,
                             const sipline_dns_rr *rr, size_t n,

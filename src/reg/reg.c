@@ -323,8 +323,15 @@ static uint32_t granted_expires(reg_line *ln, const sipline_msg *m) {
 static void deliver(reg_line *ln, reg_rq *q, const sipline__pol_res *r,
                     sipline_tstamp now) {
   uint32_t tok = q->token;
+  const sipline__srv *srv = q->srv;
+  int stray = r->outcome == SIPLINE__POL_OK && q->expires &&
+              q->slot != SIPLINE__POL_KA &&
+              !sipline__pol_wants(ln->pol, tok);
   rq_free(q);
-  sipline__pol_result(ln->pol, tok, r, now);
+  if (stray)
+    sipline__pol_stray(ln->pol, srv, now); /* a binding nobody wants */
+  else
+    sipline__pol_result(ln->pol, tok, r, now);
   rearm(ln);
 }
 
@@ -368,8 +375,12 @@ static void on_ctx(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
     return;
   }
   sipline_auth_client *auth = auth_of(ln, q);
+  /* A REGISTER the policy no longer waits for (its server went DOWN and
+   * the line moved on) is not pursued: answering its challenge would
+   * register the line where it no longer tracks a binding. */
   if ((rsp->status == 401 || rsp->status == 407) && auth &&
-      q->challenges < 2 && answer_challenge(auth, q, rsp) == 0) {
+      q->challenges < 2 && sipline__pol_wants(ln->pol, q->token) &&
+      answer_challenge(auth, q, rsp) == 0) {
     /* RFC 3261 §22.2: the same request with credentials, next CSeq. */
     q->challenges++;
     q->ctx = NULL;

@@ -1293,6 +1293,54 @@ static void test_r12_timeout_after_expiry(void **state) {
   hfree(x);
 }
 
+/*
+ * A REGISTER superseded by a later decision (its server went DOWN through
+ * another request, the line moved on) is no longer wanted: the client does
+ * not answer its challenge (sipline__pol_wants), and a 2xx it gets anyway
+ * leaves a binding that is removed at once (sipline__pol_stray), unless the
+ * line wants to be at that server.
+ */
+static void test_r6_superseded_register(void **state) {
+  (void)state;
+  h *x = hnew();
+  x->lc.proxy = TWO;
+  script(x, P1, "0 silent");
+  script(x, P2, "0 ok");
+  hstart(x);
+  expect(x, "0.000 tx REGISTER 10.0.0.1:5060 exp=3600 try initial");
+  assert_int_equal(x->n_pend, 1);
+  uint32_t first = x->pend[0].token;
+  assert_true(sipline__pol_wants(x->pol, first));
+  run(x, S(5));
+  /* an INVITE to the primary timed out meanwhile */
+  sipline_addr a1 = sipline__pol_server(x->pol, 0)->addr;
+  assert_int_equal(sipline__pol_server_failed(x->pol, &a1, SIPLINE_TP_UDP,
+                                              "timeout", x->now),
+                   1);
+  expect(x, "5.000 server_down 10.0.0.1:5060 reason=timeout");
+  expect(x, "5.000 failover 10.0.0.1:5060->10.0.0.2:5060 reason=timeout");
+  assert_false(sipline__pol_wants(x->pol, first));
+  assert_false(sipline__pol_wants(x->pol, 0));
+  /* the primary answers the superseded REGISTER with 200 at 6 s */
+  run(x, S(6));
+  expect(x, "5.000 registered 10.0.0.2:5060 expires=3600");
+  sipline__pol_stray(x->pol, sipline__pol_server(x->pol, 0), x->now);
+  expect(x, "6.000 tx REGISTER 10.0.0.1:5060 exp=0 unreg stray");
+  /* the removal is a request the line waits for */
+  assert_true(sipline__pol_wants(x->pol, x->pend[x->n_pend - 1].token));
+  /* a 2xx from where the line is (the UP current server) stays */
+  unsigned before = x->n_log;
+  sipline__pol_stray(x->pol, sipline__pol_server(x->pol, 1), x->now);
+  assert_int_equal(x->n_log, before);
+  run(x, S(30));
+  /* the stale timeout of the first REGISTER (16 s) changes nothing */
+  expect_no(x, "reg_failed");
+  expect(x, "22.000 unregistered 10.0.0.1:5060 reason=stray");
+  assert_int_equal(sipline__pol_registered_at(x->pol), 1);
+  assert_int_equal(sipline__pol_get_state(x->pol), SIPLINE__POLS_REGISTERED);
+  hfree(x);
+}
+
 /* ------------------------------------------------------------------ */
 /* R13: fallback waits for the line to be idle                          */
 
@@ -1879,6 +1927,7 @@ int main(void) {
       cmocka_unit_test(test_r12_expired),
       cmocka_unit_test(test_r12_expiry_meets_timeout),
       cmocka_unit_test(test_r12_timeout_after_expiry),
+      cmocka_unit_test(test_r6_superseded_register),
       cmocka_unit_test(test_r13_fallback_waits_for_calls),
       cmocka_unit_test(test_r3_alternate_ignored),
       cmocka_unit_test(test_r4_dual),
