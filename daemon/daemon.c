@@ -444,6 +444,18 @@ int sd_start_ua(sd *d) {
                     "seed");
   }
   OPENSSL_cleanse(secret, sizeof secret);
+  if (d->o.ch_rate || d->o.ch_global_rate) {
+    /* --challenge-limit(-global): a server that pushes many NOTIFYs, each
+     * after its own 401, needs more than the core's anti-reflection
+     * defaults; 0 in a field keeps the default */
+    sipline_notify_limits lim = {.rate = d->o.ch_rate,
+                                 .burst = d->o.ch_burst,
+                                 .global_rate = d->o.ch_global_rate,
+                                 .global_burst = d->o.ch_global_burst};
+    rc = sipline_ua_set_notify_limits(d->ua, &lim);
+    if (rc && rc != SIPLINE_ERR_NOTFOUND)
+      slog(SLOG_WARN, "challenge limits: %s", sipline_strerror(rc));
+  }
   rc = sipline_ua_start(d->ua, sd_now(d));
   if (rc)
     slog(SLOG_WARN, "starting the lines: %s", sipline_strerror(rc));

@@ -50,6 +50,12 @@ static const char usage[] =
     "      --fetch-connect-timeout S  (default 5)\n"
     "      --fetch-timeout S          total (default 15)\n"
     "      --fetch-max-bytes N        (default 1048576)\n"
+    "NOTIFY authentication (unauthenticated answers such as 401 challenges\n"
+    "are rate-limited so the phone cannot amplify traffic):\n"
+    "      --challenge-limit RATE[/BURST]         per source address, per\n"
+    "                           second (default 20/40)\n"
+    "      --challenge-limit-global RATE[/BURST]  all sources together\n"
+    "                           (default 200/400); BURST defaults to 2xRATE\n"
     "Other:\n"
     "      --shutdown-grace MS  wait for un-REGISTER on SIGTERM (default "
     "1500)\n"
@@ -78,6 +84,8 @@ enum {
   O_CONN,
   O_GRACE,
   O_INSTANCE,
+  O_CHLIM,
+  O_CHLIMG,
 };
 
 static int num(const char *s, unsigned long long max, unsigned long long *v) {
@@ -86,6 +94,28 @@ static int num(const char *s, unsigned long long max, unsigned long long *v) {
     return -1;
   *v = strtoull(s, &end, 10);
   return (*end || *v > max) ? -1 : 0;
+}
+
+/* "RATE[/BURST]", each 1-1000000; BURST defaults to 2 x RATE. */
+static int rate_burst(const char *s, uint32_t *rate, uint32_t *burst) {
+  char buf[32];
+  unsigned long long r, b;
+  if (!s || strlen(s) >= sizeof buf)
+    return -1;
+  memcpy(buf, s, strlen(s) + 1);
+  char *slash = strchr(buf, '/');
+  if (slash)
+    *slash = '\0';
+  if (num(buf, 1000000, &r) || r == 0)
+    return -1;
+  b = 2 * r;
+  if (slash && (num(slash + 1, 1000000, &b) || b == 0))
+    return -1;
+  if (b > 2000000)
+    b = 2000000;
+  *rate = (uint32_t)r;
+  *burst = (uint32_t)b;
+  return 0;
 }
 
 const char *sd_default_ctl(char *buf, size_t cap) {
@@ -124,6 +154,8 @@ int sd_opts_parse(sd_opts *o, int argc, char **argv, FILE *out, char *err,
       {"shutdown-grace", required_argument, 0, O_GRACE},
       {"pid-file", required_argument, 0, O_PID},
       {"instance-id", required_argument, 0, O_INSTANCE},
+      {"challenge-limit", required_argument, 0, O_CHLIM},
+      {"challenge-limit-global", required_argument, 0, O_CHLIMG},
       {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0}};
@@ -215,7 +247,10 @@ int sd_opts_parse(sd_opts *o, int argc, char **argv, FILE *out, char *err,
     case O_CONN:
       if (num(optarg, 3600, &v) || v == 0) {
         snprintf(err, errcap, "%s: '%s' is not 1-3600 seconds",
-                 argv[optind - 1], optarg);
+                 c == O_FCONN    ? "--fetch-connect-timeout"
+                 : c == O_FTOTAL ? "--fetch-timeout"
+                                 : "--connect-timeout",
+                 optarg);
         return 2;
       }
       if (c == O_FCONN)
@@ -240,6 +275,17 @@ int sd_opts_parse(sd_opts *o, int argc, char **argv, FILE *out, char *err,
         return 2;
       }
       o->shutdown_ms = (unsigned)v;
+      break;
+    case O_CHLIM:
+    case O_CHLIMG:
+      if (rate_burst(optarg, c == O_CHLIM ? &o->ch_rate : &o->ch_global_rate,
+                     c == O_CHLIM ? &o->ch_burst : &o->ch_global_burst)) {
+        snprintf(err, errcap,
+                 "%s: '%s' is not RATE[/BURST] (each 1-1000000 per second)",
+                 c == O_CHLIM ? "--challenge-limit" : "--challenge-limit-global",
+                 optarg);
+        return 2;
+      }
       break;
     case O_PID:
       o->pid_file = optarg;

@@ -32,6 +32,10 @@ typedef struct sd_opts {
   size_t fetch_max;          /* --fetch-max-bytes: 1 MiB */
   unsigned connect_ms;       /* --connect-timeout s (TCP/TLS): 10 */
   unsigned shutdown_ms;      /* --shutdown-grace ms: 1500 */
+  /* --challenge-limit / --challenge-limit-global RATE[/BURST]: the NOTIFY
+   * challenge limiter (sipline_ua_set_notify_limits); 0: the core's
+   * default (20/s burst 40 per source, 200/s burst 400 in all) */
+  uint32_t ch_rate, ch_burst, ch_global_rate, ch_global_burst;
   const char *pid_file;      /* --pid-file */
   const char *instance_id;   /* --instance-id URN: +sip.instance (RFC 5626);
                                 default: a UUID drawn once per process */

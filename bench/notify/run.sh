@@ -23,7 +23,8 @@
 # puts an http URL in the body (each accepted NOTIFY then makes siplined
 # fetch it from a local python3 -m http.server), else the item is the
 # internal URI Key:Services (executed at once, no I/O), which measures SIP
-# and digest alone. BENCH_ROUNDS=N repeats the steady run N times (memory
+# and digest alone. BENCH_CHALLENGE_LIMIT=RATE[/BURST] raises siplined's
+# challenge limiter for the last run. BENCH_ROUNDS=N repeats the steady run N times (memory
 # after each).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -55,7 +56,13 @@ fi
 it_profile "$IT_DIR/profile.xml" \
   "Proxy_1_=127.0.0.1:$kp" "User_ID_1_=1001" "Password_1_=secret1001" \
   "Register_Expires_1_=3600" "SIP_Transport_1_=UDP"
-start_siplined sd "$IT_DIR/profile.xml" "$lp"
+# BENCH_CHALLENGE_LIMIT=RATE[/BURST]: siplined's challenge limiter, per
+# source and global (--challenge-limit, --challenge-limit-global), for the
+# challenge-per-request run; unset keeps its defaults (20/s and 200/s).
+sd_args=()
+[ -z "${BENCH_CHALLENGE_LIMIT:-}" ] || sd_args=(--challenge-limit
+  "$BENCH_CHALLENGE_LIMIT" --challenge-limit-global "$BENCH_CHALLENGE_LIMIT")
+start_siplined sd "$IT_DIR/profile.xml" "$lp" "${sd_args[@]}"
 sd_wait_event sd 10 '.event == "registered"' >/dev/null ||
   it_fail "siplined did not register"
 pid=$(cat "$IT_DIR/sd.daemon.pid" 2>/dev/null || bg_pid sd)
@@ -143,6 +150,9 @@ if [ "$CHALLENGE_SECONDS" -gt 0 ]; then
   echo "  (siplined's challenge limiter, per source address and global, sets"
   echo "   this pace; SIPp retransmits the NOTIFYs it drops unanswered)"
   echo "  siplined memory after:  $(mem) (compare with the steady run's)"
+  errs=$(cat "$IT_DIR"/challenge/*/errors.log 2>/dev/null |
+    grep -m 3 'Aborting\|unexpected\|timeout' | cut -c1-200 || true)
+  [ -z "$errs" ] || printf '  first SIPp errors:\n%s\n' "$errs"
 fi
 echo "events seen by a follower: $(sd_count sd '.event == "notify"') notify," \
   "$(sd_count sd '.event == "auth_failed"') auth_failed," \

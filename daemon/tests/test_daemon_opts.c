@@ -86,6 +86,33 @@ static void test_opts_all(void **state) {
   assert_string_equal(o.advertise, "192.0.2.1");
 }
 
+/* --challenge-limit(-global) RATE[/BURST]: BURST defaults to 2 x RATE;
+ * unset keeps 0 (the core's defaults). */
+static void test_opts_challenge_limit(void **state) {
+  (void)state;
+  sd_opts o;
+  char err[256];
+  assert_int_equal(parse(&o, err, sizeof err, "-c", "p", NULL), 0);
+  assert_int_equal(o.ch_rate, 0);
+  assert_int_equal(o.ch_global_rate, 0);
+  assert_int_equal(parse(&o, err, sizeof err, "-c", "p", "--challenge-limit",
+                         "500", "--challenge-limit-global", "2000/9000",
+                         NULL),
+                   0);
+  assert_int_equal(o.ch_rate, 500);
+  assert_int_equal(o.ch_burst, 1000);
+  assert_int_equal(o.ch_global_rate, 2000);
+  assert_int_equal(o.ch_global_burst, 9000);
+  const char *bad[] = {"0", "-1", "10/0", "10/", "/10", "x", "1000001",
+                       "10/20/30", "99999999999999999999999"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(parse(&o, err, sizeof err, "-c", "p", "--challenge-limit",
+                           bad[i], NULL),
+                     2);
+    assert_non_null(strstr(err, "--challenge-limit"));
+  }
+}
+
 static void test_opts_errors(void **state) {
   (void)state;
   sd_opts o;
@@ -226,6 +253,7 @@ static void test_cli_exit_codes(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_opts_defaults),  cmocka_unit_test(test_opts_all),
+      cmocka_unit_test(test_opts_challenge_limit),
       cmocka_unit_test(test_opts_errors),    cmocka_unit_test(test_redact),
       cmocka_unit_test(test_cli_exit_codes),
   };
