@@ -140,31 +140,45 @@ static bool uri_headers_ok(const char *p, const char *e) {
 }
 
 int sipline_uri_parse(sipline_pl in, sipline_uri *out) {
-  /* a zero compound literal: plain stores, where memset() became a "rep
-   * stos" of 16 rounds */
-  *out = (sipline_uri){0};
+  /* field by field: memset() and a zero compound literal both become a
+   * "rep stos" of 16 rounds */
+  out->scheme_id = SIPLINE_SCHEME_OTHER;
+  out->scheme = out->user = out->password = out->host = SIPLINE_PL_NULL;
+  out->params = out->headers = out->opaque = SIPLINE_PL_NULL;
+  out->port = 0;
+  out->has_port = 0;
+  out->host_is_ipv6 = 0;
   if (in.p == NULL || in.len == 0)
     return SIPLINE_ERR_MALFORMED;
   const char *p = in.p, *e = in.p + in.len;
-  /* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
-  if (!sipline__alpha((unsigned char)*p))
-    return SIPLINE_ERR_MALFORMED;
-  const char *s = p++;
-  p = sipline__span(p, e, SIPLINE__C_SCHEME);
-  if (p >= e || *p != ':')
-    return SIPLINE_ERR_MALFORMED;
-  out->scheme = sipline__pl(s, p);
-  p++;
-  out->opaque = sipline__pl(p, e);
-  const size_t sl = out->scheme.len;
-  /* Scheme chars are letters, digits, '+', '-', '.': of those only the
-   * letters change under the fold, so lc_eq is exact here. */
-  if (sl == 3 && lc_eq(s, "sip", 3))
+  uint32_t w4;
+  if (in.len >= 4 && (memcpy(&w4, p, 4), (w4 | 0x00202020u) == 0x3a706973u)) {
+    /* "sip:" in any case (the fold touches the three letters only) */
+    out->scheme = sipline__pl(p, p + 3);
     out->scheme_id = SIPLINE_SCHEME_SIP;
-  else if (sl == 4 && lc_eq(s, "sips", 4))
-    out->scheme_id = SIPLINE_SCHEME_SIPS;
-  else if (sl == 3 && lc_eq(s, "tel", 3))
-    out->scheme_id = SIPLINE_SCHEME_TEL;
+    p += 4;
+    out->opaque = sipline__pl(p, e);
+  } else {
+    /* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+    if (!sipline__alpha((unsigned char)*p))
+      return SIPLINE_ERR_MALFORMED;
+    const char *s = p++;
+    p = sipline__span(p, e, SIPLINE__C_SCHEME);
+    if (p >= e || *p != ':')
+      return SIPLINE_ERR_MALFORMED;
+    out->scheme = sipline__pl(s, p);
+    p++;
+    out->opaque = sipline__pl(p, e);
+    const size_t sl = out->scheme.len;
+    /* Scheme chars are letters, digits, '+', '-', '.': of those only the
+     * letters change under the fold, so lc_eq is exact here. */
+    if (sl == 3 && lc_eq(s, "sip", 3))
+      out->scheme_id = SIPLINE_SCHEME_SIP;
+    else if (sl == 4 && lc_eq(s, "sips", 4))
+      out->scheme_id = SIPLINE_SCHEME_SIPS;
+    else if (sl == 3 && lc_eq(s, "tel", 3))
+      out->scheme_id = SIPLINE_SCHEME_TEL;
+  }
 
   if (out->scheme_id == SIPLINE_SCHEME_OTHER) {
     /* absoluteURI: only check it is a non-empty run of uric. */
