@@ -551,7 +551,13 @@ static const char *scan_token(const char *p, const char *e) {
 }
 
 int sipline__via_parse_prefix(sipline_pl in, sipline_via *out, size_t *used) {
-  *out = (sipline_via){0}; /* stores, not a "rep stos" */
+  /* field by field, not a "rep stos" */
+  out->protocol = out->transport = out->host = SIPLINE_PL_NULL;
+  out->branch = out->received = out->maddr = out->params = SIPLINE_PL_NULL;
+  out->port = 0;
+  out->has_port = 0;
+  out->has_rport = 0;
+  out->rport = 0;
   if (in.p == NULL)
     return SIPLINE_ERR_MALFORMED;
   const char *e = in.p + in.len;
