@@ -123,6 +123,20 @@ static inline bool sipline__sip_slash(const char *p) {
  * the digit count. */
 static inline bool sipline__uint(sipline_pl in, uint64_t max, uint64_t *out) {
   const char *p = in.p, *e = in.p + in.len;
+  if (in.len - 1 < 9) {
+    /* 1 to 9 digits: no overflow possible, leading zeros harmless */
+    uint64_t v = 0;
+    for (; p < e; p++) {
+      const unsigned c = (unsigned)(unsigned char)*p - '0';
+      if (c > 9)
+        return false;
+      v = v * 10 + c;
+    }
+    if (v > max)
+      return false;
+    *out = v;
+    return true;
+  }
   if (in.len == 0)
     return false;
   while (p < e - 1 && *p == '0')

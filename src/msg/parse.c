@@ -254,34 +254,11 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
   const char *body;
   unsigned n = 0;
   for (;;) {
-    if (p >= end) {
-      if (stream)
-        return SIPLINE_ERR_INCOMPLETE;
-      return fail(m, err, SIPLINE_ERR_MALFORMED,
-                  "No empty line after the headers", 400, 0, p);
-    }
-    if (*p == '\r' || *p == '\n') {
-      if (*p == '\n') {
-        body = p + 1;
-        break;
-      }
-      if (p + 1 >= end) {
-        if (stream)
-          return SIPLINE_ERR_INCOMPLETE;
-        return fail(m, err, SIPLINE_ERR_MALFORMED,
-                    "No empty line after the headers", 400, 0, p);
-      }
-      if (p[1] == '\n') {
-        body = p + 2;
-        break;
-      }
-      return fail(m, err, SIPLINE_ERR_MALFORMED, "Bare CR in headers", 400, 0,
-                  p);
-    }
 #ifdef SIPLINE__SSE2
     if (__builtin_expect(end - p >= 16 && n < SIPLINE_MSG_MAX_HDRS, 1)) {
       /*
-       * The usual line, in one straight path: a known name of at most 15
+       * The usual line, in one straight path (the empty line ending the
+       * headers has no colon before its LF, so it goes on below): a known name of at most 15
        * bytes right before its colon, no folding. One 16-byte load finds
        * the first line end and the colon and holds the name for the
        * lookup. Anything else takes the general code below, from the
@@ -345,6 +322,30 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
       }
     }
 #endif
+    if (p >= end) {
+      if (stream)
+        return SIPLINE_ERR_INCOMPLETE;
+      return fail(m, err, SIPLINE_ERR_MALFORMED,
+                  "No empty line after the headers", 400, 0, p);
+    }
+    if (*p == '\r' || *p == '\n') {
+      if (*p == '\n') {
+        body = p + 1;
+        break;
+      }
+      if (p + 1 >= end) {
+        if (stream)
+          return SIPLINE_ERR_INCOMPLETE;
+        return fail(m, err, SIPLINE_ERR_MALFORMED,
+                    "No empty line after the headers", 400, 0, p);
+      }
+      if (p[1] == '\n') {
+        body = p + 2;
+        break;
+      }
+      return fail(m, err, SIPLINE_ERR_MALFORMED, "Bare CR in headers", 400, 0,
+                  p);
+    }
     /* The line end, joining folded continuation lines (§7.3.1). */
     const char *ns = p;
     const char *q = p;
