@@ -133,137 +133,181 @@ typedef struct hdr_slot {
 } hdr_slot;
 static const hdr_slot hdr_slots[128] = {
     [1] = {{0x65722d79786f7270ull, 0x0000006572697571ull},
-            {0x2020002020202020ull, 0x0000002020202020ull},
-            SIPLINE_HDR_PROXY_REQUIRE, 13}, /* Proxy-Require */
+           {0x2020002020202020ull, 0x0000002020202020ull},
+           SIPLINE_HDR_PROXY_REQUIRE,
+           13}, /* Proxy-Require */
     [3] = {{0x77726f662d78616dull, 0x0000000073647261ull},
-            {0x2020202000202020ull, 0x0000000020202020ull},
-            SIPLINE_HDR_MAX_FORWARDS, 12}, /* Max-Forwards */
+           {0x2020202000202020ull, 0x0000000020202020ull},
+           SIPLINE_HDR_MAX_FORWARDS,
+           12}, /* Max-Forwards */
     [9] = {{0x6f742d7265666572ull, 0x0000000000000000ull},
-            {0x2020002020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_REFER_TO, 8}, /* Refer-To */
+           {0x2020002020202020ull, 0x0000000000000000ull},
+           SIPLINE_HDR_REFER_TO,
+           8}, /* Refer-To */
     [11] = {{0x0064692d6c6c6163ull, 0x0000000000000000ull},
             {0x0020200020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_CALL_ID, 7}, /* Call-ID */
+            SIPLINE_HDR_CALL_ID,
+            7}, /* Call-ID */
     [12] = {{0x000000746e657665ull, 0x0000000000000000ull},
             {0x0000002020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_EVENT, 5}, /* Event */
+            SIPLINE_HDR_EVENT,
+            5}, /* Event */
     [13] = {{0x0000000071657363ull, 0x0000000000000000ull},
             {0x0000000020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_CSEQ, 4}, /* CSeq */
+            SIPLINE_HDR_CSEQ,
+            4}, /* CSeq */
     [14] = {{0x76652d776f6c6c61ull, 0x0000000073746e65ull},
             {0x2020002020202020ull, 0x0000000020202020ull},
-            SIPLINE_HDR_ALLOW_EVENTS, 12}, /* Allow-Events */
+            SIPLINE_HDR_ALLOW_EVENTS,
+            12}, /* Allow-Events */
     [16] = {{0x000065732d6e696dull, 0x0000000000000000ull},
             {0x0000202000202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_MIN_SE, 6}, /* Min-SE */
+            SIPLINE_HDR_MIN_SE,
+            6}, /* Min-SE */
     [18] = {{0x0000006574756f72ull, 0x0000000000000000ull},
             {0x0000002020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_ROUTE, 5}, /* Route */
+            SIPLINE_HDR_ROUTE,
+            5}, /* Route */
     [21] = {{0x66612d7972746572ull, 0x0000000000726574ull},
             {0x2020002020202020ull, 0x0000000000202020ull},
-            SIPLINE_HDR_RETRY_AFTER, 11}, /* Retry-After */
+            SIPLINE_HDR_RETRY_AFTER,
+            11}, /* Retry-After */
     [23] = {{0x6f742d796c706572ull, 0x0000000000000000ull},
             {0x2020002020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_REPLY_TO, 8}, /* Reply-To */
+            SIPLINE_HDR_REPLY_TO,
+            8}, /* Reply-To */
     [25] = {{0x0000000000006f74ull, 0x0000000000000000ull},
             {0x0000000000002020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_TO, 2}, /* To */
+            SIPLINE_HDR_TO,
+            2}, /* To */
     [30] = {{0x7265762d656d696dull, 0x000000006e6f6973ull},
             {0x2020200020202020ull, 0x0000000020202020ull},
-            SIPLINE_HDR_MIME_VERSION, 12}, /* MIME-Version */
+            SIPLINE_HDR_MIME_VERSION,
+            12}, /* MIME-Version */
     [42] = {{0x666e692d6c6c6163ull, 0x000000000000006full},
             {0x2020200020202020ull, 0x0000000000000020ull},
-            SIPLINE_HDR_CALL_INFO, 9}, /* Call-Info */
+            SIPLINE_HDR_CALL_INFO,
+            9}, /* Call-Info */
     [43] = {{0x00676e696e726177ull, 0x0000000000000000ull},
             {0x0020202020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_WARNING, 7}, /* Warning */
+            SIPLINE_HDR_WARNING,
+            7}, /* Warning */
     [45] = {{0x0000000000616976ull, 0x0000000000000000ull},
             {0x0000000000202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_VIA, 3}, /* Via */
+            SIPLINE_HDR_VIA,
+            3}, /* Via */
     [49] = {{0x0073657269707865ull, 0x0000000000000000ull},
             {0x0020202020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_EXPIRES, 7}, /* Expires */
+            SIPLINE_HDR_EXPIRES,
+            7}, /* Expires */
     [54] = {{0x6e692d7472656c61ull, 0x0000000000006f66ull},
             {0x2020002020202020ull, 0x0000000000002020ull},
-            SIPLINE_HDR_ALERT_INFO, 10}, /* Alert-Info */
+            SIPLINE_HDR_ALERT_INFO,
+            10}, /* Alert-Info */
     [57] = {{0x697078652d6e696dull, 0x0000000000736572ull},
             {0x2020202000202020ull, 0x0000000000202020ull},
-            SIPLINE_HDR_MIN_EXPIRES, 11}, /* Min-Expires */
+            SIPLINE_HDR_MIN_EXPIRES,
+            11}, /* Min-Expires */
     [58] = {{0x2d746e65746e6f63ull, 0x0000000065707974ull},
             {0x0020202020202020ull, 0x0000000020202020ull},
-            SIPLINE_HDR_CONTENT_TYPE, 12}, /* Content-Type */
+            SIPLINE_HDR_CONTENT_TYPE,
+            12}, /* Content-Type */
     [64] = {{0x7a69726f68747561ull, 0x0000006e6f697461ull},
             {0x2020202020202020ull, 0x0000002020202020ull},
-            SIPLINE_HDR_AUTHORIZATION, 13}, /* Authorization */
+            SIPLINE_HDR_AUTHORIZATION,
+            13}, /* Authorization */
     [65] = {{0x0065726975716572ull, 0x0000000000000000ull},
             {0x0020202020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_REQUIRE, 7}, /* Require */
+            SIPLINE_HDR_REQUIRE,
+            7}, /* Require */
     [68] = {{0x6574726f70707573ull, 0x0000000000000064ull},
             {0x2020202020202020ull, 0x0000000000000020ull},
-            SIPLINE_HDR_SUPPORTED, 9}, /* Supported */
+            SIPLINE_HDR_SUPPORTED,
+            9}, /* Supported */
     [71] = {{0x617a696e6167726full, 0x000000006e6f6974ull},
             {0x2020202020202020ull, 0x0000000020202020ull},
-            SIPLINE_HDR_ORGANIZATION, 12}, /* Organization */
+            SIPLINE_HDR_ORGANIZATION,
+            12}, /* Organization */
     [76] = {{0x2d6e6f6973736573ull, 0x0073657269707865ull},
             {0x0020202020202020ull, 0x0020202020202020ull},
-            SIPLINE_HDR_SESSION_EXPIRES, 15}, /* Session-Expires */
+            SIPLINE_HDR_SESSION_EXPIRES,
+            15}, /* Session-Expires */
     [84] = {{0x6d617473656d6974ull, 0x0000000000000070ull},
             {0x2020202020202020ull, 0x0000000000000020ull},
-            SIPLINE_HDR_TIMESTAMP, 9}, /* Timestamp */
+            SIPLINE_HDR_TIMESTAMP,
+            9}, /* Timestamp */
     [85] = {{0x6567612d72657375ull, 0x000000000000746eull},
             {0x2020200020202020ull, 0x0000000000002020ull},
-            SIPLINE_HDR_USER_AGENT, 10}, /* User-Agent */
+            SIPLINE_HDR_USER_AGENT,
+            10}, /* User-Agent */
     [88] = {{0x0000726576726573ull, 0x0000000000000000ull},
             {0x0000202020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_SERVER, 6}, /* Server */
+            SIPLINE_HDR_SERVER,
+            6}, /* Server */
     [89] = {{0x0000747065636361ull, 0x0000000000000000ull},
             {0x0000202020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_ACCEPT, 6}, /* Accept */
+            SIPLINE_HDR_ACCEPT,
+            6}, /* Accept */
     [91] = {{0x652d747065636361ull, 0x00676e69646f636eull},
             {0x2000202020202020ull, 0x0020202020202020ull},
-            SIPLINE_HDR_ACCEPT_ENCODING, 15}, /* Accept-Encoding */
+            SIPLINE_HDR_ACCEPT_ENCODING,
+            15}, /* Accept-Encoding */
     [92] = {{0x6e692d726f727265ull, 0x0000000000006f66ull},
             {0x2020002020202020ull, 0x0000000000002020ull},
-            SIPLINE_HDR_ERROR_INFO, 10}, /* Error-Info */
+            SIPLINE_HDR_ERROR_INFO,
+            10}, /* Error-Info */
     [100] = {{0x797469726f697270ull, 0x0000000000000000ull},
-            {0x2020202020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_PRIORITY, 8}, /* Priority */
+             {0x2020202020202020ull, 0x0000000000000000ull},
+             SIPLINE_HDR_PRIORITY,
+             8}, /* Priority */
     [101] = {{0x726f707075736e75ull, 0x0000000000646574ull},
-            {0x2020202020202020ull, 0x0000000000202020ull},
-            SIPLINE_HDR_UNSUPPORTED, 11}, /* Unsupported */
+             {0x2020202020202020ull, 0x0000000000202020ull},
+             SIPLINE_HDR_UNSUPPORTED,
+             11}, /* Unsupported */
     [104] = {{0x796c7065722d6e69ull, 0x00000000006f742dull},
-            {0x2020202020002020ull, 0x0000000000202000ull},
-            SIPLINE_HDR_IN_REPLY_TO, 11}, /* In-Reply-To */
+             {0x2020202020002020ull, 0x0000000000202000ull},
+             SIPLINE_HDR_IN_REPLY_TO,
+             11}, /* In-Reply-To */
     [105] = {{0x2d746e65746e6f63ull, 0x00006874676e656cull},
-            {0x0020202020202020ull, 0x0000202020202020ull},
-            SIPLINE_HDR_CONTENT_LENGTH, 14}, /* Content-Length */
+             {0x0020202020202020ull, 0x0000202020202020ull},
+             SIPLINE_HDR_CONTENT_LENGTH,
+             14}, /* Content-Length */
     [111] = {{0x0000000071657372ull, 0x0000000000000000ull},
-            {0x0000000020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_RSEQ, 4}, /* RSeq */
+             {0x0000000020202020ull, 0x0000000000000000ull},
+             SIPLINE_HDR_RSEQ,
+             4}, /* RSeq */
     [112] = {{0x00746361746e6f63ull, 0x0000000000000000ull},
-            {0x0020202020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_CONTACT, 7}, /* Contact */
+             {0x0020202020202020ull, 0x0000000000000000ull},
+             SIPLINE_HDR_CONTACT,
+             7}, /* Contact */
     [116] = {{0x6c2d747065636361ull, 0x0065676175676e61ull},
-            {0x2000202020202020ull, 0x0020202020202020ull},
-            SIPLINE_HDR_ACCEPT_LANGUAGE, 15}, /* Accept-Language */
+             {0x2000202020202020ull, 0x0020202020202020ull},
+             SIPLINE_HDR_ACCEPT_LANGUAGE,
+             15}, /* Accept-Language */
     [117] = {{0x007463656a627573ull, 0x0000000000000000ull},
-            {0x0020202020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_SUBJECT, 7}, /* Subject */
+             {0x0020202020202020ull, 0x0000000000000000ull},
+             SIPLINE_HDR_SUBJECT,
+             7}, /* Subject */
     [118] = {{0x000000776f6c6c61ull, 0x0000000000000000ull},
-            {0x0000002020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_ALLOW, 5}, /* Allow */
+             {0x0000002020202020ull, 0x0000000000000000ull},
+             SIPLINE_HDR_ALLOW,
+             5}, /* Allow */
     [121] = {{0x000000006b636172ull, 0x0000000000000000ull},
-            {0x0000000020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_RACK, 4}, /* RAck */
+             {0x0000000020202020ull, 0x0000000000000000ull},
+             SIPLINE_HDR_RACK,
+             4}, /* RAck */
     [122] = {{0x722d64726f636572ull, 0x000000006574756full},
-            {0x2000202020202020ull, 0x0000000020202020ull},
-            SIPLINE_HDR_RECORD_ROUTE, 12}, /* Record-Route */
+             {0x2000202020202020ull, 0x0000000020202020ull},
+             SIPLINE_HDR_RECORD_ROUTE,
+             12}, /* Record-Route */
     [123] = {{0x0000000065746164ull, 0x0000000000000000ull},
-            {0x0000000020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_DATE, 4}, /* Date */
+             {0x0000000020202020ull, 0x0000000000000000ull},
+             SIPLINE_HDR_DATE,
+             4}, /* Date */
     [127] = {{0x000000006d6f7266ull, 0x0000000000000000ull},
-            {0x0000000020202020ull, 0x0000000000000000ull},
-            SIPLINE_HDR_FROM, 4}, /* From */
+             {0x0000000020202020ull, 0x0000000000000000ull},
+             SIPLINE_HDR_FROM,
+             4}, /* From */
 };
 
 /* The lookup for n <= 15 (w as below; w[2] is not read). */
@@ -281,8 +325,7 @@ sipline__hdr_lookup_short(const uint64_t w[3], size_t n) {
 
 /* w holds the name zero-padded to 24 bytes, little-endian. */
 __attribute__((always_inline)) static inline sipline_hdr_id
-sipline__hdr_lookup_words(const uint64_t w[3],
-                                                       size_t n) {
+sipline__hdr_lookup_words(const uint64_t w[3], size_t n) {
   const unsigned f = (unsigned)(w[0] & 0xff) | 0x20;
   if (n == 1)
     return sipline__hdr_compact((unsigned char)f);

@@ -162,12 +162,12 @@ static inline const char *lf_find(const char *p, const char *end) {
   const __m128i lf = _mm_set1_epi8('\n');
   while (end - p >= 32) {
     /* 32 bytes per bound check: most lines end within two blocks */
-    const __m128i a = _mm_cmpeq_epi8(
-        _mm_loadu_si128((const __m128i *)(const void *)p), lf);
+    const __m128i a =
+        _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), lf);
     const __m128i b = _mm_cmpeq_epi8(
         _mm_loadu_si128((const __m128i *)(const void *)(p + 16)), lf);
-    const unsigned m = (unsigned)_mm_movemask_epi8(a) |
-                       (unsigned)_mm_movemask_epi8(b) << 16;
+    const unsigned m =
+        (unsigned)_mm_movemask_epi8(a) | (unsigned)_mm_movemask_epi8(b) << 16;
     if (m)
       return p + __builtin_ctz(m);
     p += 32;
@@ -257,11 +257,11 @@ ptrdiff_t sipline_msg_parse(sipline_msg *m, const char *buf, size_t len,
 #ifdef SIPLINE__SSE2
     if (__builtin_expect(end - p >= 16 && n < SIPLINE_MSG_MAX_HDRS, 1)) {
       /*
-       * The usual line, in one straight path (the empty line ending the
-       * headers has no colon before its LF, so it goes on below): a known name of at most 15
+       * The usual line, in one straight path: a known name of at most 15
        * bytes right before its colon, no folding. One 16-byte load finds
        * the first line end and the colon and holds the name for the
-       * lookup. Anything else takes the general code below, from the
+       * lookup. Anything else, the empty line ending the headers too (no
+       * colon before its LF), takes the general code below, from the
        * line's start.
        */
       const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
