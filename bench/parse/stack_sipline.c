@@ -29,59 +29,64 @@ static int parse(char *buf, size_t len, bench_fields *f) {
     bench_sink += m.status;
   }
   int nvia = 0, ncontact = 0;
-  /* Walk only the Via and Contact lines, from the parser's index. */
-  unsigned lo = m.first[SIPLINE_HDR_VIA], hi = m.first[SIPLINE_HDR_CONTACT];
-  if (lo == 0 || (hi != 0 && hi < lo))
-    lo = hi;
-  unsigned todo = m.count[SIPLINE_HDR_VIA] + m.count[SIPLINE_HDR_CONTACT];
+  /* Walk only the Via lines, then only the Contact lines, each from the
+   * parser's index (the first line of an id, and how many there are). */
   /* As many Via values as Via lines: one value a line, no list walk. */
   const int via_single = m.n_via == m.count[SIPLINE_HDR_VIA];
-  for (unsigned i = lo ? lo - 1 : m.n_hdrs; todo > 0 && i < m.n_hdrs; i++) {
+  unsigned left = m.count[SIPLINE_HDR_VIA];
+  for (unsigned i = m.first[SIPLINE_HDR_VIA] - 1u; left > 0 && i < m.n_hdrs;
+       i++) {
     const sipline_hdr *h = &m.hdrs[i];
-    if (h->id == SIPLINE_HDR_VIA) {
-      todo--;
-      sipline_pl rest = h->value;
-      sipline_via v;
-      int r;
-      if (nvia == 0) {
-        /* the top value, decoded by the parser */
-        BSTR(f, via0_host, m.via.host.p, m.via.host.len);
-        BNUM(f, via0_port, m.via.port);
-        BSTR(f, via0_branch, m.via.branch.p, m.via.branch.len);
-        nvia++;
-        if (via_single || memchr(rest.p, ',', rest.len) == NULL)
-          continue;
-        if (sipline_via_next(&rest, &v) != 1) /* skip the top value */
-          return -1;
-      }
-      if (via_single) {
-        if (sipline_via_parse(rest, &v) != 0)
-          return -1;
-        bench_sink += (uintptr_t)v.host.p + v.port + (uintptr_t)v.branch.p;
-        nvia++;
+    if (h->id != SIPLINE_HDR_VIA)
+      continue;
+    left--;
+    sipline_pl rest = h->value;
+    sipline_via v;
+    int r;
+    if (nvia == 0) {
+      /* the top value, decoded by the parser */
+      BSTR(f, via0_host, m.via.host.p, m.via.host.len);
+      BNUM(f, via0_port, m.via.port);
+      BSTR(f, via0_branch, m.via.branch.p, m.via.branch.len);
+      nvia++;
+      if (via_single || memchr(rest.p, ',', rest.len) == NULL)
         continue;
-      }
-      while ((r = sipline_via_next(&rest, &v)) == 1) {
-        bench_sink += (uintptr_t)v.host.p + v.port + (uintptr_t)v.branch.p;
-        nvia++;
-      }
-      if (r < 0)
-        return -1;
-    } else if (h->id == SIPLINE_HDR_CONTACT) {
-      todo--;
-      sipline_pl rest = h->value;
-      sipline_nameaddr na;
-      int r;
-      while ((r = sipline_nameaddr_next(&rest, &na)) == 1) {
-        if (ncontact == 0)
-          BSTR(f, contact_host, na.uri.host.p, na.uri.host.len);
-        else
-          bench_sink += (uintptr_t)na.uri.host.p;
-        ncontact++;
-      }
-      if (r < 0)
+      if (sipline_via_next(&rest, &v) != 1) /* skip the top value */
         return -1;
     }
+    if (via_single) {
+      if (sipline_via_parse(rest, &v) != 0)
+        return -1;
+      bench_sink += (uintptr_t)v.host.p + v.port + (uintptr_t)v.branch.p;
+      nvia++;
+      continue;
+    }
+    while ((r = sipline_via_next(&rest, &v)) == 1) {
+      bench_sink += (uintptr_t)v.host.p + v.port + (uintptr_t)v.branch.p;
+      nvia++;
+    }
+    if (r < 0)
+      return -1;
+  }
+  left = m.count[SIPLINE_HDR_CONTACT];
+  for (unsigned i = m.first[SIPLINE_HDR_CONTACT] - 1u; left > 0 && i < m.n_hdrs;
+       i++) {
+    const sipline_hdr *h = &m.hdrs[i];
+    if (h->id != SIPLINE_HDR_CONTACT)
+      continue;
+    left--;
+    sipline_pl rest = h->value;
+    sipline_nameaddr na;
+    int r;
+    while ((r = sipline_nameaddr_next(&rest, &na)) == 1) {
+      if (ncontact == 0)
+        BSTR(f, contact_host, na.uri.host.p, na.uri.host.len);
+      else
+        bench_sink += (uintptr_t)na.uri.host.p;
+      ncontact++;
+    }
+    if (r < 0)
+      return -1;
   }
   BNUM(f, nvia, nvia);
   BNUM(f, ncontact, ncontact);
