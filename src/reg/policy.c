@@ -66,6 +66,18 @@
  *     is in flight there). Letting it live for its granted expiry would
  *     make two main bindings (R11) and route calls to a server the line
  *     considers DOWN.
+ *   - A TCP/TLS close is R5c only when one of the line's requests was in
+ *     flight on the connection (the engine fails those first: failover at
+ *     once). A close with nothing in flight is what proxies do to idle
+ *     connections (Kamailio's tcp_connection_lifetime, 120 s by default;
+ *     with Register Expires 3600 the line would otherwise fail over every
+ *     couple of minutes for nothing), so it is probed instead: a warning
+ *     "connection_closed" and a re-REGISTER to the same server at once,
+ *     over a new connection (the binding's flow was that connection; the
+ *     proxy could not reach the line without it). Only that REGISTER's
+ *     failure fails over: a refused connect at once (a killed proxy: a
+ *     few milliseconds), silence after Timer F. A close of a connection to
+ *     a server the line holds no binding at changes nothing.
  *   - DNS is resolved once at start (and again after a failed resolution);
  *     record TTLs are not followed. A name's A records are asked for, and
  *     its AAAA records only when it has no A record. SRV is asked for only
@@ -1689,6 +1701,46 @@ int sipline__pol_server_failed(sipline__pol *pol, const sipline_addr *addr,
   if (pol->retry_at == NONE && !pol->try_.token) {
     sipline__pol_res r = {.outcome = SIPLINE__POL_TIMEOUT};
     schedule_retry(pol, RETRY_RESTART, r12_delay(pol, &pol->try_, &r), now);
+  }
+  return 1;
+}
+
+int sipline__pol_conn_closed(sipline__pol *pol, const sipline_addr *addr,
+                             sipline_transport tp, sipline_tstamp now) {
+  int idx = -1;
+  (void)tp;
+  if (!pol || !addr || pol->shutting)
+    return 0;
+  if (pol->has_alt && addr_eq(addr, &pol->alt->addr))
+    return 1; /* the alternate is UDP only (R4): no connection to lose */
+  for (unsigned i = 0; i < pol->n_srv; i++)
+    if (addr_eq(addr, &pol->srv[i].addr))
+      idx = (int)i;
+  if (idx < 0)
+    return 0;
+  if (!pol->srv[idx].up || pol->reg.srv != idx || pol->reg.stopped)
+    return 1; /* handled already, or no binding (flow) of ours there */
+  if (pol->reg.token || (pol->try_.token && pol->try_.srv == idx))
+    return 1; /* a REGISTER there is under way: its outcome decides */
+  char text[160];
+  snprintf(text, sizeof text,
+           "%s closed the connection: re-registering over a new one",
+           pol->srv[idx].name);
+  ev_warn(pol, "connection_closed", text, now);
+  if (pol->ka_srv == idx) {
+    pol->ka_token = 0; /* a ping in flight went with the connection */
+    pol->ka_at = NONE;
+  }
+  /* The refresh, now: a failure is an R5 failure of the binding's server
+   * (on_main_failure, slot REG), so refused fails over at once and
+   * silence after Timer F. */
+  pol->reg.refresh_at = NONE;
+  if (send_req(pol, &pol->reg.token, SIPLINE__POL_REG, &pol->srv[idx],
+               pol->try_.req_expires, pol->domain, "connection_closed",
+               now) < 0) {
+    sipline_tstamp d = r12_delay(pol, &pol->try_, NULL);
+    ev_reg_failed(pol, pol->srv[idx].name, "local", 0, d, now);
+    pol->reg.refresh_at = add_ms(now, d);
   }
   return 1;
 }

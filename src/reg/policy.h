@@ -166,6 +166,22 @@ int sipline__pol_server_failed(sipline__pol *pol, const sipline_addr *addr,
                                sipline_transport tp, const char *reason,
                                sipline_tstamp now);
 
+/*
+ * A TCP/TLS connection to addr closed while none of the line's requests
+ * was in flight on it (those fail first and fail over at once, R5c).
+ * Proxies close idle connections (Kamailio after tcp_connection_lifetime,
+ * 120 s by default), so this alone is no failure: when the line is
+ * registered there, it re-registers at once over a new connection (the
+ * binding's flow is that connection: without it the proxy cannot reach
+ * the line) and says so (warning "connection_closed"); only that
+ * REGISTER's failure fails over (refused: at once; silence: Timer F).
+ * A close of a connection to a server the line does not use, or one that
+ * is already DOWN, changes nothing. Returns 1 if addr was one of the
+ * line's servers.
+ */
+int sipline__pol_conn_closed(sipline__pol *pol, const sipline_addr *addr,
+                             sipline_transport tp, sipline_tstamp now);
+
 /* Calls in progress on the line (R13): fallback waits for 0. */
 void sipline__pol_set_calls(sipline__pol *pol, unsigned calls,
                             sipline_tstamp now);

@@ -688,7 +688,6 @@ static void m_on_transport_error(sipline_ua *ua, void *st,
                                  sipline_tstamp now) {
   reg_mod *m = st;
   (void)ua;
-  (void)why;
   for (unsigned i = 0; i < m->n; i++) {
     reg_line *ln = &m->l[i];
     if (!ln->pol)
@@ -704,10 +703,19 @@ static void m_on_transport_error(sipline_ua *ua, void *st,
       }
     }
     /* R5c: ICMP unreachable, a refused or dropped connection. The
-     * transactions on it have already reported; this also covers a
-     * connection that drops while nothing is in flight. */
-    if (sipline__pol_server_failed(ln->pol, &path->remote, path->tp,
-                                   "transport", now))
+     * transactions on it have already reported (the engine fails them
+     * before telling the modules), so a close that finds the server still
+     * UP had nothing of the line's in flight: an idle close, which proxies
+     * do on their own (Kamailio: tcp_connection_lifetime). That one is
+     * probed with a re-REGISTER over a new connection instead of failing
+     * over (sipline__pol_conn_closed); every other transport error fails
+     * over at once. */
+    int r = why == SIPLINE_TPERR_CLOSED
+                ? sipline__pol_conn_closed(ln->pol, &path->remote, path->tp,
+                                           now)
+                : sipline__pol_server_failed(ln->pol, &path->remote,
+                                             path->tp, "transport", now);
+    if (r)
       rearm(ln);
   }
 }

@@ -1341,6 +1341,87 @@ static void test_r6_superseded_register(void **state) {
   hfree(x);
 }
 
+/*
+ * R5c and idle TCP closes: a close with nothing of the line in flight is
+ * probed with a re-REGISTER to the same server (over a new connection);
+ * only that REGISTER's failure fails over: refused at once, silence after
+ * Timer F. A close with a REGISTER in flight is left to that REGISTER
+ * (the engine has failed it already: R5c at once).
+ */
+static void test_r5c_idle_close(void **state) {
+  (void)state;
+  /* the proxy is alive: re-registered, no failover */
+  h *x = hnew();
+  x->lc.proxy = TWO;
+  x->lc.transport = SIPLINE_TP_TCP;
+  x->lc.register_expires = 3600;
+  script(x, P1, "0 ok");
+  script(x, P2, "0 ok");
+  hstart(x);
+  run(x, S(120));
+  sipline_addr a1 = sipline__pol_server(x->pol, 0)->addr;
+  sipline_addr a2 = sipline__pol_server(x->pol, 1)->addr;
+  assert_int_equal(
+      sipline__pol_conn_closed(x->pol, &a1, SIPLINE_TP_TCP, x->now), 1);
+  run(x, S(121));
+  expect(x, "120.000 warning reason=connection_closed");
+  expect(x, "120.000 tx REGISTER 10.0.0.1:5060 exp=3600 reg "
+            "connection_closed");
+  expect(x, "120.000 registered 10.0.0.1:5060 expires=3600");
+  expect_no(x, "failover");
+  assert_int_equal(sipline__pol_refresh_at(x->pol), S(120) + 3600 * 780);
+  /* a close of a server the line does not use changes nothing */
+  unsigned before = x->n_log;
+  assert_int_equal(
+      sipline__pol_conn_closed(x->pol, &a2, SIPLINE_TP_TCP, x->now), 1);
+  assert_int_equal(x->n_log, before);
+  hfree(x);
+
+  /* the proxy is dead (refuses): failover at once */
+  x = hnew();
+  x->lc.proxy = TWO;
+  x->lc.transport = SIPLINE_TP_TCP;
+  script(x, P1, "0 ok; 100 refuse");
+  script(x, P2, "0 ok");
+  hstart(x);
+  run(x, S(120));
+  a1 = sipline__pol_server(x->pol, 0)->addr;
+  sipline__pol_conn_closed(x->pol, &a1, SIPLINE_TP_TCP, x->now);
+  run(x, S(121));
+  expect(x, "120.000 warning reason=connection_closed");
+  expect(x, "120.000 tx REGISTER 10.0.0.1:5060 exp=3600 reg "
+            "connection_closed");
+  expect(x, "120.000 reg_failed 10.0.0.1:5060 reason=transport "
+            "retry_in=0.000");
+  expect(x, "120.000 server_down 10.0.0.1:5060 reason=transport");
+  expect(x, "120.000 failover 10.0.0.1:5060->10.0.0.2:5060 "
+            "reason=transport");
+  expect(x, "120.000 registered 10.0.0.2:5060 expires=3600");
+  /* R11: fallback counted from the backup registration */
+  assert_int_equal(sipline__pol_fallback_at(x->pol), S(120) + S(3600));
+  hfree(x);
+
+  /* the proxy is silent: failover after Timer F */
+  x = hnew();
+  x->lc.proxy = TWO;
+  x->lc.transport = SIPLINE_TP_TCP;
+  script(x, P1, "0 ok; 100 silent");
+  script(x, P2, "0 ok");
+  hstart(x);
+  run(x, S(120));
+  a1 = sipline__pol_server(x->pol, 0)->addr;
+  sipline__pol_conn_closed(x->pol, &a1, SIPLINE_TP_TCP, x->now);
+  /* a second close while the probe is in flight sends nothing more */
+  sipline__pol_conn_closed(x->pol, &a1, SIPLINE_TP_TCP, x->now);
+  run(x, S(200));
+  assert_int_equal(count(x, "connection_closed"), 2); /* warning + tx */
+  expect(x, "136.000 reg_failed 10.0.0.1:5060 reason=timeout "
+            "retry_in=0.000");
+  expect(x, "136.000 failover 10.0.0.1:5060->10.0.0.2:5060 reason=timeout");
+  expect(x, "136.000 registered 10.0.0.2:5060 expires=3600");
+  hfree(x);
+}
+
 /* ------------------------------------------------------------------ */
 /* R13: fallback waits for the line to be idle                          */
 
@@ -1928,6 +2009,7 @@ int main(void) {
       cmocka_unit_test(test_r12_expiry_meets_timeout),
       cmocka_unit_test(test_r12_timeout_after_expiry),
       cmocka_unit_test(test_r6_superseded_register),
+      cmocka_unit_test(test_r5c_idle_close),
       cmocka_unit_test(test_r13_fallback_waits_for_calls),
       cmocka_unit_test(test_r3_alternate_ignored),
       cmocka_unit_test(test_r4_dual),

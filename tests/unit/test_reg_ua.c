@@ -713,12 +713,34 @@ static void test_tcp_close_idle(void **state) {
   p.tp = SIPLINE_TP_TCP;
   assert_int_equal(sipline__ip_parse("10.0.0.1", 8, &p.remote), 0);
   p.remote.port = 5060;
+  /* Nothing in flight: an idle close (proxies do it on their own) is no
+   * failure; the line re-registers over a new connection and stays. */
+  unsigned before = w->n_rx;
   sipline_ua_transport_error(w->ua, &p, SIPLINE_TPERR_CLOSED, w->now);
   pump(w);
-  expect_ev(w, "100.000 server_down 10.0.0.1:5060 reason=transport");
-  expect_ev(w, "100.000 failover 10.0.0.1:5060->10.0.0.2:5060 "
+  expect_ev(w, "100.000 warning  reason=connection_closed");
+  expect_ev(w, "100.000 registered 10.0.0.1:5060 expires=3600");
+  assert_int_equal(w->n_rx, before + 1); /* one REGISTER, pre-authenticated */
+  assert_string_equal(w->rx[before].to, "10.0.0.1:5060");
+  assert_true(has(&w->rx[before], "Authorization: Digest"));
+  sipline_line_status ls;
+  sipline_ua_line_status(w->ua, 1, &ls);
+  assert_true(ls.servers[0].up);
+  assert_string_equal(ls.current, "10.0.0.1:5060");
+  /* refresh restarted from the re-registration: 100 + 0.78 * 3600 */
+  assert_int_equal(ls.next_refresh, S(100) + 3600 * 780);
+  /* Closed again, and now the proxy is dead: the probe's connect is
+   * refused and the line fails over at once (R5c). */
+  server(w, "10.0.0.1:5060", M_REFUSE);
+  w->now = S(200);
+  sipline_ua_transport_error(w->ua, &p, SIPLINE_TPERR_CLOSED, w->now);
+  pump(w);
+  expect_ev(w, "200.000 warning  reason=connection_closed");
+  expect_ev(w, "200.000 reg_failed 10.0.0.1:5060 reason=transport");
+  expect_ev(w, "200.000 server_down 10.0.0.1:5060 reason=transport");
+  expect_ev(w, "200.000 failover 10.0.0.1:5060->10.0.0.2:5060 "
                "reason=transport");
-  expect_ev(w, "100.000 registered 10.0.0.2:5060 expires=3600");
+  expect_ev(w, "200.000 registered 10.0.0.2:5060 expires=3600");
   wfree(w);
 }
 
