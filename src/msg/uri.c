@@ -69,7 +69,8 @@ static bool ipv6_ok(const char *p, const char *e) {
 
 /* Scans a host at p: IPv6 reference or hostname/IPv4. Returns the end, or
  * NULL when there is none. */
-static const char *scan_host(const char *p, const char *e, uint8_t *v6) {
+__attribute__((always_inline)) static inline const char *
+scan_host(const char *p, const char *e, uint8_t *v6) {
   *v6 = 0;
   if (p < e && *p == '[') {
     const char *q = memchr(p, ']', (size_t)(e - p));
@@ -277,15 +278,15 @@ static inline const char *lws_fast(const char *p, const char *e) {
   return sipline__skip_lws(p, e);
 }
 
-
 /*
  * Walks *( SEMI generic-param ) from p, stopping at stop (a ',' for Via) or
  * e. For a Via (v set) it records branch, received, maddr and rport; for a
  * name-addr (tag set) the first tag. Returns the end of the run or NULL when
  * malformed.
  */
-static const char *scan_params(const char *p, const char *e, char stop,
-                               sipline_via *v, sipline_pl *tag) {
+__attribute__((always_inline)) static inline const char *
+scan_params(const char *p, const char *e, char stop, sipline_via *v,
+            sipline_pl *tag) {
   for (;;) {
     /* SEMI = SWS ";" SWS, with the usual no-whitespace case first */
     const char *q;
