@@ -765,6 +765,30 @@ static void test_rate_limit(void **state) {
         notify(f, "10.6.6.6:5060", "1001", "reboot", NULL, NULL, NULL) == 401;
   assert_int_equal(answered, 400);
   fx_del(f);
+
+  /* Raised global limits also keep more nonces for replay tracking: the
+   * first of 3,000 challenges, answered last, is still known (with the
+   * default 1,024 slots it came back stale). */
+  f = fx_new(NULL, NULL);
+  sipline_notify_limits big = {.rate = 5000,
+                               .burst = 5000,
+                               .global_rate = 5000,
+                               .global_burst = 5000};
+  assert_int_equal(sipline_ua_set_notify_limits(f->ua, &big), 0);
+  assert_int_equal(notify(f, SRC, "1001", "reboot", NULL, NULL, NULL), 401);
+  sipline_msg first = f->m;
+  char first_rsp[sizeof(f->rsp)];
+  memcpy(first_rsp, f->rsp, sizeof(first_rsp));
+  for (unsigned i = 0; i < 3000; i++)
+    assert_int_equal(notify(f, SRC, "1001", "reboot", NULL, NULL, NULL), 401);
+  memcpy(f->rsp, first_rsp, sizeof(first_rsp));
+  f->m = first; /* views into f->rsp, restored */
+  sipline_auth_client *c = NULL;
+  char hdr[2048];
+  creds(f, &c, "1001", PASS1, "1001", hdr, sizeof(hdr));
+  assert_int_equal(notify(f, SRC, "1001", "reboot", hdr, NULL, NULL), 200);
+  sipline_auth_client_del(c);
+  fx_del(f);
 }
 
 static void test_secret(void **state) {
