@@ -411,8 +411,8 @@ int sipline_param_get(sipline_pl params, const char *name, sipline_pl *val) {
  * element of a list and stops before the separator (*used = bytes taken);
  * with stop = 0 the whole input must be one element.
  */
-static int nameaddr_prefix(sipline_pl in, sipline_nameaddr *out, char stop,
-                           size_t *used) {
+__attribute__((always_inline)) static inline int
+nameaddr_prefix(sipline_pl in, sipline_nameaddr *out, char stop, size_t *used) {
   /* out->uri is reset by sipline_uri_parse() (or below for "*"); zeroing
    * it here too would double the cost for nothing. After an error the
    * contents of *out are unspecified. */
