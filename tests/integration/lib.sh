@@ -6,7 +6,8 @@
 #
 #   it_init [name]                 temp dir + cleanup trap (call first)
 #   it_free_port                   a port free on 127.0.0.1 for UDP and TCP
-#   start_kamailio NAME PORT       a registrar (kamailio/kamailio.cfg)
+#   start_kamailio NAME PORT [MAXEXP] [TCPLIFE]
+#                                  a registrar (kamailio/kamailio.cfg)
 #   kam_pids NAME                  every PID of that instance (main + workers)
 #   stop_kamailio NAME [SIG]       signal all of them (KILL), wait until gone
 #   freeze_kamailio / thaw_kamailio NAME   SIGSTOP / SIGCONT all of them
@@ -196,11 +197,13 @@ stop_bg() {
 kam_dir() { echo "$IT_DIR/kam-$1"; }
 kam_ctl() { echo "unix:$(kam_dir "$1")/ctl.sock"; }
 
-# start_kamailio NAME PORT [MAXEXP]: starts an instance listening on
-# 127.0.0.1:PORT (UDP and TCP), granting registrations of at most MAXEXP s
-# (default 7200), waits until it answers kamcmd, prints its main PID.
+# start_kamailio NAME PORT [MAXEXP] [TCPLIFE]: starts an instance listening
+# on 127.0.0.1:PORT (UDP and TCP), granting registrations of at most MAXEXP s
+# (default 7200) and closing TCP connections idle for TCPLIFE s (Kamailio's
+# tcp_connection_lifetime; default 3605, longer than any test), waits until
+# it answers kamcmd, prints its main PID.
 start_kamailio() {
-  local name=$1 port=$2 maxexp=${3:-7200} d
+  local name=$1 port=$2 maxexp=${3:-7200} tcplife=${4:-3605} d
   d=$(kam_dir "$name")
   mkdir -p "$d"
   rm -rf "$d/db"
@@ -211,6 +214,7 @@ start_kamailio() {
     -l "udp:127.0.0.1:$port" -l "tcp:127.0.0.1:$port" \
     -A "CTLSOCK=\"unix:$d/ctl.sock\"" -A "RPCFIFO=\"$d/rpc.fifo\"" \
     -A "DBURL=\"text://$d/db\"" -A "MAXEXP=$maxexp" \
+    -A "TCPLIFE=$tcplife" \
     >"$d/kamailio.log" 2>&1 </dev/null &
   local pid=$!
   disown "$pid" 2>/dev/null || true
