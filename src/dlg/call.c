@@ -44,6 +44,7 @@ typedef struct call {
   unsigned challenges;
   int tried_alt;
   int hangup_req;
+  int inv_answered; /* the current INVITE got a response (1xx included) */
 } call;
 
 typedef struct dlg_mod {
@@ -195,6 +196,7 @@ static int send_invite(call *c, sipline_tstamp now) {
   sipline__buf_init(&b, ua->mem);
   sipline__ua_new_branch(ua, branch);
   c->inv_cseq = ++c->cseq;
+  c->inv_answered = 0;
   sipline__buf_printf(&b, "INVITE %s SIP/2.0\r\n", c->ruri);
   sipline__ua_append_via(ua, &b, c->line, c->tgt.path.tp, branch);
   sipline__ua_append_common(ua, &b);
@@ -374,10 +376,17 @@ static void on_inv(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
     c->inv = NULL; /* the handle is gone after this call */
     if (!err || c->state != C_CALLING)
       return; /* the end of the Accepted state */
-    if (c->hangup_req) {
+    if (c->hangup_req && c->inv_answered && err == SIPLINE_ERR_TIMEOUT) {
+      /* The server answered, then our CANCEL went and no final response
+       * came (RFC 3261 §9.1): that is the end the hangup asked for, not a
+       * server that gives no response. */
       end_call(c, 0, "cancelled", now);
       return;
     }
+    /* R5a/R5c: no response at all (Timer B) or a transport error is a
+     * server failure even when the call was hung up meanwhile (no CANCEL
+     * went: §9.1 waits for a provisional response); reg may fail over.
+     * resend() does not resend a hung-up call. */
     sipline__ua_request_failed(ua, c->line, &c->tgt, err, now); /* R5 */
     if (resend(c, err, now))
       return;
@@ -385,6 +394,8 @@ static void on_inv(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
              now);
     return;
   }
+  if (c->state == C_CALLING)
+    c->inv_answered = 1;
   if (rsp->status < 200)
     return;
   if (rsp->status < 300) {

@@ -426,6 +426,39 @@ static void test_cancel(void **state) {
   expect_ev("5.000 call 1 ended 10.0.0.1:5060 487 cancelled");
 }
 
+/* SPEC R5a: hung up before any response (no CANCEL may go yet, RFC 3261
+ * §9.1), then Timer B: the INVITE got no response, so it is a failure of
+ * the server, reported to reg, and the call ends "timeout" at Timer B,
+ * not "cancelled"; a hung-up call is not resent to the next server. */
+static void test_hangup_then_timeout(void **state) {
+  (void)state;
+  unsigned id;
+  X.answer = A_SILENT;
+  snprintf(F.next_target, sizeof F.next_target, "10.0.0.2:5060");
+  assert_int_equal(sipline__dlg_call(X.ua, 1, "1002", &id, 0), 0);
+  pump();
+  run(S(5));
+  assert_int_equal(sipline__dlg_hangup(X.ua, id, X.now), 0);
+  pump();
+  assert_null(find("CANCEL", 0));
+  run(S(16) - 1);
+  assert_int_equal(F.n_failed, 0);
+  assert_int_equal(sipline__dlg_line_calls(X.ua, 1), 1);
+  run(S(40));
+  assert_int_equal(F.n_failed, 1);
+  char want[48];
+  snprintf(want, sizeof want, "10.0.0.1:5060 %d", SIPLINE_ERR_TIMEOUT);
+  assert_string_equal(F.failed[0], want);
+  expect_ev("16.000 call 1 ended 10.0.0.1:5060 0 timeout");
+  for (unsigned i = 0; i < X.n_ev; i++)
+    assert_null(strstr(X.ev[i], "cancelled"));
+  assert_null(find("CANCEL", 0));
+  for (unsigned i = 0; i < X.n_tx; i++) /* not resent to 10.0.0.2 */
+    assert_string_equal(X.tx[i].to, "10.0.0.1:5060");
+  assert_int_equal(sipline__dlg_line_calls(X.ua, 1), 0);
+  assert_int_equal(F.idle, 1);
+}
+
 /* The far end hangs up; an out-of-dialog INVITE is refused 486. */
 static void test_incoming(void **state) {
   (void)state;
@@ -501,6 +534,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
       cmocka_unit_test_setup_teardown(test_challenge, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hangup_then_timeout, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_incoming, setup, teardown),
       cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
   };
