@@ -62,6 +62,10 @@ it_profile "$IT_DIR/profile.xml" \
 sd_args=()
 [ -z "${BENCH_CHALLENGE_LIMIT:-}" ] || sd_args=(--challenge-limit
   "$BENCH_CHALLENGE_LIMIT" --challenge-limit-global "$BENCH_CHALLENGE_LIMIT")
+# BENCH_SIPLINED_ARGS: more siplined options (word-split), e.g.
+# "--event-history 100".
+# shellcheck disable=SC2206
+sd_args+=(${BENCH_SIPLINED_ARGS:-})
 start_siplined sd "$IT_DIR/profile.xml" "$lp" "${sd_args[@]}"
 sd_wait_event sd 10 '.event == "registered"' >/dev/null ||
   it_fail "siplined did not register"

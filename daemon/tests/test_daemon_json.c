@@ -233,6 +233,56 @@ static void test_ring(void **state) {
   sj_ring_del(r);
 }
 
+/*
+ * The ring's lines share one byte arena (1 KiB per event of capacity):
+ * lines of random sizes, some longer than the arena, pushed 20,000 times;
+ * what is kept is always the newest lines, contiguous in seq, each intact,
+ * and never more than cap or than the arena holds.
+ */
+static void test_ring_arena(void **state) {
+  (void)state;
+  const size_t cap = 8;
+  sj_ring *r = sj_ring_new(cap);
+  static char big[12000];
+  uint32_t x = 12345;
+  for (uint64_t i = 1; i <= 20000; i++) {
+    x = x * 1103515245u + 12345u;
+    size_t len = (x >> 8) % 100 == 0 ? 9000 : (x >> 8) % 1500;
+    memset(big, 'a' + (int)(i % 26), len);
+    big[len] = 0;
+    cJSON *o = sj_event_new("x", 0, 0, &ck);
+    cJSON_AddStringToObject(o, "v", big);
+    cJSON_AddNumberToObject(o, "i", (double)i);
+    const sj_entry *e = sj_ring_push(r, o, 0);
+    assert_non_null(e);
+    assert_int_equal(e->seq, i);
+    /* every kept line is intact and they run up to i without a gap */
+    size_t kept = 0, bytes = 0;
+    uint64_t want = 0;
+    for (const sj_entry *k = sj_ring_first_after(r, 0); k;
+         k = sj_ring_after(r, k)) {
+      if (want)
+        assert_int_equal(k->seq, want);
+      want = k->seq + 1;
+      cJSON *p = cJSON_Parse(k->json);
+      assert_non_null(p);
+      assert_int_equal(
+          (uint64_t)cJSON_GetObjectItem(p, "i")->valuedouble, k->seq);
+      const char *v = cJSON_GetObjectItem(p, "v")->valuestring;
+      for (size_t j = 0; v[j]; j++)
+        assert_int_equal(v[j], 'a' + (int)(k->seq % 26));
+      cJSON_Delete(p);
+      kept++;
+      if (strlen(k->json) + 1 <= cap * 1024) /* else a malloc block */
+        bytes += strlen(k->json) + 1;
+    }
+    assert_int_equal(want, i + 1);
+    assert_true(kept >= 1 && kept <= cap);
+    assert_true(bytes <= cap * 1024);
+  }
+  sj_ring_del(r);
+}
+
 /* The Cisco object type of a fetched document: its root element. */
 int fetch_xml_root(const char *p, size_t n, char *out, size_t cap);
 
@@ -453,6 +503,7 @@ int main(void) {
       cmocka_unit_test(test_message_event),
       cmocka_unit_test(test_line_status),
       cmocka_unit_test(test_ring),
+      cmocka_unit_test(test_ring_arena),
       cmocka_unit_test(test_xml_root),
       cmocka_unit_test_setup_teardown(test_protocol, start_daemon, stop_daemon),
   };
