@@ -319,11 +319,12 @@ cJSON *sj_line_status(const sipline_line_status *st, const sj_clock *ck,
  * two per page, so that after a burst the last cap lines pin tens of MB
  * that malloc_trim cannot give back (bench/notify: 47 MB RSS 20 s after
  * the load with --event-history 10000, 15 MB with 10). The arena holds
- * SJ_RING_BYTES_PER_EVENT bytes per event of cap (allocated once, touched
- * as used); when it is full the oldest lines go even before cap is
- * reached. A line longer than the whole arena gets a malloc block.
+ * SJ_RING_BYTES_PER_EVENT bytes per event of cap, at most 256 MiB
+ * (allocated once, touched as used); when it is full the oldest lines go
+ * even before cap is reached. A line longer than the whole arena gets a malloc block.
  */
 #define SJ_RING_BYTES_PER_EVENT 1024
+#define SJ_RING_MAX_BYTES ((size_t)256 << 20)
 
 struct sj_ring {
   size_t cap, head, n; /* entries[head] is the oldest */
@@ -348,6 +349,8 @@ sj_ring *sj_ring_new(size_t cap) {
   r->e = calloc(cap, sizeof *r->e);
   r->heap = calloc(cap, 1);
   r->bcap = cap * SJ_RING_BYTES_PER_EVENT;
+  if (r->bcap > SJ_RING_MAX_BYTES)
+    r->bcap = SJ_RING_MAX_BYTES;
   r->buf = malloc(r->bcap);
   if (!r->e || !r->heap || !r->buf) {
     free(r->e);

@@ -111,6 +111,11 @@ int main(int argc, char **argv) {
   gettimeofday(&tv, NULL);
   d->ck.wall0_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
   d->ring = sj_ring_new(d->o.history);
+  if (!d->ring) {
+    fprintf(stderr, "siplined: no memory for --event-history %u\n",
+            d->o.history);
+    return 1;
+  }
   uv_timer_init(d->loop, &d->ua_timer);
   uv_timer_init(d->loop, &d->stop_timer);
   uv_timer_init(d->loop, &d->trim_timer);
