@@ -117,6 +117,7 @@ c0=$(cpu_ticks)
 t0=$(it_now)
 run_load steady "$IT_DIR/steady.xml" "$DURATION"
 t1=$(it_now)
+c1=$(cpu_ticks) # the figures are the first round's
 # BENCH_ROUNDS=N: N-1 more steady runs first-hand, memory after each (a
 # leak grows every round; a high-water mark does not).
 for ((r = 2; r <= ${BENCH_ROUNDS:-1}; r++)); do
@@ -124,7 +125,6 @@ for ((r = 2; r <= ${BENCH_ROUNDS:-1}; r++)); do
   run_load "steady$r" "$IT_DIR/steady.xml" "$DURATION"
   echo "  round $r: memory $(mem)"
 done
-c1=$(cpu_ticks)
 mem1=$(mem)
 sleep 5
 mem2=$(mem)
