@@ -430,6 +430,14 @@ static int build_from_req(sipline__ctx *c, sipline__buf *b, const char *method,
 
 static void ctx_send_cancel(sipline__ctx *c, sipline_tstamp now) {
   c->cancel_pending = 0;
+  /*
+   * RFC 3261 §9.1: a UAC that gets no final response within 64*T1 of its
+   * CANCEL considers the INVITE cancelled. Timer B stopped at the
+   * provisional, so without this a peer that never answers would keep the
+   * call (and the line's "busy" state that R13 fallback waits for) forever.
+   */
+  if (!sipline__timer_armed(&c->t.t_end))
+    arm(&c->t, &c->t.t_end, now + 64u * (uint64_t)c->t.txl->tv.t1);
   sipline__buf b;
   sipline__buf_init(&b, c->t.txl->mem);
   if (build_from_req(c, &b, "CANCEL", NULL) == 0) {
@@ -1268,7 +1276,12 @@ size_t sipline__txl_transport_error(sipline__txl *txl, const sipline_path *path,
         ctx_report_last(c, NULL, SIPLINE_ERR_TRANSPORT, now);
         n++;
       } else if (t->reliable) {
+        int was_accepted = t->kind == K_ICT && t->state == S_ACCEPTED;
         terminate(t, now); /* nothing more can arrive on it */
+        /* txn.h promises an Accepted INVITE's TU one last report (rsp
+         * NULL, err 0) when the handle goes, as Timer M gives it. */
+        if (was_accepted)
+          ctx_report_last(c, NULL, 0, now);
       }
     } else {
       sipline__stx *s = (sipline__stx *)t;

@@ -397,6 +397,29 @@ static void test_ict_2xx_accepted(void **state) {
   assert_int_equal(sipline__txl_count(&E.txl), 0);
 }
 
+/*
+ * An Accepted INVITE on TCP whose connection closes ends at once, and its
+ * TU is told so (rsp NULL, err 0) exactly once, as Timer M would.
+ */
+static void test_ict_accepted_tcp_closed(void **state) {
+  (void)state;
+  sipline__ctx *c = start("INVITE", "z9hG4bK-i3", tcp_path());
+  (void)c;
+  drain(NULL, 0);
+  inject_rsp(200, "z9hG4bK-i3", "INVITE", 1, "ok");
+  assert_int_equal(E.n_cb, 1);
+  assert_int_equal(E.last_status, 200);
+  sipline_path tp = tcp_path();
+  sipline__txl_transport_error(&E.txl, &tp, SIPLINE_TPERR_CLOSED, E.now);
+  assert_int_equal(E.n_cb, 2);
+  assert_int_equal(E.last_status, 0);
+  assert_int_equal(E.last_err, 0);
+  sipline__txl_reap(&E.txl);
+  assert_int_equal(sipline__txl_count(&E.txl), 0);
+  run_to(100000);
+  assert_int_equal(E.n_cb, 2); /* no second end */
+}
+
 /* A transport error fails the transactions on that flow only (R5c). */
 static void test_transport_error(void **state) {
   (void)state;
@@ -439,6 +462,32 @@ static void test_cancel(void **state) {
   inject_rsp(487, "z9hG4bK-c1", "INVITE", 1, "bt");
   assert_int_equal(E.n_cb, 2);
   assert_int_equal(E.last_status, 487);
+}
+
+/*
+ * RFC 3261 §9.1: a CANCELled INVITE whose server never sends a final
+ * response ends 64*T1 (32 s) after the CANCEL, reported as a timeout.
+ */
+static void test_cancel_no_final(void **state) {
+  (void)state;
+  sipline__ctx *c = start("INVITE", "z9hG4bK-c2", udp_path());
+  drain(NULL, 0);
+  run_to(1000);
+  assert_int_equal(drain(NULL, 0), 1); /* the Timer A resend at 0.5 s */
+  inject_rsp(180, "z9hG4bK-c2", "INVITE", 1, "bt");
+  assert_int_equal(E.n_cb, 1);
+  run_to(5000);
+  assert_int_equal(sipline__ctx_cancel(c, E.now), 0);
+  char buf[2048];
+  assert_int_equal(drain(buf, sizeof(buf)), 1);
+  assert_non_null(strstr(buf, "CANCEL sip:bob@example.com SIP/2.0\r\n"));
+  inject_rsp(200, "z9hG4bK-c2", "CANCEL", 1, "bt");
+  run_to(5000 + 32000 - 1);
+  assert_int_equal(E.n_cb, 1); /* still waiting for the 487 */
+  run_to(5000 + 32000);
+  assert_int_equal(E.n_cb, 2);
+  assert_int_equal(E.last_status, 0);
+  assert_int_equal(E.last_err, SIPLINE_ERR_TIMEOUT);
 }
 
 /* ---------------------------------------------------------------- */
@@ -759,6 +808,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_ict_2xx_accepted, setup, teardown),
       cmocka_unit_test_setup_teardown(test_transport_error, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cancel_no_final, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_ict_accepted_tcp_closed, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_nist_response, setup, teardown),
       cmocka_unit_test_setup_teardown(test_nist_retransmissions, setup,
                                       teardown),
