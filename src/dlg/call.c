@@ -103,27 +103,10 @@ static void end_call(call *c, int status, const char *reason,
     sipline__ua_line_idle(m->ua, line, now);
 }
 
-/* The local host as a URI host (IPv6 in brackets). */
-static void aor_host(const char *domain, char *out, size_t cap) {
-  size_t n = strlen(domain);
-  const char *c;
-  if (domain[0] == '[') {
-    const char *rb = strchr(domain, ']');
-    if (rb)
-      n = (size_t)(rb - domain) + 1;
-  } else if ((c = strchr(domain, ':')) != NULL) {
-    n = (size_t)(c - domain);
-  }
-  if (n >= cap)
-    n = cap - 1;
-  memcpy(out, domain, n);
-  out[n] = 0;
-}
-
 static void append_from(call *c, sipline__buf *b) {
   const sipline_line_cfg *lc = sipline__ua_line_cfg(c->m->ua, c->line);
   char host[136];
-  aor_host(c->tgt.domain, host, sizeof host);
+  sipline__ua_aor_host(c->tgt.domain, host, sizeof host);
   sipline__buf_append_str(b, "From: ");
   if (lc && lc->display_name && *lc->display_name) {
     sipline__buf_append_str(b, "\"");

@@ -110,25 +110,6 @@ static void rq_free(reg_rq *q) {
   q->ctx = NULL;
 }
 
-/* The AOR host: the domain without its port ("[::1]:5070" -> "[::1]").
- * The policy writes IPv6 domains in brackets, so a ':' outside them is the
- * port's. */
-static void aor_host(const char *domain, char *out, size_t cap) {
-  size_t n = strlen(domain);
-  const char *c;
-  if (domain[0] == '[') {
-    const char *rb = strchr(domain, ']');
-    if (rb)
-      n = (size_t)(rb - domain) + 1;
-  } else if ((c = strchr(domain, ':')) != NULL) {
-    n = (size_t)(c - domain);
-  }
-  if (n >= cap)
-    n = cap - 1;
-  memcpy(out, domain, n);
-  out[n] = 0;
-}
-
 static void path_of(const sipline__srv *s, sipline_path *p) {
   memset(p, 0, sizeof *p);
   p->tp = s->tp;
@@ -181,7 +162,7 @@ static void build_register(reg_line *ln, const reg_rq *q, sipline__buf *b) {
   sipline_ua *ua = ln->m->ua;
   char branch[SIPLINE__BRANCH_LEN + 1], host[136];
   sipline__ua_new_branch(ua, branch);
-  aor_host(q->domain, host, sizeof host);
+  sipline__ua_aor_host(q->domain, host, sizeof host);
   sipline__buf_printf(b, "REGISTER sip:%s SIP/2.0\r\n", q->domain);
   sipline__ua_append_via(ua, b, ln->line, q->srv->tp, branch);
   append_route(ln, b, q->srv);
@@ -224,7 +205,7 @@ static void build_options(reg_line *ln, const reg_rq *q, sipline__buf *b) {
   sipline__ua_new_branch(ua, branch);
   sipline__ua_new_tag(ua, tag);
   sipline__ua_new_callid(ua, cid);
-  aor_host(q->domain, host, sizeof host);
+  sipline__ua_aor_host(q->domain, host, sizeof host);
   sipline__buf_printf(b, "OPTIONS sip:%s SIP/2.0\r\n", q->domain);
   sipline__ua_append_via(ua, b, ln->line, q->srv->tp, branch);
   append_route(ln, b, q->srv);
@@ -730,7 +711,7 @@ static int m_line_status(const sipline_ua *ua, void *st, unsigned line,
     return 0;
   }
   char host[136];
-  aor_host(sipline__pol_domain(ln->pol), host, sizeof host);
+  sipline__ua_aor_host(sipline__pol_domain(ln->pol), host, sizeof host);
   sipline__event_str(ls->aor, sizeof ls->aor, "%s@%s",
                      ln->lc->user_id ? ln->lc->user_id : "", host);
   sipline__pol_status(ln->pol, ls);

@@ -160,6 +160,22 @@ uint64_t sipline__ua_random(sipline_ua *ua, uint64_t bound) {
   return sipline_rng_below(&ua->rng, bound);
 }
 
+void sipline__ua_aor_host(const char *domain, char *out, size_t cap) {
+  size_t n = strlen(domain);
+  const char *c;
+  if (domain[0] == '[') {
+    const char *rb = strchr(domain, ']');
+    if (rb)
+      n = (size_t)(rb - domain) + 1;
+  } else if ((c = strchr(domain, ':')) != NULL) {
+    n = (size_t)(c - domain);
+  }
+  if (n >= cap)
+    n = cap - 1;
+  memcpy(out, domain, n);
+  out[n] = 0;
+}
+
 const sipline_line_cfg *sipline__ua_line_cfg(const sipline_ua *ua,
                                              unsigned line) {
   if (!ua || !ua->profile || line == 0 || line > ua->profile->n_lines)

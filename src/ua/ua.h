@@ -211,6 +211,13 @@ void sipline__ua_new_callid(sipline_ua *ua, char out[SIPLINE__CALLID_LEN + 1]);
 /* A uniform random number in [0, bound) (jitter, random delays). */
 uint64_t sipline__ua_random(sipline_ua *ua, uint64_t bound);
 
+/*
+ * The host part of an AOR domain, without its port: "[::1]:5070" -> "[::1]",
+ * "pbx.example.com:5060" -> "pbx.example.com". IPv6 domains are written in
+ * brackets, so a ':' outside them is the port's. Truncated to cap - 1.
+ */
+void sipline__ua_aor_host(const char *domain, char *out, size_t cap);
+
 /* The line's configuration (1-based), or NULL. */
 const sipline_line_cfg *sipline__ua_line_cfg(const sipline_ua *ua,
                                              unsigned line);

@@ -597,8 +597,25 @@ static void test_builders(void **state) {
   sipline_ua_del(u2);
 }
 
+/* AOR hosts drop the port but keep an IPv6 reference whole. */
+static void test_aor_host(void **state) {
+  (void)state;
+  char h[16];
+  sipline__ua_aor_host("[2001:db8::1]:5070", h, sizeof h);
+  assert_string_equal(h, "[2001:db8::1]");
+  sipline__ua_aor_host("[::1]", h, sizeof h);
+  assert_string_equal(h, "[::1]");
+  sipline__ua_aor_host("pbx.example:5060", h, sizeof h);
+  assert_string_equal(h, "pbx.example");
+  sipline__ua_aor_host("10.0.0.1", h, sizeof h);
+  assert_string_equal(h, "10.0.0.1");
+  sipline__ua_aor_host("a-very-long-host-name.example", h, sizeof h);
+  assert_int_equal(strlen(h), sizeof h - 1); /* truncated, terminated */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_aor_host),
       cmocka_unit_test_setup_teardown(test_options, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unhandled, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
