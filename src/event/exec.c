@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "profile/xml.h"
+
 #include "event/event.h"
 #include "sipline/event.h"
 #include "util/util.h"
@@ -92,19 +94,6 @@ static ctype content_type(sipline_pl ct) {
 }
 
 /* ---- the XML document ---- */
-
-/* expat's memory suite has no user pointer: the allocator of the parse in
- * progress is kept per thread (parses never nest). */
-static _Thread_local const sipline_mem *xml_mem;
-static void *x_malloc(size_t n) {
-  return sipline_mem_malloc(xml_mem, n);
-}
-static void *x_realloc(void *p, size_t n) {
-  return sipline_mem_realloc(xml_mem, p, n);
-}
-static void x_free(void *p) {
-  sipline_mem_free(xml_mem, p);
-}
 
 typedef struct xstate {
   XML_Parser xp;
@@ -252,26 +241,20 @@ static int XMLCALL x_ext(XML_Parser xp, const XML_Char *context,
 
 static int parse_xml(sipline_pl body, sipline_exec *out,
                      sipline_exec_error *err, const sipline_mem *mem) {
-  static const XML_Memory_Handling_Suite suite = {x_malloc, x_realloc, x_free};
-  const sipline_mem *saved = xml_mem;
-  xml_mem = mem;
+  static const sipline__xml_guards guards = {x_doctype, x_entity, x_ext};
   xstate s;
   memset(&s, 0, sizeof(s));
   s.out = out;
   s.err = err;
   int rc = 0;
-  s.xp = XML_ParserCreate_MM(NULL, &suite, NULL);
-  if (!s.xp) {
+  sipline__xml x;
+  if (sipline__xml_open(&x, mem, &s, &guards)) {
     rc = SIPLINE_ERR_NOMEM;
     goto done;
   }
-  XML_SetUserData(s.xp, &s);
+  s.xp = x.xp;
   XML_SetElementHandler(s.xp, x_start, x_end);
   XML_SetCharacterDataHandler(s.xp, x_text);
-  XML_SetStartDoctypeDeclHandler(s.xp, x_doctype);
-  XML_SetEntityDeclHandler(s.xp, x_entity);
-  XML_SetExternalEntityRefHandler(s.xp, x_ext);
-  XML_SetParamEntityParsing(s.xp, XML_PARAM_ENTITY_PARSING_NEVER);
   enum XML_Status st = XML_Parse(s.xp, body.p, (int)body.len, 1);
   if (s.rc) {
     rc = s.rc;
@@ -287,9 +270,7 @@ static int parse_xml(sipline_pl body, sipline_exec *out,
     rc = set_err(err, SIPLINE_ERR_MALFORMED, 400, "no ExecuteItem element");
   }
 done:
-  if (s.xp)
-    XML_ParserFree(s.xp);
-  xml_mem = saved;
+  sipline__xml_close(&x);
   return rc;
 }
 

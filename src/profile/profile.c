@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "profile/xml.h"
+
 #include "sipline/profile.h"
 #include "util/util.h"
 
@@ -729,21 +731,6 @@ int sipline_profile_set(sipline_profile *p, const char *tag, const char *value,
 
 /* ---- the XML reader ------------------------------------------------------ */
 
-/*
- * expat's memory suite has no user pointer, so the allocator of the parse in
- * progress is kept per thread. Parses never nest, so one slot is enough.
- */
-static _Thread_local const sipline_mem *xml_mem;
-static void *x_malloc(size_t n) {
-  return sipline_mem_malloc(xml_mem, n);
-}
-static void *x_realloc(void *p, size_t n) {
-  return sipline_mem_realloc(xml_mem, p, n);
-}
-static void x_free(void *p) {
-  sipline_mem_free(xml_mem, p);
-}
-
 typedef struct pstate {
   XML_Parser xp;
   sipline_profile *p;
@@ -907,26 +894,21 @@ int sipline_profile_parse(sipline_profile **out, const char *xml, size_t len,
   if (rc)
     return rc;
 
-  static const XML_Memory_Handling_Suite suite = {x_malloc, x_realloc, x_free};
-  const sipline_mem *saved = xml_mem;
-  xml_mem = mem;
+  static const sipline__xml_guards guards = {on_doctype, on_entity,
+                                             on_ext_entity};
   pstate s;
   memset(&s, 0, sizeof(s));
   s.p = p;
   s.err = err;
   sipline__buf_init(&s.text, mem);
-  s.xp = XML_ParserCreate_MM(NULL, &suite, NULL);
-  if (!s.xp) {
+  sipline__xml x;
+  if (sipline__xml_open(&x, mem, &s, &guards)) {
     rc = SIPLINE_ERR_NOMEM;
     goto out;
   }
-  XML_SetUserData(s.xp, &s);
+  s.xp = x.xp;
   XML_SetElementHandler(s.xp, on_start, on_end);
   XML_SetCharacterDataHandler(s.xp, on_text);
-  XML_SetStartDoctypeDeclHandler(s.xp, on_doctype);
-  XML_SetEntityDeclHandler(s.xp, on_entity);
-  XML_SetExternalEntityRefHandler(s.xp, on_ext_entity);
-  XML_SetParamEntityParsing(s.xp, XML_PARAM_ENTITY_PARSING_NEVER);
 
   enum XML_Status st = XML_Parse(s.xp, xml ? xml : "", (int)len, 1);
   if (s.rc) {
@@ -944,9 +926,7 @@ int sipline_profile_parse(sipline_profile **out, const char *xml, size_t len,
     rc = check_profile(p, err);
   }
 out:
-  if (s.xp)
-    XML_ParserFree(s.xp);
-  xml_mem = saved;
+  sipline__xml_close(&x);
   sipline__buf_free(&s.text);
   if (rc) {
     sipline_profile_del(p);
