@@ -206,24 +206,6 @@ static sipline_tstamp add_ms(sipline_tstamp now, sipline_tstamp d) {
   return now + d;
 }
 
-int sipline__rsc_has(const sipline_rsc *r, int status) {
-  char d[3];
-  if (!r || status < 100 || status > 999)
-    return 0;
-  d[0] = (char)('0' + status / 100);
-  d[1] = (char)('0' + status / 10 % 10);
-  d[2] = (char)('0' + status % 10);
-  for (unsigned i = 0; i < r->n && i < SIPLINE_RSC_MAX; i++) {
-    unsigned k;
-    for (k = 0; k < 3; k++)
-      if (r->pat[i][k] != '?' && r->pat[i][k] != d[k])
-        break;
-    if (k == 3)
-      return 1;
-  }
-  return 0;
-}
-
 sipline_tstamp sipline__refresh_delay(uint32_t g, uint32_t timer_f_ms) {
   sipline_tstamp pct = (sipline_tstamp)g * 780u; /* 78 % of g s, in ms */
   sipline_tstamp gm = SIPLINE_SEC(g);
@@ -803,7 +785,7 @@ static int is_r5(const sipline__pol *pol, const sipline__pol_res *r) {
   return r->outcome == SIPLINE__POL_TIMEOUT ||
          r->outcome == SIPLINE__POL_TRANSPORT ||
          (r->outcome == SIPLINE__POL_STATUS &&
-          sipline__rsc_has(&pol->p->try_backup_rsc, r->status));
+          sipline_rsc_match(&pol->p->try_backup_rsc, r->status));
 }
 
 static sipline_tstamp jitter(sipline__pol *pol, uint32_t max_s) {
@@ -825,7 +807,7 @@ static sipline_tstamp r12_delay(sipline__pol *pol, bind *b,
   int short_class = !r || r->outcome == SIPLINE__POL_TIMEOUT ||
                     r->outcome == SIPLINE__POL_TRANSPORT ||
                     (r->outcome == SIPLINE__POL_STATUS &&
-                     sipline__rsc_has(&p->retry_reg_rsc, r->status));
+                     sipline_rsc_match(&p->retry_reg_rsc, r->status));
   if (short_class) {
     uint64_t base = p->reg_retry_intvl ? p->reg_retry_intvl : 1;
     if (p->reg_retry_intvl_cap) {

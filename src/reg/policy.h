@@ -249,10 +249,6 @@ int sipline__hops_parse(const char *s, sipline__hop *out, unsigned cap,
 int sipline__ip_parse(const char *s, size_t len, sipline_addr *out);
 /* "1.2.3.4:5060" / "[::1]:5060". */
 void sipline__addr_name(const sipline_addr *a, char *out, size_t cap);
-/* 1 when the status matches the RSC list (R8, R9). A local copy of
- * sipline_rsc_match, so that the policy does not depend on the profile
- * reader's object code. */
-int sipline__rsc_has(const sipline_rsc *r, int status);
 /*
  * RFC 2782 order of n records by priority, then weighted random within a
  * priority. idx[] gets the order (indices into prio/weight).

@@ -747,7 +747,7 @@ static void m_on_request_failed(sipline_ua *ua, void *st, unsigned line,
   else if (err_or_status == SIPLINE_ERR_TRANSPORT)
     snprintf(reason, sizeof reason, "transport");
   else if (err_or_status > 0 &&
-           sipline__rsc_has(&ua->profile->try_backup_rsc, err_or_status))
+           sipline_rsc_match(&ua->profile->try_backup_rsc, err_or_status))
     snprintf(reason, sizeof reason, "status:%d", err_or_status);
   else
     return; /* R9: a code Try Backup RSC does not list moves nothing */

@@ -511,16 +511,16 @@ static void test_rsc_and_refresh(void **state) {
   (void)state;
   sipline_rsc r;
   rsc(&r, "503,5??,6??");
-  assert_true(sipline__rsc_has(&r, 503));
-  assert_true(sipline__rsc_has(&r, 500));
-  assert_true(sipline__rsc_has(&r, 604));
-  assert_false(sipline__rsc_has(&r, 404));
+  assert_true(sipline_rsc_match(&r, 503));
+  assert_true(sipline_rsc_match(&r, 500));
+  assert_true(sipline_rsc_match(&r, 604));
+  assert_false(sipline_rsc_match(&r, 404));
   rsc(&r, "4?4");
-  assert_true(sipline__rsc_has(&r, 404));
-  assert_true(sipline__rsc_has(&r, 484));
-  assert_false(sipline__rsc_has(&r, 403));
+  assert_true(sipline_rsc_match(&r, 404));
+  assert_true(sipline_rsc_match(&r, 484));
+  assert_false(sipline_rsc_match(&r, 403));
   rsc(&r, "");
-  assert_false(sipline__rsc_has(&r, 503));
+  assert_false(sipline_rsc_match(&r, 503));
   /* R12 refresh: the earlier of 78 % and expiry - Timer F (16 s) */
   assert_int_equal(sipline__refresh_delay(3600, 16000), 2808000);
   assert_int_equal(sipline__refresh_delay(800, 16000), 624000);
