@@ -185,6 +185,46 @@ static void print_event(const cJSON *o) {
   printf("  #%.0f\n", num(o, "seq", 0));
 }
 
+/* The command line's options; they may stand before or after the command. */
+typedef struct opts {
+  char sock[256];
+  int json, follow, messages, fresh;
+  long long since;
+} opts;
+
+/* Applies one getopt result: -1 when taken, else the exit status. */
+static int take_opt(int c, opts *o) {
+  switch (c) {
+  case 's':
+    snprintf(o->sock, sizeof o->sock, "%s", optarg);
+    return -1;
+  case 'j':
+    o->json = 1;
+    return -1;
+  case 'f':
+    o->follow = 1;
+    return -1;
+  case 'S':
+    o->since = atoll(optarg);
+    return -1;
+  case 'm':
+    o->messages = 1;
+    return -1;
+  case 'n':
+    o->fresh = 1;
+    return -1;
+  case 'h':
+    fputs(usage, stdout);
+    return 0;
+  case 'V':
+    printf("siplinectl %s\n", SIPLINE_VERSION);
+    return 0;
+  default:
+    fputs(usage, stderr);
+    return 2;
+  }
+}
+
 enum { K_ONE, K_EVENTS, K_STATUS };
 
 int main(int argc, char **argv) {
@@ -197,41 +237,13 @@ int main(int argc, char **argv) {
                                      {"messages", no_argument, 0, 'm'},
                                      {"new", no_argument, 0, 'n'},
                                      {0, 0, 0, 0}};
-  char sock[256];
-  default_sock(sock, sizeof sock);
-  int json = 0, follow = 0, messages = 0, fresh = 0;
-  long long since = -1;
+  opts op = {.since = -1};
+  default_sock(op.sock, sizeof op.sock);
   int c;
   while ((c = getopt_long(argc, argv, "+s:jhVfS:mn", lo, NULL)) != -1) {
-    switch (c) {
-    case 's':
-      snprintf(sock, sizeof sock, "%s", optarg);
-      break;
-    case 'j':
-      json = 1;
-      break;
-    case 'f':
-      follow = 1;
-      break;
-    case 'S':
-      since = atoll(optarg);
-      break;
-    case 'm':
-      messages = 1;
-      break;
-    case 'n':
-      fresh = 1;
-      break;
-    case 'h':
-      fputs(usage, stdout);
-      return 0;
-    case 'V':
-      printf("siplinectl %s\n", SIPLINE_VERSION);
-      return 0;
-    default:
-      fputs(usage, stderr);
-      return 2;
-    }
+    int r = take_opt(c, &op);
+    if (r >= 0)
+      return r;
   }
   if (optind >= argc) {
     fputs(usage, stderr);
@@ -239,34 +251,16 @@ int main(int argc, char **argv) {
   }
   const char *cmd = argv[optind++];
   /* options may also follow the command: siplinectl events --follow */
-  while (optind < argc) {
-    int r = getopt_long(argc, argv, "+s:jhVfS:mn", lo, NULL);
-    if (r == -1)
-      break;
-    switch (r) {
-    case 's':
-      snprintf(sock, sizeof sock, "%s", optarg);
-      break;
-    case 'j':
-      json = 1;
-      break;
-    case 'f':
-      follow = 1;
-      break;
-    case 'S':
-      since = atoll(optarg);
-      break;
-    case 'm':
-      messages = 1;
-      break;
-    case 'n':
-      fresh = 1;
-      break;
-    default:
-      fputs(usage, stderr);
-      return 2;
-    }
+  while (optind < argc &&
+         (c = getopt_long(argc, argv, "+s:jhVfS:mn", lo, NULL)) != -1) {
+    int r = take_opt(c, &op);
+    if (r >= 0)
+      return r;
   }
+  const char *sock = op.sock;
+  int json = op.json, follow = op.follow, messages = op.messages,
+      fresh = op.fresh;
+  long long since = op.since;
   int nargs = argc - optind;
   char **args = argv + optind;
   cJSON *req = cJSON_CreateObject();
