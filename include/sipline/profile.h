@@ -12,20 +12,11 @@
 #define SIPLINE_PROFILE_H
 
 #include "sipline/base.h"
+#include "sipline/net.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef enum sipline_transport {
-  SIPLINE_TP_UDP = 0,
-  SIPLINE_TP_TCP,
-  SIPLINE_TP_TLS,
-  SIPLINE_TP_AUTO /* profile only: choose by NAPTR (RFC 3263) */
-} sipline_transport;
-
-/* "UDP", "TCP", "TLS", "Auto". */
-const char *sipline_transport_name(sipline_transport tp);
 
 /* A response-code pattern list (SPEC R8): "503,5??,6??". */
 #define SIPLINE_RSC_MAX 32

@@ -8,6 +8,7 @@
 #define SIPLINE_SIPLINE_H
 
 #include "sipline/base.h"
+#include "sipline/net.h"
 #include "sipline/msg.h"
 #include "sipline/auth.h"
 #include "sipline/profile.h"

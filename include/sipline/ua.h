@@ -23,44 +23,12 @@
 #define SIPLINE_UA_H
 
 #include "sipline/base.h"
+#include "sipline/net.h"
 #include "sipline/profile.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* An IPv4 or IPv6 address and port; family 0 means unset. */
-typedef struct sipline_addr {
-  uint8_t family; /* 4 or 6 */
-  uint8_t ip[16]; /* network order; IPv4 in the first 4 bytes */
-  uint16_t port;
-} sipline_addr;
-
-/* Parses "1.2.3.4", "1.2.3.4:5060", "::1", "[::1]:5060". 0 or MALFORMED. */
-int sipline_addr_parse(const char *s, size_t len, sipline_addr *out);
-/* Writes "1.2.3.4:5060" / "[::1]:5060" (port omitted when 0). */
-int sipline_addr_format(const sipline_addr *a, char *out, size_t cap);
-int sipline_addr_eq(const sipline_addr *a, const sipline_addr *b);
-
-/*
- * Where bytes go or came from. For outgoing TLS, host is the name to send as
- * SNI and to verify the certificate against ("" when the target was an IP).
- */
-typedef struct sipline_path {
-  sipline_transport tp;
-  sipline_addr local;
-  sipline_addr remote;
-  char host[128];
-} sipline_path;
-
-/* Why a transport failed (sipline_ua_transport_error). */
-typedef enum sipline_tperr {
-  SIPLINE_TPERR_UNREACHABLE = 1, /* ICMP port/host unreachable */
-  SIPLINE_TPERR_REFUSED,         /* TCP connect refused */
-  SIPLINE_TPERR_CONNECT_TIMEOUT, /* TCP/TLS connect did not complete */
-  SIPLINE_TPERR_CLOSED,          /* the connection closed or reset */
-  SIPLINE_TPERR_TLS,             /* TLS handshake or verification failed */
-} sipline_tperr;
 
 typedef enum sipline_event_type {
   SIPLINE_EV_NONE = 0,

@@ -21,7 +21,7 @@
 #define SIPLINE_TP_H
 
 #include "sipline/msg.h"
-#include "sipline/ua.h"
+#include "sipline/net.h"
 #include "util/util.h"
 
 /* Largest message a stream flow will reassemble (SIPLINE_ERR_TOOBIG past). */
