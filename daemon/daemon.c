@@ -199,6 +199,30 @@ static void run_command(sd *d, unsigned line, const char *package,
 
 /* ---- UA events ---------------------------------------------------------- */
 
+/*
+ * Places a call with an audio offer. The core is media-free (the SDP is
+ * ours to give); until the daemon has its media engine (issue 9) the offer
+ * names PCMU/PCMA on a port nobody listens to, as the core's placeholder
+ * did before, so that signalling works against real peers.
+ */
+static int place_call(sd *d, unsigned line, const char *to, unsigned *id) {
+  const char *h = d->o.advertise ? d->o.advertise : d->o.bind[0];
+  const char *fam = strchr(h, ':') ? "IP6" : "IP4";
+  char sdp[512];
+  int n = snprintf(sdp, sizeof sdp,
+                   "v=0\r\no=siplined %u 1 IN %s %s\r\ns=-\r\n"
+                   "c=IN %s %s\r\nt=0 0\r\n"
+                   "m=audio %u RTP/AVP 0 8\r\n"
+                   "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+                   "a=sendrecv\r\n",
+                   line, fam, h, fam, h, 16384u + 2u * (line % 8000u));
+  if (n < 0 || (size_t)n >= sizeof sdp)
+    return SIPLINE_ERR_TOOBIG;
+  sipline_call_params p = {
+      .line = line, .to = to, .sdp = sdp, .sdp_len = (size_t)n};
+  return sipline_ua_call(d->ua, &p, id, sd_now(d));
+}
+
 static void on_execute(sd *d, const sipline_event *ev) {
   if (strcmp(ev->state, "now") != 0 && strcmp(ev->state, "run") != 0)
     return; /* "queued" and "dropped" are only reported */
@@ -210,7 +234,7 @@ static void on_execute(sd *d, const sipline_event *ev) {
   if (strncasecmp(u, "Dial:", 5) == 0 && u[5]) {
     unsigned id = 0;
     int rc =
-        sipline_ua_call(d->ua, ev->line ? ev->line : 1, u + 5, &id, sd_now(d));
+        place_call(d, ev->line ? ev->line : 1, u + 5, &id);
     cJSON *o = sj_event_new("dial", sd_now(d), ev->line, &d->ck);
     cJSON_AddStringToObject(o, "target", u + 5);
     if (rc == 0)
@@ -721,7 +745,7 @@ void sd_ctl_request(sd *d, sd_ctlc *c, cJSON *req) {
       fail(c, cmd, "not running");
       return;
     }
-    int rc = sipline_ua_call(d->ua, line, to->valuestring, &id, sd_now(d));
+    int rc = place_call(d, line, to->valuestring, &id);
     sd_drive(d);
     if (rc) {
       fail(c, cmd, sipline_strerror(rc));

@@ -60,6 +60,11 @@ typedef struct sipline_line_cfg {
   /* Beyond the seed: dead-proxy detection between refreshes (off). */
   uint32_t keepalive_intvl;      /* Keep_Alive_Intvl_n_, s, 0 = off */
   uint32_t keepalive_fail_count; /* Keep_Alive_Fail_Count_n_, 3 */
+  /* RFC 4028 session timers (SPEC R16): Session_Expires_n_ (1800 s, 0 =
+   * off: not asked for, still honoured when the peer asks) and Min_SE_n_
+   * (90 s, at least 90). */
+  uint32_t session_expires;
+  uint32_t min_se;
 } sipline_line_cfg;
 
 /* An unknown tag, kept as read. */

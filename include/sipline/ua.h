@@ -23,6 +23,7 @@
 #define SIPLINE_UA_H
 
 #include "sipline/base.h"
+#include "sipline/call.h"
 #include "sipline/net.h"
 #include "sipline/profile.h"
 
@@ -39,7 +40,8 @@ typedef enum sipline_event_type {
   SIPLINE_EV_SERVER_UP,    /* server, reason */
   SIPLINE_EV_FAILOVER,     /* from, to, reason */
   SIPLINE_EV_FALLBACK,     /* from, to, reason */
-  SIPLINE_EV_CALL,         /* id, state, server, text = target */
+  SIPLINE_EV_CALL,         /* id, state, call_state, status, reason,
+                              server, text = peer (sipline/call.h) */
   SIPLINE_EV_DNS_QUERY,    /* id, qtype, text = name */
   SIPLINE_EV_EXECUTE,      /* xml-service item: text = URL, priority, state
                               ("now", "queued", "run", "dropped") */
@@ -47,6 +49,10 @@ typedef enum sipline_event_type {
   SIPLINE_EV_AUTH_FAILED,  /* inbound request refused: from, reason, status */
   SIPLINE_EV_KEEPALIVE,    /* server, state ("ok", "failed") */
   SIPLINE_EV_WARNING,      /* reason, text */
+  SIPLINE_EV_CALL_SDP,     /* id, state ("offer"/"answer"), from ("local"/
+                              "remote"), reason (the carrier: "invite",
+                              "1xx", "2xx", "ack", "prack", "update"),
+                              body (the SDP) */
   SIPLINE_EV__MAX
 } sipline_event_type;
 
@@ -81,6 +87,11 @@ typedef struct sipline_event {
   char reason[64];
   char state[16];
   char text[512];
+  int call_state; /* SIPLINE_EV_CALL: a sipline_call_state */
+  /* SIPLINE_EV_CALL_SDP: the body, owned by the UA and valid until the
+   * next sipline_ua_poll_event (or sipline_ua_del); NULL otherwise. */
+  const char *body;
+  size_t body_len;
 } sipline_event;
 
 /* One DNS record in an answer. */
@@ -177,15 +188,6 @@ uint64_t sipline_ua_events_dropped(const sipline_ua *ua);
 int sipline_ua_dns_answer(sipline_ua *ua, unsigned id,
                           const sipline_dns_rr *rr, size_t n,
                           sipline_tstamp now);
-
-/*
- * Places a call from a line to a user or URI (a minimal INVITE session until
- * the dialog layer grows: INVITE, ACK, BYE). *call_id gets a handle for
- * sipline_ua_hangup and SIPLINE_EV_CALL events.
- */
-int sipline_ua_call(sipline_ua *ua, unsigned line, const char *to,
-                    unsigned *call_id, sipline_tstamp now);
-int sipline_ua_hangup(sipline_ua *ua, unsigned call_id, sipline_tstamp now);
 
 /* Status for operators (siplinectl status). */
 #define SIPLINE_MAX_SERVERS 16

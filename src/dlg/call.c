@@ -1,306 +1,324 @@
 /*
- * src/dlg/call.c: the minimal INVITE session behind sipline_ua_call and
- * sipline_ua_hangup (see dlg.h for what it does and does not do yet).
+ * src/dlg/call.c: the dlg module: sessions, events, the public calls, and
+ * the outgoing INVITE (RFC 3261 §13.2, forking §13.2.2.4, CANCEL §9.1,
+ * 100rel §4 of RFC 3262 on the UAC side). See sess.h for the other files.
  *
- * A call is a UAC INVITE dialog (RFC 3261 §13, §12.1.2): one Call-ID and
- * local tag for the whole attempt, CSeq growing with every request (a
- * resend to another server after a timeout is a new INVITE of the same
- * call, as RFC 3261 §8.1.3.1 allows after a failure). The route a call is
- * set up on is copied into the call and never looked up again (R13), so a
- * failover or fallback of the line does not move it.
+ * An outgoing call is one Call-ID and local tag for the whole attempt, the
+ * CSeq growing with every request (a resend to another server after a
+ * timeout is a new INVITE of the same call, RFC 3261 §8.1.3.1). The first
+ * hop a call is set up on is copied into the call, and its dialog keeps its
+ * route set and target, never looked up again (R13).
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "dlg/dlg.h"
+#include "dlg/sess.h"
 #include "reg/reg.h"
-#include "sipline/auth.h"
-
-/* How many servers one call attempt may try (R4, R7). */
-#define DLG_MAX_ATTEMPTS 4
-
-enum { C_CALLING = 1, C_CONFIRMED, C_ENDING };
-
-typedef struct call {
-  struct call *next;
-  struct dlg_mod *m;
-  unsigned id;
-  unsigned line;
-  int state;
-  char to_text[128];   /* what the application asked for */
-  char ruri[256];      /* the INVITE's Request-URI and To */
-  sipline__target tgt; /* the route the call holds (R13) */
-  char callid[SIPLINE__CALLID_LEN + 1];
-  char ltag[SIPLINE__TAG_LEN + 1];
-  char rtag[96];
-  uint32_t cseq;
-  uint32_t inv_cseq;
-  char target[256];    /* remote target (the 2xx Contact) */
-  char *route_set;     /* "Route: <...>\r\n" lines (reversed Record-Route) */
-  sipline__ctx *inv;   /* valid until its last callback */
-  sipline__ctx *bye;
-  sipline_auth_client *auth; /* made on the first 401/407 */
-  unsigned attempts;
-  unsigned challenges;
-  int tried_alt;
-  int hangup_req;
-  int inv_answered; /* the current INVITE got a response (1xx included) */
-} call;
-
-typedef struct dlg_mod {
-  sipline_ua *ua;
-  call *calls;
-  unsigned next_id;
-} dlg_mod;
 
 /* ------------------------------------------------------------------ */
+/* small helpers */
 
-static void ev_call(call *c, const char *state, int status,
-                    const char *reason) {
-  sipline_event ev;
-  sipline__event_init(&ev, SIPLINE_EV_CALL, c->line);
-  ev.id = c->id;
-  ev.status = status;
-  sipline__event_str(ev.state, sizeof ev.state, "%s", state);
-  sipline__event_str(ev.server, sizeof ev.server, "%s", c->tgt.server);
-  sipline__event_str(ev.text, sizeof ev.text, "%s", c->to_text);
-  if (reason)
-    sipline__event_str(ev.reason, sizeof ev.reason, "%s", reason);
-  sipline__ua_emit(c->m->ua, &ev);
+const sipline_line_cfg *sess_cfg(const sess *s) {
+  static const sipline_line_cfg none = {.session_expires = 0, .min_se = 90};
+  const sipline_line_cfg *c = sipline__ua_line_cfg(s->m->ua, s->line);
+  return c ? c : &none;
 }
 
-static unsigned line_calls(const dlg_mod *m, unsigned line) {
-  unsigned n = 0;
-  for (const call *c = m ? m->calls : NULL; c; c = c->next)
-    n += c->line == line;
-  return n;
-}
-
-static void call_free(call *c) {
-  const sipline_mem *mem = c->m->ua->mem;
-  if (c->inv)
-    sipline__ctx_detach(c->inv);
-  if (c->bye)
-    sipline__ctx_detach(c->bye);
-  sipline_auth_client_del(c->auth);
-  sipline_mem_free(mem, c->route_set);
-  sipline_mem_free(mem, c);
-}
-
-/* Ends a call: the event, then the line may become idle (R13). */
-static void end_call(call *c, int status, const char *reason,
-                     sipline_tstamp now) {
-  dlg_mod *m = c->m;
-  unsigned line = c->line;
-  for (call **pp = &m->calls; *pp; pp = &(*pp)->next)
-    if (*pp == c) {
-      *pp = c->next;
-      break;
-    }
-  ev_call(c, "ended", status, reason);
-  call_free(c);
-  if (!line_calls(m, line))
-    sipline__ua_line_idle(m->ua, line, now);
-}
-
-static void append_from(call *c, sipline__buf *b) {
-  const sipline_line_cfg *lc = sipline__ua_line_cfg(c->m->ua, c->line);
-  char host[136];
-  sipline__ua_aor_host(c->tgt.domain, host, sizeof host);
-  sipline__buf_append_str(b, "From: ");
-  if (lc && lc->display_name && *lc->display_name) {
-    sipline__buf_append_str(b, "\"");
-    for (const char *p = lc->display_name; *p; p++)
-      if (*p != '"' && *p != '\\' && *p != '\r' && *p != '\n')
-        sipline__buf_append(b, p, 1);
-    sipline__buf_append_str(b, "\" ");
+int msg_lists(const sipline_msg *m, sipline_hdr_id id, const char *token) {
+  for (unsigned k = 0;; k++) {
+    const sipline_hdr *h = sipline_msg_hdr(m, id, k);
+    if (!h)
+      return 0;
+    sipline_pl rest = h->value, item;
+    while (sipline_list_next(&rest, &item) == 1)
+      if (sipline_pl_casecmp_str(sipline_pl_trim(item), token))
+        return 1;
   }
-  if (lc && lc->user_id && *lc->user_id)
-    sipline__buf_printf(b, "<sip:%s@%s>", lc->user_id, host);
-  else
-    sipline__buf_printf(b, "<sip:%s>", host);
-  sipline__buf_printf(b, ";tag=%s\r\n", c->ltag);
 }
 
-static void append_to(call *c, sipline__buf *b) {
-  sipline__buf_printf(b, "To: <%s>", c->ruri);
-  if (c->rtag[0])
-    sipline__buf_printf(b, ";tag=%s", c->rtag);
-  sipline__buf_append_str(b, "\r\n");
+void sess_append_caps(sess *s, sipline__buf *b) {
+  sipline_transport tp = s->dlg ? s->dlg->path.tp : s->tgt.path.tp;
+  sipline__buf_append_str(b, "Contact: ");
+  sipline__ua_append_contact_uri(s->m->ua, b, s->line, tp);
+  sipline__buf_append_str(b, "\r\nAllow: " SIPLINE__ALLOW "\r\n"
+                             "Supported: " SIPLINE__SUPPORTED "\r\n");
 }
 
-/* Credentials for a request, when a challenge was answered before. */
-static void append_auth(call *c, sipline__buf *b, const char *method,
-                        const char *uri) {
-  if (!c->auth || !sipline_auth_client_count(c->auth))
+void sess_append_body(sipline__buf *b, const char *body, size_t len) {
+  if (body && len) {
+    sipline__buf_printf(b,
+                        "Content-Type: application/sdp\r\n"
+                        "Content-Length: %zu\r\n\r\n",
+                        len);
+    sipline__buf_append(b, body, len);
+  } else {
+    sipline__buf_append_str(b, "Content-Length: 0\r\n\r\n");
+  }
+}
+
+void sess_append_auth(sess *s, sipline__buf *b, const char *method,
+                      const char *uri) {
+  if (!s->auth || !sipline_auth_client_count(s->auth))
     return;
   char out[2048];
   sipline_auth_req ar = {.method = sipline_pl_str(method),
                          .uri = sipline_pl_str(uri),
                          .body = SIPLINE_PL_NULL,
-                         .rng = &c->m->ua->rng};
-  ptrdiff_t n = sipline_auth_client_headers(c->auth, &ar, out, sizeof out);
+                         .rng = &s->m->ua->rng};
+  ptrdiff_t n = sipline_auth_client_headers(s->auth, &ar, out, sizeof out);
   if (n > 0)
     sipline__buf_append(b, out, (size_t)n);
 }
 
-static void append_sdp(call *c, sipline__buf *b) {
-  sipline_ua *ua = c->m->ua;
-  const char *h = ua->local_host;
-  const char *fam = strchr(h, ':') ? "IP6" : "IP4";
-  sipline__buf sdp;
-  sipline__buf_init(&sdp, ua->mem);
-  sipline__buf_printf(&sdp,
-                      "v=0\r\no=sipline %u 1 IN %s %s\r\ns=-\r\n"
-                      "c=IN %s %s\r\nt=0 0\r\n"
-                      "m=audio %u RTP/AVP 0 8\r\n"
-                      "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
-                      "a=sendrecv\r\n",
-                      c->id, fam, h, fam, h, 16384u + 2u * (c->id % 8000u));
-  sipline__buf_printf(b,
-                      "Content-Type: application/sdp\r\n"
-                      "Content-Length: %zu\r\n\r\n",
-                      sdp.len);
-  sipline__buf_append(b, sdp.p, sdp.len);
-  if (sdp.err)
-    b->err = sdp.err;
-  sipline__buf_free(&sdp);
+int sess_take_challenge(sess *s, const sipline_msg *rsp) {
+  const sipline_line_cfg *lc = sipline__ua_line_cfg(s->m->ua, s->line);
+  if (s->challenges >= 2 || !lc || !lc->password || !*lc->password)
+    return 0;
+  if (!s->auth) {
+    const char *user = lc->use_auth_id && lc->auth_id && *lc->auth_id
+                           ? lc->auth_id
+                           : lc->user_id;
+    sipline_auth_client_cfg ac = {.username = user ? user : "",
+                                  .password = lc->password};
+    if (sipline_auth_client_new(&s->auth, &ac, s->m->ua->mem) != 0)
+      return 0;
+  }
+  if (sipline_auth_client_on_response(s->auth, rsp) != 0)
+    return 0;
+  s->challenges++;
+  return 1;
 }
+
+/* ------------------------------------------------------------------ */
+/* events and the life of a session */
+
+const char *sipline_call_state_name(sipline_call_state st) {
+  switch (st) {
+  case SIPLINE_CALL_CALLING:
+    return "calling";
+  case SIPLINE_CALL_INCOMING:
+    return "incoming";
+  case SIPLINE_CALL_EARLY:
+    return "early";
+  case SIPLINE_CALL_CONNECTING:
+    return "connecting";
+  case SIPLINE_CALL_CONFIRMED:
+    return "confirmed";
+  case SIPLINE_CALL_ENDING:
+    return "ending";
+  case SIPLINE_CALL_ENDED:
+    return "ended";
+  default:
+    return "none";
+  }
+}
+
+void sess_event(sess *s, const char *reason, int status) {
+  sipline_event ev;
+  sipline__event_init(&ev, SIPLINE_EV_CALL, s->line);
+  ev.id = s->id;
+  ev.status = status;
+  ev.call_state = (int)s->state;
+  sipline__event_str(ev.state, sizeof ev.state, "%s",
+                     sipline_call_state_name(s->state));
+  sipline__event_str(ev.server, sizeof ev.server, "%s", s->tgt.server);
+  sipline__event_str(ev.text, sizeof ev.text, "%s", s->peer);
+  if (reason)
+    sipline__event_str(ev.reason, sizeof ev.reason, "%s", reason);
+  if (s->se && s->state == SIPLINE_CALL_CONFIRMED)
+    ev.expires = s->se;
+  sipline__ua_emit(s->m->ua, &ev);
+}
+
+void sess_set_state(sess *s, sipline_call_state st, const char *reason,
+                    int status) {
+  s->state = st;
+  sess_event(s, reason, status);
+}
+
+static unsigned line_calls(const dlg_mod *m, unsigned line) {
+  unsigned n = 0;
+  for (const sess *s = m ? m->calls : NULL; s; s = s->next)
+    n += s->line == line;
+  return n;
+}
+
+void saved_free(sess *s, saved_rsp *r) {
+  sipline__timer_cancel(&s->m->ua->timers, &r->t);
+  sipline_mem_free(s->m->ua->mem, r->headers);
+  sipline_mem_free(s->m->ua->mem, r->body);
+  r->headers = r->body = NULL;
+  r->body_len = 0;
+  r->stx = NULL;
+}
+
+void sess_cancel_timers(sess *s) {
+  sipline__theap *h = &s->m->ua->timers;
+  sipline__timer_cancel(h, &s->t_retry);
+  sipline__timer_cancel(h, &s->t_sdp);
+  sipline__timer_cancel(h, &s->t_st);
+  sipline__timer_cancel(h, &s->t_bye_retry);
+  sipline__timer_cancel(h, &s->x2xx.t);
+  sipline__timer_cancel(h, &s->rel.t);
+}
+
+/* Lets go of a held server transaction: a final answer if it has none. */
+static void release_stx(sipline__stx **p, int status, sipline_tstamp now) {
+  sipline__stx *stx = *p;
+  *p = NULL;
+  if (!stx)
+    return;
+  sipline__stx_set_handler(stx, NULL, NULL);
+  if (!sipline__stx_is_final(stx) &&
+      sipline__stx_reply(stx, status, NULL, now) != 0)
+    sipline__stx_abandon(stx, now);
+}
+
+static void sess_free(sess *s, sipline_tstamp now) {
+  const sipline_mem *mem = s->m->ua->mem;
+  sess_cancel_timers(s);
+  sipline__ctx **ctxs[] = {&s->inv, &s->rinv, &s->upd, &s->bye, &s->ack_ctx};
+  for (size_t i = 0; i < SIPLINE__ARRAY_LEN(ctxs); i++)
+    if (*ctxs[i]) {
+      sipline__ctx_detach(*ctxs[i]);
+      *ctxs[i] = NULL;
+    }
+  /* Held requests: an INVITE not answered gets 487, others 481. */
+  release_stx(&s->inv_stx, 487, now);
+  release_stx(&s->rinv_stx, 487, now);
+  release_stx(&s->upd_stx, 481, now);
+  release_stx(&s->prack_stx, 481, now);
+  if (s->x2xx.stx)
+    sipline__stx_set_handler(s->x2xx.stx, NULL, NULL);
+  if (s->rel.stx)
+    sipline__stx_set_handler(s->rel.stx, NULL, NULL);
+  saved_free(s, &s->x2xx);
+  saved_free(s, &s->rel);
+  for (unsigned i = 0; i < s->n_early; i++)
+    if (s->early[i] != s->dlg)
+      sipline__dialog_del(s->early[i]);
+  sipline__dialog_del(s->dlg);
+  sipline_auth_client_del(s->auth);
+  oa_free(s);
+  sipline_mem_free(mem, s->xheaders);
+  sipline_mem_free(mem, s->inv_offer);
+  sipline_mem_free(mem, s->retry_sdp);
+  sipline_mem_free(mem, s);
+}
+
+void sess_end(sess *s, int status, const char *reason, sipline_tstamp now) {
+  if (s->ending)
+    return;
+  s->ending = 1;
+  dlg_mod *m = s->m;
+  unsigned line = s->line;
+  for (sess **pp = &m->calls; *pp; pp = &(*pp)->next)
+    if (*pp == s) {
+      *pp = s->next;
+      break;
+    }
+  s->state = SIPLINE_CALL_ENDED;
+  sess_event(s, reason, status);
+  sess_free(s, now);
+  if (!line_calls(m, line))
+    sipline__ua_line_idle(m->ua, line, now);
+}
+
+static sess *find(dlg_mod *m, unsigned id) {
+  for (sess *s = m ? m->calls : NULL; s; s = s->next)
+    if (s->id == id)
+      return s;
+  return NULL;
+}
+
+static void on_sdp_wait(sipline__timer *t, void *arg, sipline_tstamp now);
+
+void sess_timer_init(sess *s) {
+  sipline__timer_init(&s->t_sdp, on_sdp_wait, s);
+}
+
+/* The application did not answer a remote offer in time. */
+static void on_sdp_wait(sipline__timer *t, void *arg, sipline_tstamp now) {
+  sess *s = arg;
+  (void)t;
+  sipline__ua_warn(s->m->ua, s->line, "sdp_timeout",
+                   "call %u: no answer to the remote offer", s->id);
+  indlg_sdp(s, NULL, 0, now);
+}
+
+sess *sess_new(dlg_mod *m, unsigned line, int uac) {
+  sipline_ua *ua = m->ua;
+  sess *s = sipline_mem_calloc(ua->mem, 1, sizeof *s);
+  if (!s)
+    return NULL;
+  s->m = m;
+  s->id = ++m->next_id ? m->next_id : ++m->next_id;
+  s->line = line;
+  s->uac = (uint8_t)uac;
+  s->peer_update = -1;
+  s->st_due = SIPLINE_TSTAMP_NONE;
+  sess_timer_init(s);
+  return s;
+}
+
+void sess_link(sess *s) {
+  s->next = s->m->calls;
+  s->m->calls = s;
+}
+
+/* ------------------------------------------------------------------ */
+/* the outgoing INVITE */
 
 static void on_inv(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
                    int err, sipline_tstamp now);
-static void on_bye(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
-                   int err, sipline_tstamp now);
 
-static int send_invite(call *c, sipline_tstamp now) {
-  sipline_ua *ua = c->m->ua;
+static void append_from(sess *s, sipline__buf *b) {
+  sipline__buf_printf(b, "From: %s;tag=%s\r\n", s->luri, s->ltag);
+}
+
+static int send_invite(sess *s, sipline_tstamp now) {
+  sipline_ua *ua = s->m->ua;
   char branch[SIPLINE__BRANCH_LEN + 1];
   sipline__buf b;
   sipline__buf_init(&b, ua->mem);
   sipline__ua_new_branch(ua, branch);
-  c->inv_cseq = ++c->cseq;
-  c->inv_answered = 0;
-  sipline__buf_printf(&b, "INVITE %s SIP/2.0\r\n", c->ruri);
-  sipline__ua_append_via(ua, &b, c->line, c->tgt.path.tp, branch);
+  s->inv_cseq = ++s->cseq;
+  s->inv_answered = 0;
+  sipline__buf_printf(&b, "INVITE %s SIP/2.0\r\n", s->ruri);
+  sipline__ua_append_via(ua, &b, s->line, s->tgt.path.tp, branch);
   sipline__ua_append_common(ua, &b);
-  append_from(c, &b);
-  append_to(c, &b);
-  sipline__buf_printf(&b, "Call-ID: %s\r\nCSeq: %u INVITE\r\n", c->callid,
-                      c->inv_cseq);
-  sipline__buf_append_str(&b, "Contact: ");
-  sipline__ua_append_contact_uri(ua, &b, c->line, c->tgt.path.tp);
-  sipline__buf_append_str(&b, "\r\nAllow: " SIPLINE__ALLOW "\r\n"
-                              "Supported: " SIPLINE__SUPPORTED "\r\n");
-  append_auth(c, &b, "INVITE", c->ruri);
-  append_sdp(c, &b);
+  append_from(s, &b);
+  sipline__buf_printf(&b, "To: <%s>\r\nCall-ID: %s\r\nCSeq: %u INVITE\r\n",
+                      s->ruri, s->callid, s->inv_cseq);
+  sess_append_caps(s, &b);
+  if (s->prack_mode == SIPLINE_100REL_REQUIRED)
+    sipline__buf_append_str(&b, "Require: 100rel\r\n");
+  st_append_request(s, &b, 1);
+  sess_append_auth(s, &b, "INVITE", s->ruri);
+  if (s->xheaders)
+    sipline__buf_append_str(&b, s->xheaders);
+  sess_append_body(&b, s->inv_offer, s->inv_offer_len);
   if (b.err) {
     sipline__buf_free(&b);
     return SIPLINE_ERR_NOMEM;
   }
-  sipline__ctx_params p = {.path = &c->tgt.path,
-                           .req = b.p,
-                           .len = b.len,
-                           .cb = on_inv,
-                           .arg = c};
-  int r = sipline__ua_request(ua, &p, now, &c->inv);
+  sipline__ctx_params p = {
+      .path = &s->tgt.path, .req = b.p, .len = b.len, .cb = on_inv, .arg = s};
+  int r = sipline__ua_request(ua, &p, now, &s->inv);
   sipline__buf_free(&b);
   return r;
 }
 
-/* An in-dialog request line and the headers every one of them has. */
-static void dialog_request(call *c, sipline__buf *b, const char *method,
-                           uint32_t cseq) {
-  sipline_ua *ua = c->m->ua;
-  char branch[SIPLINE__BRANCH_LEN + 1];
-  sipline__ua_new_branch(ua, branch);
-  sipline__buf_printf(b, "%s %s SIP/2.0\r\n", method,
-                      c->target[0] ? c->target : c->ruri);
-  sipline__ua_append_via(ua, b, c->line, c->tgt.path.tp, branch);
-  if (c->route_set)
-    sipline__buf_append_str(b, c->route_set);
-  sipline__ua_append_common(ua, b);
-  append_from(c, b);
-  append_to(c, b);
-  sipline__buf_printf(b, "Call-ID: %s\r\nCSeq: %u %s\r\n", c->callid, cseq,
-                      method);
-}
-
-static int send_bye(call *c, sipline_tstamp now) {
-  sipline_ua *ua = c->m->ua;
-  sipline__buf b;
-  sipline__buf_init(&b, ua->mem);
-  dialog_request(c, &b, "BYE", ++c->cseq);
-  append_auth(c, &b, "BYE", c->target[0] ? c->target : c->ruri);
-  sipline__buf_append_str(&b, "Content-Length: 0\r\n\r\n");
-  if (b.err) {
-    sipline__buf_free(&b);
-    return SIPLINE_ERR_NOMEM;
+/* Forgets the early dialogs (all but keep). */
+static void drop_early(sess *s, sipline__dialog *keep) {
+  for (unsigned i = 0; i < s->n_early; i++)
+    if (s->early[i] != keep)
+      sipline__dialog_del(s->early[i]);
+  s->n_early = 0;
+  if (s->dlg != keep) {
+    /* s->dlg was one of the early ones, freed above */
+    s->dlg = keep;
   }
-  /* R13: on the path the call was set up on, whatever the line does. */
-  sipline__ctx_params p = {.path = &c->tgt.path,
-                           .req = b.p,
-                           .len = b.len,
-                           .cb = on_bye,
-                           .arg = c};
-  int r = sipline__ua_request(ua, &p, now, &c->bye);
-  sipline__buf_free(&b);
-  if (r == 0)
-    c->state = C_ENDING;
-  return r;
-}
-
-/* Record-Route (reversed) and Contact of a 2xx (RFC 3261 §12.1.2). */
-static void take_dialog(call *c, const sipline_msg *rsp) {
-  sipline_ua *ua = c->m->ua;
-  snprintf(c->rtag, sizeof c->rtag, "%.*s", (int)rsp->to.tag.len,
-           rsp->to.tag.p ? rsp->to.tag.p : "");
-  const sipline_hdr *h = sipline_msg_hdr(rsp, SIPLINE_HDR_CONTACT, 0);
-  if (h) {
-    sipline_pl rest = h->value, item;
-    sipline_nameaddr na;
-    if (sipline_list_next(&rest, &item) == 1 &&
-        sipline_nameaddr_parse(item, &na) == 0 && na.uri_raw.len &&
-        na.uri_raw.len < sizeof c->target)
-      snprintf(c->target, sizeof c->target, "%.*s", (int)na.uri_raw.len,
-               na.uri_raw.p);
-  }
-  /* Collect the Record-Route values in order, then write them reversed. */
-  sipline_pl rr[16];
-  unsigned n = 0;
-  for (unsigned k = 0; n < 16; k++) {
-    const sipline_hdr *r = sipline_msg_hdr(rsp, SIPLINE_HDR_RECORD_ROUTE, k);
-    if (!r)
-      break;
-    sipline_pl rest = r->value, item;
-    while (n < 16 && sipline_list_next(&rest, &item) == 1)
-      rr[n++] = item;
-  }
-  if (!n)
-    return;
-  sipline__buf b;
-  sipline__buf_init(&b, ua->mem);
-  while (n--) {
-    sipline__buf_append_str(&b, "Route: ");
-    sipline__buf_append_pl(&b, rr[n]);
-    sipline__buf_append_str(&b, "\r\n");
-  }
-  sipline__buf_append(&b, "", 1);
-  if (!b.err) {
-    size_t len;
-    c->route_set = sipline__buf_steal(&b, &len);
-  }
-  sipline__buf_free(&b);
-}
-
-static void send_ack(call *c, sipline__ctx *ctx, sipline_tstamp now) {
-  sipline_ua *ua = c->m->ua;
-  sipline__buf b;
-  sipline__buf_init(&b, ua->mem);
-  dialog_request(c, &b, "ACK", c->inv_cseq);
-  sipline__buf_append_str(&b, "Content-Length: 0\r\n\r\n");
-  if (!b.err)
-    sipline__ctx_ack_2xx(ctx, &c->tgt.path, b.p, b.len, now);
-  sipline__buf_free(&b);
 }
 
 /*
@@ -308,219 +326,503 @@ static void send_ack(call *c, sipline__ctx *ctx, sipline_tstamp now) {
  * wherever reg now sends the line's requests (R7: the failed request is
  * resent to the next server). 1 when resent.
  */
-static int resend(call *c, int err, sipline_tstamp now) {
-  sipline_ua *ua = c->m->ua;
+static int resend(sess *s, int err, sipline_tstamp now) {
+  sipline_ua *ua = s->m->ua;
   sipline__target t;
   const sipline__reg_api *api = sipline__reg_api_of(ua);
-  if (c->attempts + 1 >= DLG_MAX_ATTEMPTS || c->hangup_req)
+  if (s->attempts + 1 >= SESS_MAX_ATTEMPTS || s->hangup_req)
     return 0;
-  if (err == SIPLINE_ERR_TIMEOUT && !c->tried_alt && api &&
-      api->alt_target && api->alt_target(ua, c->line, &t) == 0 &&
-      strcmp(t.server, c->tgt.server) != 0) {
-    c->tried_alt = 1;
-  } else if (sipline__ua_line_target(ua, c->line, &t) != 0 ||
-             strcmp(t.server, c->tgt.server) == 0) {
+  if (err == SIPLINE_ERR_TIMEOUT && !s->tried_alt && api && api->alt_target &&
+      api->alt_target(ua, s->line, &t) == 0 &&
+      strcmp(t.server, s->tgt.server) != 0) {
+    s->tried_alt = 1;
+  } else if (sipline__ua_line_target(ua, s->line, &t) != 0 ||
+             strcmp(t.server, s->tgt.server) == 0) {
     return 0;
   }
-  c->tgt = t;
-  c->attempts++;
-  c->challenges = 0;
-  if (send_invite(c, now) != 0)
+  s->tgt = t;
+  s->attempts++;
+  s->challenges = 0;
+  drop_early(s, NULL);
+  if (send_invite(s, now) != 0)
     return 0;
-  ev_call(c, "calling", 0, "resent");
+  s->state = SIPLINE_CALL_CALLING;
+  sess_event(s, "resent", 0);
   return 1;
 }
 
-/* Answers a 401/407 once per request (RFC 3261 §22.2). */
-static int take_challenge(call *c, const sipline_msg *rsp) {
-  const sipline_line_cfg *lc = sipline__ua_line_cfg(c->m->ua, c->line);
-  if (c->challenges >= 2 || !lc || !lc->password || !*lc->password)
-    return 0;
-  if (!c->auth) {
-    const char *user = lc->use_auth_id && lc->auth_id && *lc->auth_id
-                           ? lc->auth_id
-                           : lc->user_id;
-    sipline_auth_client_cfg ac = {.username = user ? user : "",
-                                  .password = lc->password};
-    if (sipline_auth_client_new(&c->auth, &ac, c->m->ua->mem) != 0)
-      return 0;
+/* The early dialog of a 1xx/2xx, made when its To tag is new. */
+static sipline__dialog *dialog_of(sess *s, const sipline_msg *rsp) {
+  for (unsigned i = 0; i < s->n_early; i++)
+    if (sipline_pl_eq(rsp->to.tag, sipline_pl_str(s->early[i]->rtag)))
+      return s->early[i];
+  if (s->dlg && s->dlg->confirmed &&
+      sipline_pl_eq(rsp->to.tag, sipline_pl_str(s->dlg->rtag)))
+    return s->dlg;
+  return NULL;
+}
+
+sipline__dialog *sess_new_dialog(sess *s, const sipline_msg *rsp) {
+  char ruri_na[264];
+  snprintf(ruri_na, sizeof ruri_na, "<%s>", s->ruri);
+  sipline__dialog_uac_params p = {.line = s->line,
+                                  .call_id = s->callid,
+                                  .ltag = s->ltag,
+                                  .luri = s->luri,
+                                  .ruri = ruri_na,
+                                  .lcseq = s->inv_cseq,
+                                  .path = &s->tgt.path,
+                                  .rx = sess_dialog_rx,
+                                  .owner = s};
+  sipline__dialog *d = NULL;
+  if (sipline__dialog_uac(s->m->ua, &p, rsp, &d) != 0)
+    return NULL;
+  return d;
+}
+
+/* A 1xx to the initial INVITE. */
+static void on_provisional(sess *s, const sipline_msg *rsp,
+                           sipline_tstamp now) {
+  if (rsp->status == 100 || !rsp->to.tag.len)
+    return;
+  sipline__dialog *d = dialog_of(s, rsp);
+  if (!d) {
+    if (s->n_early == SESS_MAX_EARLY || !(d = sess_new_dialog(s, rsp)))
+      return; /* too many forks: this one stays without a dialog */
+    s->early[s->n_early++] = d;
+  } else {
+    sipline__dialog_refresh_target(d, rsp);
   }
-  if (sipline_auth_client_on_response(c->auth, rsp) != 0)
-    return 0;
-  c->challenges++;
-  return 1;
+  s->dlg = d;
+  if (msg_lists(rsp, SIPLINE_HDR_ALLOW, "UPDATE"))
+    s->peer_update = 1;
+  int reliable = msg_lists(rsp, SIPLINE_HDR_REQUIRE, "100rel") &&
+                 sipline_msg_hdr(rsp, SIPLINE_HDR_RSEQ, 0) &&
+                 s->prack_mode != SIPLINE_100REL_OFF;
+  int has_sdp = msg_has_sdp(rsp);
+  char reason[32];
+  snprintf(reason, sizeof reason, "status:%d", rsp->status);
+  if (reliable) {
+    uint64_t rseq = 0;
+    const sipline_hdr *h = sipline_msg_hdr(rsp, SIPLINE_HDR_RSEQ, 0);
+    if (sipline_pl_u64(sipline_pl_trim(h->value), 0xffffffffu, &rseq) != 0 ||
+        !rseq)
+      return;
+    /* RFC 3262 §4: in order only; a retransmission is not PRACKed again. */
+    if (s->rseq_acked && rseq != (uint64_t)s->rseq_acked + 1)
+      return;
+    s->rseq_acked = (uint32_t)rseq;
+    sess_set_state(s, SIPLINE_CALL_EARLY, reason, rsp->status);
+    if (has_sdp && s->oa.st == OA_LOCAL_OFFER) {
+      oa_remote_answer(s, rsp->body.p, rsp->body.len, "1xx");
+    } else if (has_sdp && s->oa.st == OA_IDLE && !s->oa.done) {
+      /* An offer in a reliable 1xx to an INVITE without one: the answer
+       * goes in the PRACK, once the application gives it. */
+      if (oa_remote_offer(s, rsp->body.p, rsp->body.len, "1xx") == 0) {
+        s->wait = W_PRACK;
+        s->ack_cseq = (uint32_t)rseq;
+        sipline__timer_arm(&s->m->ua->timers, &s->t_sdp,
+                           now + SESS_SDP_WAIT_MS);
+        return;
+      }
+    }
+    indlg_prack(s, d, (uint32_t)rseq, s->inv_cseq, NULL, 0, now);
+    return;
+  }
+  if (has_sdp && s->oa.st == OA_LOCAL_OFFER)
+    oa_set_preview(s, rsp->body.p, rsp->body.len); /* early media */
+  if (s->state != SIPLINE_CALL_EARLY || rsp->status != 100)
+    sess_set_state(s, SIPLINE_CALL_EARLY, reason, rsp->status);
+}
+
+/* A 2xx to the initial INVITE (the first, a retransmission or a fork). */
+static void on_2xx(sess *s, sipline__ctx *ctx, const sipline_msg *rsp,
+                   sipline_tstamp now) {
+  sipline__dialog *d = dialog_of(s, rsp);
+  if (s->state == SIPLINE_CALL_CONFIRMED || s->state == SIPLINE_CALL_ENDING ||
+      (s->dlg && s->dlg->confirmed)) {
+    if (d && d == s->dlg)
+      return; /* a retransmission: the transaction re-sends our ACK */
+    indlg_drop_fork(s, ctx, rsp, now); /* §13.2.2.4: ACK and BYE it */
+    return;
+  }
+  if (!rsp->to.tag.len) {
+    /* No dialog can be made: ACK per the transaction, nothing else. */
+    sess_end(s, rsp->status, "no_to_tag", now);
+    return;
+  }
+  if (!d) {
+    d = sess_new_dialog(s, rsp);
+    if (!d) {
+      sess_end(s, rsp->status, "nomem", now);
+      return;
+    }
+  } else {
+    sipline__dialog_confirm(d, rsp);
+  }
+  d->confirmed = 1;
+  d->lcseq = s->inv_cseq > d->lcseq ? s->inv_cseq : d->lcseq;
+  drop_early(s, d);
+  s->dlg = d;
+  if (msg_lists(rsp, SIPLINE_HDR_ALLOW, "UPDATE"))
+    s->peer_update = 1;
+  else if (sipline_msg_hdr(rsp, SIPLINE_HDR_ALLOW, 0))
+    s->peer_update = 0;
+  s->peer_timer = msg_lists(rsp, SIPLINE_HDR_SUPPORTED, "timer") ||
+                  msg_lists(rsp, SIPLINE_HDR_REQUIRE, "timer");
+  st_on_2xx(s, rsp, 1);
+  s->state = SIPLINE_CALL_CONFIRMED;
+  int has_sdp = msg_has_sdp(rsp);
+  if (s->oa.st == OA_LOCAL_OFFER) {
+    if (has_sdp) {
+      oa_remote_answer(s, rsp->body.p, rsp->body.len, "2xx");
+    } else if (s->oa.preview) {
+      oa_remote_answer(s, s->oa.preview, s->oa.preview_len, "1xx");
+    } else {
+      /* RFC 3261 §13.2.1 wants the answer here. A peer without media (a
+       * test registrar, a signalling-only gateway) still gets a call: it
+       * stays up with no agreed session, and the application is told. */
+      oa_rollback(s);
+      sipline__ua_warn(s->m->ua, s->line, "no_sdp_answer",
+                       "call %u: the 2xx carries no SDP answer", s->id);
+    }
+  } else if (s->oa.st == OA_IDLE && !s->oa.done) {
+    if (has_sdp &&
+        oa_remote_offer(s, rsp->body.p, rsp->body.len, "2xx") == 0) {
+      /* The answer goes in the ACK: hold it for the application. */
+      s->ack_ctx = ctx;
+      s->ack_cseq = s->inv_cseq;
+      s->wait = W_ACK;
+      sipline__timer_arm(&s->m->ua->timers, &s->t_sdp,
+                         now + SESS_SDP_WAIT_MS);
+      sess_event(s, "answered", rsp->status);
+      return;
+    }
+    sipline__ua_warn(s->m->ua, s->line, "no_sdp_offer",
+                     "call %u: the 2xx to an INVITE without an offer carries "
+                     "none",
+                     s->id);
+  }
+  indlg_ack(s, d, ctx, s->inv_cseq, NULL, 0, now);
+  sess_event(s, "answered", rsp->status);
+  if (s->hangup_req) {
+    if (indlg_bye(s, now) != 0)
+      sess_end(s, 0, "hangup", now);
+    return;
+  }
+  st_arm(s, now);
 }
 
 static void on_inv(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
                    int err, sipline_tstamp now) {
-  call *c = arg;
-  sipline_ua *ua = c->m->ua;
+  sess *s = arg;
+  sipline_ua *ua = s->m->ua;
   if (!rsp) {
-    c->inv = NULL; /* the handle is gone after this call */
-    if (!err || c->state != C_CALLING)
+    s->inv = NULL; /* the handle is gone after this call */
+    if (s->ack_ctx == ctx)
+      s->ack_ctx = NULL;
+    if (!err || s->state == SIPLINE_CALL_CONFIRMED ||
+        s->state == SIPLINE_CALL_ENDING)
       return; /* the end of the Accepted state */
-    if (c->hangup_req && c->inv_answered && err == SIPLINE_ERR_TIMEOUT) {
+    if (s->hangup_req && s->inv_answered && err == SIPLINE_ERR_TIMEOUT) {
       /* The server answered, then our CANCEL went and no final response
-       * came (RFC 3261 §9.1): that is the end the hangup asked for, not a
-       * server that gives no response. */
-      end_call(c, 0, "cancelled", now);
+       * came (RFC 3261 §9.1): the end the hangup asked for. */
+      sess_end(s, 0, "cancelled", now);
       return;
     }
     /* R5a/R5c: no response at all (Timer B) or a transport error is a
-     * server failure even when the call was hung up meanwhile (no CANCEL
-     * went: §9.1 waits for a provisional response); reg may fail over.
-     * resend() does not resend a hung-up call. */
-    sipline__ua_request_failed(ua, c->line, &c->tgt, err, now); /* R5 */
-    if (resend(c, err, now))
+     * server failure even when the call was hung up meanwhile; reg may
+     * fail over, and resend() does not resend a hung-up call. */
+    sipline__ua_request_failed(ua, s->line, &s->tgt, err, now);
+    if (!s->inv_answered && resend(s, err, now))
       return;
-    end_call(c, 0, err == SIPLINE_ERR_TIMEOUT ? "timeout" : "transport",
-             now);
+    sess_end(s, 0, err == SIPLINE_ERR_TIMEOUT ? "timeout" : "transport", now);
     return;
   }
-  if (c->state == C_CALLING)
-    c->inv_answered = 1;
-  if (rsp->status < 200)
+  s->inv_answered = 1;
+  if (rsp->status < 200) {
+    if (s->state == SIPLINE_CALL_CALLING || s->state == SIPLINE_CALL_EARLY)
+      on_provisional(s, rsp, now);
     return;
+  }
   if (rsp->status < 300) {
-    if (c->state != C_CALLING)
-      return; /* a retransmission: the transaction re-sends our ACK */
-    c->state = C_CONFIRMED;
-    take_dialog(c, rsp);
-    send_ack(c, ctx, now);
-    /* The transaction answers retransmissions of this 2xx with our ACK on
-     * its own; we let go of it now rather than hold the handle through the
-     * Accepted state (a TCP close there ends it without a report). */
-    sipline__ctx_detach(ctx);
-    c->inv = NULL;
-    ev_call(c, "confirmed", rsp->status, NULL);
-    if (c->hangup_req && send_bye(c, now) != 0)
-      end_call(c, 0, "hangup", now);
+    on_2xx(s, ctx, rsp, now);
     return;
   }
-  c->inv = NULL;
-  if (c->state != C_CALLING)
+  s->inv = NULL;
+  if (s->state != SIPLINE_CALL_CALLING && s->state != SIPLINE_CALL_EARLY)
     return;
-  if ((rsp->status == 401 || rsp->status == 407) && !c->hangup_req &&
-      take_challenge(c, rsp) && send_invite(c, now) == 0)
-    return;
+  if ((rsp->status == 401 || rsp->status == 407) && !s->hangup_req &&
+      sess_take_challenge(s, rsp)) {
+    drop_early(s, NULL);
+    oa_rollback(s);
+    if ((!s->inv_offer || oa_local_offer(s, s->inv_offer, s->inv_offer_len,
+                                         "invite") == 0) &&
+        send_invite(s, now) == 0)
+      return;
+  }
+  if (rsp->status == 422 && !s->hangup_req && !s->tried_422 &&
+      st_on_422(s, rsp)) {
+    s->tried_422 = 1;
+    drop_early(s, NULL);
+    oa_rollback(s);
+    if ((!s->inv_offer || oa_local_offer(s, s->inv_offer, s->inv_offer_len,
+                                         "invite") == 0) &&
+        send_invite(s, now) == 0) {
+      sess_event(s, "session_interval_raised", 422);
+      return;
+    }
+  }
   char reason[32];
   snprintf(reason, sizeof reason, "status:%d", rsp->status);
-  /* R5b: reg fails over when the code is in Try Backup RSC; then the
-   * INVITE follows (R7). */
-  sipline__ua_request_failed(ua, c->line, &c->tgt, rsp->status, now);
-  if (rsp->status != 487 && resend(c, 0, now))
+  /* R5b: reg fails over when the code is in Try Backup RSC; the INVITE
+   * follows (R7). */
+  sipline__ua_request_failed(ua, s->line, &s->tgt, rsp->status, now);
+  if (rsp->status != 487 && rsp->status != 422 && resend(s, 0, now)) {
+    oa_rollback(s);
+    if (s->inv_offer)
+      oa_local_offer(s, s->inv_offer, s->inv_offer_len, "invite");
     return;
-  end_call(c, rsp->status, c->hangup_req ? "cancelled" : reason, now);
-}
-
-static void on_bye(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
-                   int err, sipline_tstamp now) {
-  call *c = arg;
-  (void)ctx;
-  if (rsp && rsp->status < 200)
-    return;
-  c->bye = NULL;
-  if (rsp && (rsp->status == 401 || rsp->status == 407) &&
-      take_challenge(c, rsp) && send_bye(c, now) == 0)
-    return;
-  end_call(c, rsp ? rsp->status : 0,
-           rsp ? "hangup"
-               : (err == SIPLINE_ERR_TIMEOUT ? "hangup_timeout"
-                                             : "hangup_transport"),
-           now);
+  }
+  sess_end(s, rsp->status, s->hangup_req ? "cancelled" : reason, now);
 }
 
 /* ------------------------------------------------------------------ */
-/* module hooks                                                         */
+/* the public calls */
 
-static call *find(dlg_mod *m, unsigned id) {
-  for (call *c = m ? m->calls : NULL; c; c = c->next)
-    if (c->id == id)
-      return c;
-  return NULL;
+static int prefix_caseeq(const char *p, const char *lower, size_t k) {
+  for (size_t i = 0; i < k; i++) {
+    char c = p[i];
+    if (c >= 'A' && c <= 'Z')
+      c = (char)(c - 'A' + 'a');
+    if (c != lower[i])
+      return 0;
+  }
+  return 1;
 }
 
-static int m_call(sipline_ua *ua, void *st, unsigned line, const char *to,
-                  unsigned *call_id, sipline_tstamp now) {
-  dlg_mod *m = st;
-  sipline__target t;
-  if (!to || !*to || strlen(to) >= 128 || strpbrk(to, "\r\n<> \""))
+static int valid_headers(const char *h) {
+  if (!h || !*h)
+    return 1;
+  size_t n = strlen(h);
+  if (n > 4096 || n < 2 || h[n - 2] != '\r' || h[n - 1] != '\n')
+    return 0;
+  /* every line "Name: value" CRLF; no blank line (it would end the
+   * headers) and none of the headers the UA writes itself */
+  static const char *const own[] = {
+      "via:",           "from:",           "to:",     "call-id:",
+      "cseq:",          "content-length:", "contact:", "max-forwards:",
+      "content-type:", "v:", "f:", "t:", "i:", "l:", "m:", "c:"};
+  const char *p = h;
+  while (*p) {
+    const char *e = strstr(p, "\r\n");
+    if (!e || e == p || *p == ' ' || *p == '\t' || !memchr(p, ':', (size_t)(e - p)))
+      return 0;
+    for (const char *q = p; q < e; q++)
+      if (*q == '\r' || *q == '\n' || *q == 0)
+        return 0;
+    for (size_t i = 0; i < SIPLINE__ARRAY_LEN(own); i++) {
+      size_t k = strlen(own[i]);
+      if ((size_t)(e - p) >= k && prefix_caseeq(p, own[i], k))
+        return 0;
+    }
+    p = e + 2;
+  }
+  return 1;
+}
+
+int sipline__dlg_call(sipline_ua *ua, const sipline_call_params *cp,
+                      unsigned *call_id, sipline_tstamp now) {
+  dlg_mod *m = sipline__ua_module_state(ua, "dlg");
+  if (!m)
+    return SIPLINE_ERR_STATE;
+  const char *to = cp ? cp->to : NULL;
+  if (!to || !*to || strlen(to) >= 128 || strpbrk(to, "\r\n<> \"") ||
+      (cp->sdp_len && !cp->sdp) || cp->sdp_len > 65536 ||
+      !valid_headers(cp->headers))
     return SIPLINE_ERR_INVAL;
-  if (!sipline__ua_line_cfg(ua, line))
+  const sipline_line_cfg *lc = sipline__ua_line_cfg(ua, cp->line);
+  if (!lc)
     return SIPLINE_ERR_NOTFOUND;
   if (ua->shutting_down)
     return SIPLINE_ERR_STATE;
+  sipline__target t;
   /* R4, R1: where the line's new requests go now. */
-  if (sipline__ua_line_target(ua, line, &t) != 0)
+  if (sipline__ua_line_target(ua, cp->line, &t) != 0)
     return SIPLINE_ERR_NOTFOUND;
-  call *c = sipline_mem_calloc(ua->mem, 1, sizeof *c);
-  if (!c)
+  sess *s = sess_new(m, cp->line, 1);
+  if (!s)
     return SIPLINE_ERR_NOMEM;
-  c->m = m;
-  c->id = ++m->next_id ? m->next_id : ++m->next_id;
-  c->line = line;
-  c->state = C_CALLING;
-  c->tgt = t;
-  snprintf(c->to_text, sizeof c->to_text, "%s", to);
+  s->state = SIPLINE_CALL_CALLING;
+  s->tgt = t;
+  s->prack_mode = cp->prack;
+  snprintf(s->peer, sizeof s->peer, "%s", to);
   if (!strncmp(to, "sip:", 4) || !strncmp(to, "sips:", 5) ||
       !strncmp(to, "tel:", 4))
-    snprintf(c->ruri, sizeof c->ruri, "%s", to);
+    snprintf(s->ruri, sizeof s->ruri, "%s", to);
   else if (strchr(to, '@'))
-    snprintf(c->ruri, sizeof c->ruri, "sip:%s", to);
+    snprintf(s->ruri, sizeof s->ruri, "sip:%s", to);
   else
-    snprintf(c->ruri, sizeof c->ruri, "sip:%s@%s", to, t.domain);
-  sipline__ua_new_callid(ua, c->callid);
-  sipline__ua_new_tag(ua, c->ltag);
-  int r = send_invite(c, now);
-  if (r != 0) {
-    call_free(c);
+    snprintf(s->ruri, sizeof s->ruri, "sip:%s@%s", to, t.domain);
+  /* From: "Display" <sip:user@domain> (the AOR's host, R2) */
+  char host[136];
+  sipline__ua_aor_host(t.domain, host, sizeof host);
+  sipline__buf b;
+  sipline__buf_init(&b, ua->mem);
+  if (lc->display_name && *lc->display_name) {
+    sipline__buf_append_str(&b, "\"");
+    for (const char *p = lc->display_name; *p; p++)
+      if (*p != '"' && *p != '\\' && *p != '\r' && *p != '\n')
+        sipline__buf_append(&b, p, 1);
+    sipline__buf_append_str(&b, "\" ");
+  }
+  if (lc->user_id && *lc->user_id)
+    sipline__buf_printf(&b, "<sip:%s@%s>", lc->user_id, host);
+  else
+    sipline__buf_printf(&b, "<sip:%s>", host);
+  sipline__buf_append(&b, "", 1);
+  int r = b.err ? b.err : (b.len > sizeof s->luri ? SIPLINE_ERR_TOOBIG : 0);
+  if (!r)
+    memcpy(s->luri, b.p, b.len);
+  sipline__buf_free(&b);
+  sipline__ua_new_callid(ua, s->callid);
+  sipline__ua_new_tag(ua, s->ltag);
+  if (!r && cp->headers && *cp->headers &&
+      !(s->xheaders = sipline__strdup(ua->mem, cp->headers)))
+    r = SIPLINE_ERR_NOMEM;
+  if (!r && cp->sdp_len) {
+    s->inv_offer = sipline__strndup(ua->mem, cp->sdp, cp->sdp_len);
+    s->inv_offer_len = cp->sdp_len;
+    if (!s->inv_offer)
+      r = SIPLINE_ERR_NOMEM;
+  }
+  sess_link(s);
+  if (call_id)
+    *call_id = s->id;
+  sess_event(s, NULL, 0);
+  if (!r && s->inv_offer)
+    r = oa_local_offer(s, s->inv_offer, s->inv_offer_len, "invite");
+  if (!r)
+    r = send_invite(s, now);
+  if (r) {
+    sess_end(s, 0, "failed", now);
     return r;
   }
-  c->next = m->calls;
-  m->calls = c;
-  if (call_id)
-    *call_id = c->id;
-  ev_call(c, "calling", 0, NULL);
   return 0;
 }
 
-static int m_hangup(sipline_ua *ua, void *st, unsigned id,
-                    sipline_tstamp now) {
-  call *c = find(st, id);
-  (void)ua;
-  if (!c)
+static sess *get(sipline_ua *ua, unsigned id) {
+  return find(sipline__ua_module_state(ua, "dlg"), id);
+}
+
+int sipline__dlg_answer(sipline_ua *ua, unsigned id,
+                        const sipline_call_answer *a, sipline_tstamp now) {
+  sess *s = get(ua, id);
+  if (!s)
     return SIPLINE_ERR_NOTFOUND;
-  if (c->state == C_ENDING || c->hangup_req)
+  if (!a || (a->sdp_len && !a->sdp) || !valid_headers(a->headers))
+    return SIPLINE_ERR_INVAL;
+  return uas_answer(s, a, now);
+}
+
+int sipline__dlg_reject(sipline_ua *ua, unsigned id, int status,
+                        sipline_tstamp now) {
+  sess *s = get(ua, id);
+  if (!s)
+    return SIPLINE_ERR_NOTFOUND;
+  return uas_reject(s, status, now);
+}
+
+int sipline__dlg_update(sipline_ua *ua, unsigned id, const char *sdp,
+                        size_t len, sipline_tstamp now) {
+  sess *s = get(ua, id);
+  if (!s)
+    return SIPLINE_ERR_NOTFOUND;
+  if (len && !sdp)
+    return SIPLINE_ERR_INVAL;
+  return indlg_update(s, sdp, len, 0, now);
+}
+
+int sipline__dlg_reinvite(sipline_ua *ua, unsigned id, const char *sdp,
+                          size_t len, sipline_tstamp now) {
+  sess *s = get(ua, id);
+  if (!s)
+    return SIPLINE_ERR_NOTFOUND;
+  if (len && !sdp)
+    return SIPLINE_ERR_INVAL;
+  return indlg_reinvite(s, sdp, len, 0, now);
+}
+
+int sipline__dlg_sdp(sipline_ua *ua, unsigned id, const char *sdp, size_t len,
+                     sipline_tstamp now) {
+  sess *s = get(ua, id);
+  if (!s)
+    return SIPLINE_ERR_NOTFOUND;
+  if (len && !sdp)
+    return SIPLINE_ERR_INVAL;
+  return indlg_sdp(s, sdp, len, now);
+}
+
+int sipline__dlg_hangup(sipline_ua *ua, unsigned id, sipline_tstamp now) {
+  sess *s = get(ua, id);
+  if (!s)
+    return SIPLINE_ERR_NOTFOUND;
+  if (s->state == SIPLINE_CALL_ENDING || s->hangup_req)
     return 0;
-  c->hangup_req = 1;
-  if (c->state == C_CALLING) {
+  s->hangup_req = 1;
+  if (!s->uac && s->inv_stx)
+    return uas_reject(s, 603, now);
+  if (s->state == SIPLINE_CALL_CALLING || s->state == SIPLINE_CALL_EARLY) {
     /* §9.1: CANCEL (sent once a provisional response has come). */
-    if (c->inv)
-      sipline__ctx_cancel(c->inv, now);
+    if (s->inv)
+      sipline__ctx_cancel(s->inv, now);
     return 0;
   }
-  if (send_bye(c, now) != 0) {
-    end_call(c, 0, "hangup", now);
+  if (s->wait == W_ACK) {
+    /* An offer in the 2xx was never answered: ACK without, then BYE. */
+    indlg_sdp(s, NULL, 0, now);
+    return 0;
+  }
+  if (indlg_bye(s, now) != 0) {
+    sess_end(s, 0, "hangup", now);
     return SIPLINE_ERR_NOMEM;
   }
   return 0;
 }
 
-int sipline__dlg_call(sipline_ua *ua, unsigned line, const char *to,
-                      unsigned *call_id, sipline_tstamp now) {
-  void *st = sipline__ua_module_state(ua, "dlg");
-  return st ? m_call(ua, st, line, to, call_id, now) : SIPLINE_ERR_STATE;
-}
-
-int sipline__dlg_hangup(sipline_ua *ua, unsigned call_id,
-                        sipline_tstamp now) {
-  void *st = sipline__ua_module_state(ua, "dlg");
-  return st ? m_hangup(ua, st, call_id, now) : SIPLINE_ERR_STATE;
+int sipline__dlg_info(sipline_ua *ua, unsigned id, sipline_call_info *info) {
+  sess *s = get(ua, id);
+  if (!info)
+    return SIPLINE_ERR_INVAL;
+  if (!s)
+    return SIPLINE_ERR_NOTFOUND;
+  memset(info, 0, sizeof *info);
+  info->id = s->id;
+  info->line = s->line;
+  info->state = s->state;
+  info->outgoing = s->uac;
+  snprintf(info->peer, sizeof info->peer, "%s", s->peer);
+  snprintf(info->server, sizeof info->server, "%s", s->tgt.server);
+  info->session_expires = s->se;
+  if (s->se)
+    snprintf(info->refresher, sizeof info->refresher, "%s",
+             s->st_local ? "local" : "remote");
+  info->expires_at = s->se ? s->st_due : SIPLINE_TSTAMP_NONE;
+  info->peer_allows_update = s->peer_update == 1;
+  info->offer_pending = s->oa.st != OA_IDLE;
+  info->local_sdp = s->oa.local ? s->oa.local : "";
+  info->local_sdp_len = s->oa.local_len;
+  info->remote_sdp = s->oa.remote ? s->oa.remote : "";
+  info->remote_sdp_len = s->oa.remote_len;
+  return 0;
 }
 
 unsigned sipline__dlg_line_calls(const sipline_ua *ua, unsigned line) {
   return line_calls(sipline__ua_module_state(ua, "dlg"), line);
 }
+
+/* ------------------------------------------------------------------ */
+/* module hooks */
 
 static int m_init(sipline_ua *ua, void **st) {
   dlg_mod *m = sipline_mem_calloc(ua->mem, 1, sizeof *m);
@@ -535,22 +837,30 @@ static void m_del(sipline_ua *ua, void *st) {
   dlg_mod *m = st;
   if (!m)
     return;
+  /* No sending here: detach and free (held requests get no answer). */
   while (m->calls) {
-    call *c = m->calls;
-    m->calls = c->next;
-    call_free(c);
+    sess *s = m->calls;
+    m->calls = s->next;
+    sipline__stx **held[] = {&s->inv_stx, &s->rinv_stx, &s->upd_stx,
+                             &s->prack_stx, &s->x2xx.stx, &s->rel.stx};
+    for (size_t i = 0; i < SIPLINE__ARRAY_LEN(held); i++)
+      if (*held[i]) {
+        sipline__stx_set_handler(*held[i], NULL, NULL);
+        *held[i] = NULL;
+      }
+    sess_free(s, 0);
   }
   sipline_mem_free(ua->mem, m);
 }
 
 static int m_shutdown(sipline_ua *ua, void *st, sipline_tstamp now) {
   dlg_mod *m = st;
-  /* Hang up everything; end_call unlinks, so walk a snapshot of ids. */
-  unsigned ids[64], n = 0;
-  for (call *c = m->calls; c && n < 64; c = c->next)
-    ids[n++] = c->id;
+  /* Hang up everything; sess_end unlinks, so walk a snapshot of ids. */
+  unsigned ids[256], n = 0;
+  for (sess *s = m->calls; s && n < 256; s = s->next)
+    ids[n++] = s->id;
   for (unsigned i = 0; i < n; i++)
-    m_hangup(ua, st, ids[i], now);
+    sipline__dlg_hangup(ua, ids[i], now);
   return 0;
 }
 
@@ -563,29 +873,10 @@ static int m_is_shut_down(const sipline_ua *ua, void *st) {
 static int m_on_request(sipline_ua *ua, void *st, sipline__stx *stx,
                         const sipline_msg *req, const sipline_path *path,
                         sipline_tstamp now) {
-  dlg_mod *m = st;
-  (void)path;
-  if (!stx)
+  (void)ua;
+  if (!stx || req->method != SIPLINE_METHOD_INVITE || req->to.tag.len)
     return 0;
-  if (req->method == SIPLINE_METHOD_INVITE && !req->to.tag.len) {
-    /* No incoming calls yet (a later dialog layer answers them). */
-    sipline__stx_reply(stx, 486, NULL, now);
-    return 1;
-  }
-  if (req->method != SIPLINE_METHOD_BYE)
-    return 0;
-  for (call *c = m->calls; c; c = c->next) {
-    if (sipline_pl_casecmp_str(req->call_id, c->callid) &&
-        sipline_pl_eq(req->to.tag, sipline_pl_str(c->ltag)) &&
-        (!c->rtag[0] ||
-         sipline_pl_eq(req->from.tag, sipline_pl_str(c->rtag)))) {
-      sipline__stx_reply(stx, 200, NULL, now);
-      end_call(c, 0, "remote_bye", now);
-      (void)ua;
-      return 1;
-    }
-  }
-  return 0;
+  return uas_on_invite(st, stx, req, path, now);
 }
 
 static unsigned m_line_calls(const sipline_ua *ua, void *st, unsigned line) {
@@ -601,6 +892,4 @@ const sipline__module sipline__dlg_module = {
     .is_shut_down = m_is_shut_down,
     .on_request = m_on_request,
     .line_calls = m_line_calls,
-    .call = m_call,
-    .hangup = m_hangup,
 };

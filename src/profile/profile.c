@@ -144,6 +144,10 @@ static const tagdef line_tags[] = {
     L("Auth_Resync-Reboot", K_BOOL, auth_resync_reboot, 0, 0),
     L("Keep_Alive_Intvl", K_U32, keepalive_intvl, 0, 86400),
     L("Keep_Alive_Fail_Count", K_U32, keepalive_fail_count, 1, 100),
+    /* RFC 4028: 0 turns session timers off; RFC 4028 §5 puts the floor of
+     * Min-SE at 90 s (a Session_Expires below Min_SE is raised to it). */
+    L("Session_Expires", K_U32, session_expires, 0, 86400),
+    L("Min_SE", K_U32, min_se, 90, 86400),
 };
 
 /*
@@ -193,6 +197,8 @@ static void line_defaults(sipline_line_cfg *l, unsigned n) {
   l->auth_resync_reboot = 1;
   l->keepalive_intvl = 0;
   l->keepalive_fail_count = 3;
+  l->session_expires = 1800;
+  l->min_se = 90;
 }
 
 static void global_defaults(sipline_profile *p) {

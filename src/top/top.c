@@ -8,6 +8,7 @@
  * ua/ua.h) and adds ONE line X(<name>) to SIPLINE__MODULE_LIST below once it
  * compiles. Order matters: on_request is offered to modules in this order.
  */
+#include "dlg/dlg.h"
 #include "ua/ua.h"
 
 /* MODULES: add yours here, one X(name) line each, e.g. X(reg). */
@@ -30,21 +31,49 @@ int sipline_ua_new(sipline_ua **pua, const sipline_settings *st,
                             (unsigned)(SIPLINE__ARRAY_LEN(modules) - 1));
 }
 
-int sipline_ua_call(sipline_ua *ua, unsigned line, const char *to,
+/* Calls are the dlg module's (sipline/call.h). */
+int sipline_ua_call(sipline_ua *ua, const sipline_call_params *p,
                     unsigned *call_id, sipline_tstamp now) {
-  if (!ua || !to)
+  if (!ua || !p)
     return SIPLINE_ERR_INVAL;
-  for (unsigned i = 0; i < ua->n_mods; i++)
-    if (ua->mods[i].m->call)
-      return ua->mods[i].m->call(ua, ua->mods[i].st, line, to, call_id, now);
-  return SIPLINE_ERR_UNSUPPORTED;
+  return sipline__dlg_call(ua, p, call_id, now);
+}
+
+int sipline_ua_call_answer(sipline_ua *ua, unsigned call_id,
+                           const sipline_call_answer *a, sipline_tstamp now) {
+  return ua ? sipline__dlg_answer(ua, call_id, a, now) : SIPLINE_ERR_INVAL;
+}
+
+int sipline_ua_call_reject(sipline_ua *ua, unsigned call_id, int status,
+                           sipline_tstamp now) {
+  return ua ? sipline__dlg_reject(ua, call_id, status, now)
+            : SIPLINE_ERR_INVAL;
+}
+
+int sipline_ua_call_update(sipline_ua *ua, unsigned call_id, const char *sdp,
+                           size_t sdp_len, sipline_tstamp now) {
+  return ua ? sipline__dlg_update(ua, call_id, sdp, sdp_len, now)
+            : SIPLINE_ERR_INVAL;
+}
+
+int sipline_ua_call_reinvite(sipline_ua *ua, unsigned call_id,
+                             const char *sdp, size_t sdp_len,
+                             sipline_tstamp now) {
+  return ua ? sipline__dlg_reinvite(ua, call_id, sdp, sdp_len, now)
+            : SIPLINE_ERR_INVAL;
+}
+
+int sipline_ua_call_sdp(sipline_ua *ua, unsigned call_id, const char *sdp,
+                        size_t sdp_len, sipline_tstamp now) {
+  return ua ? sipline__dlg_sdp(ua, call_id, sdp, sdp_len, now)
+            : SIPLINE_ERR_INVAL;
 }
 
 int sipline_ua_hangup(sipline_ua *ua, unsigned call_id, sipline_tstamp now) {
-  if (!ua)
-    return SIPLINE_ERR_INVAL;
-  for (unsigned i = 0; i < ua->n_mods; i++)
-    if (ua->mods[i].m->hangup)
-      return ua->mods[i].m->hangup(ua, ua->mods[i].st, call_id, now);
-  return SIPLINE_ERR_UNSUPPORTED;
+  return ua ? sipline__dlg_hangup(ua, call_id, now) : SIPLINE_ERR_INVAL;
+}
+
+int sipline_ua_call_info(sipline_ua *ua, unsigned call_id,
+                         sipline_call_info *info) {
+  return ua ? sipline__dlg_info(ua, call_id, info) : SIPLINE_ERR_INVAL;
 }

@@ -65,6 +65,7 @@ void sipline__ua_emit(sipline_ua *ua, const sipline_event *ev) {
       return;
     }
     /* Full: drop the oldest so the newest (the current state) survives. */
+    sipline_mem_free(ua->mem, (char *)ua->ev[ua->ev_head].body);
     ua->ev_head = (ua->ev_head + 1) % ua->ev_cap;
     ua->ev_count--;
     ua->ev_dropped++;
@@ -72,7 +73,29 @@ void sipline__ua_emit(sipline_ua *ua, const sipline_event *ev) {
   unsigned i = (ua->ev_head + ua->ev_count) % ua->ev_cap;
   ua->ev[i] = *ev;
   ua->ev[i].t = ua->now;
+  ua->ev[i].body = NULL;
+  ua->ev[i].body_len = 0;
   ua->ev_count++;
+}
+
+void sipline__ua_emit_body(sipline_ua *ua, const sipline_event *ev,
+                           const char *body, size_t len) {
+  char *copy = len ? sipline__strndup(ua->mem, body, len) : NULL;
+  sipline_event e = *ev;
+  if (len && !copy)
+    sipline__event_str(e.reason, sizeof e.reason, "%s", "body_dropped");
+  uint64_t dropped = ua->ev_dropped;
+  unsigned before = ua->ev_count;
+  sipline__ua_emit(ua, &e);
+  if (!copy)
+    return;
+  if (ua->ev_count == before && ua->ev_dropped == dropped) {
+    sipline_mem_free(ua->mem, copy); /* not queued at all */
+    return;
+  }
+  unsigned last = (ua->ev_head + ua->ev_count - 1) % ua->ev_cap;
+  ua->ev[last].body = copy;
+  ua->ev[last].body_len = len;
 }
 
 void sipline__ua_warn(sipline_ua *ua, unsigned line, const char *reason,
@@ -93,6 +116,10 @@ int sipline_ua_poll_event(sipline_ua *ua, sipline_event *ev) {
   if (!ua || !ev || !ua->ev_count)
     return 0;
   *ev = ua->ev[ua->ev_head];
+  /* The body now belongs to the caller's view until the next poll. */
+  sipline_mem_free(ua->mem, ua->ev_body_cur);
+  ua->ev_body_cur = (char *)ev->body;
+  ua->ev[ua->ev_head].body = NULL;
   ua->ev_head = (ua->ev_head + 1) % ua->ev_cap;
   ua->ev_count--;
   return 1;
@@ -132,6 +159,8 @@ const char *sipline_event_name(sipline_event_type t) {
     return "keepalive";
   case SIPLINE_EV_WARNING:
     return "warning";
+  case SIPLINE_EV_CALL_SDP:
+    return "call_sdp";
   default:
     return "none";
   }
@@ -395,6 +424,44 @@ static void answer_stateless(sipline_ua *ua, const sipline_path *path,
                              sipline_pl raw, const sipline_msg_error *e,
                              sipline_tstamp now);
 
+/* What the engine does once a TU has seen a request it took (h != 0). */
+static void after_tu(sipline__stx *stx, int h, sipline_tstamp now) {
+  if (stx && !sipline__stx_is_final(stx)) {
+    if (h < 0 || !sipline__stx_has_handler(stx))
+      reply_status(stx, 500, now);
+    else
+      sipline__stx_trying(stx, now); /* §17.2.1: 100 for INVITE */
+  }
+}
+
+/*
+ * A request with a To tag (§12.2.2): its dialog's owner takes it after the
+ * CSeq check; without a dialog it is 481 (an ACK is dropped: a late ACK of
+ * a dialog that ended is harmless).
+ */
+static int in_dialog(sipline_ua *ua, sipline__stx *stx, const sipline_msg *req,
+                     const sipline_path *path, sipline_tstamp now) {
+  sipline__dialog *d = sipline__dialog_find(ua, req);
+  if (!d || !d->rx) {
+    if (stx) {
+      ua->n_rx_unhandled++;
+      reply_status(stx, 481, now);
+    }
+    return 0;
+  }
+  if (stx) {
+    if (d->rcseq_set && req->cseq < d->rcseq) {
+      sipline__resp r = {.status = 500, .reason = "CSeq Out of Order"};
+      reply(stx, &r, now);
+      return 0;
+    }
+    d->rcseq = req->cseq;
+    d->rcseq_set = 1;
+  }
+  after_tu(stx, d->rx(d->owner, d, stx, req, path, now), now);
+  return 0;
+}
+
 static int on_request(sipline_ua *ua, const sipline_path *path,
                       const sipline_msg *req, sipline_tstamp now) {
   /* Without these a response cannot even be addressed: drop. */
@@ -419,7 +486,7 @@ static int on_request(sipline_ua *ua, const sipline_path *path,
   int is_ack = req->method == SIPLINE_METHOD_ACK;
 
   sipline_msg_error e = {0};
-  static const char *const supported[] = {"timer", NULL};
+  static const char *const supported[] = {"100rel", "timer", NULL};
   static const sipline_msg_uas_opts opts = {.supported = supported};
   if (sipline_msg_validate(req, &e) != 0 ||
       sipline_msg_uas_check(req, &opts, &e) != 0) {
@@ -459,6 +526,8 @@ static int on_request(sipline_ua *ua, const sipline_path *path,
     handle_cancel(ua, stx, req, now);
     return 0;
   }
+  if (req->to.tag.len)
+    return in_dialog(ua, stx, req, path, now);
   /* The modules, in table order. */
   for (unsigned i = 0; i < ua->n_mods; i++) {
     const sipline__module *m = ua->mods[i].m;
@@ -467,12 +536,7 @@ static int on_request(sipline_ua *ua, const sipline_path *path,
     int h = m->on_request(ua, ua->mods[i].st, stx, req, path, now);
     if (h == 0)
       continue;
-    if (stx && !sipline__stx_is_final(stx)) {
-      if (h < 0 || !sipline__stx_has_handler(stx))
-        reply_status(stx, 500, now);
-      else
-        sipline__stx_trying(stx, now); /* §17.2.1: 100 for INVITE */
-    }
+    after_tu(stx, h, now);
     return 0;
   }
   if (is_ack)
@@ -801,6 +865,7 @@ void sipline_ua_del(sipline_ua *ua) {
     if (ua->mods[i].m->del)
       ua->mods[i].m->del(ua, ua->mods[i].st);
   ua->n_mods = 0;
+  sipline__dtab_free(&ua->dialogs, mem);
   sipline__txl_free(&ua->txl);
   sipline__tp_free(&ua->tp);
   sipline_mem_free(mem, ua->tx_cur);
@@ -809,6 +874,9 @@ void sipline_ua_del(sipline_ua *ua) {
   sipline_mem_free(mem, ua->local_host);
   sipline_mem_free(mem, ua->user_agent);
   sipline_mem_free(mem, ua->instance_id);
+  for (unsigned i = 0; i < ua->ev_count; i++)
+    sipline_mem_free(mem, (char *)ua->ev[(ua->ev_head + i) % ua->ev_cap].body);
+  sipline_mem_free(mem, ua->ev_body_cur);
   sipline_mem_free(mem, ua->ev);
   /* ua->mem points into ua: copy the allocator out before freeing ua. */
   sipline_mem m = ua->mem_store;

@@ -18,8 +18,11 @@
  *      handler is told (SIPLINE__STX_CANCELLED);
  *   3. validation (sipline_msg_validate → 400 with the reason, 505, 416 for
  *      a non-sip/sips/tel Request-URI, 420 for an unknown Require option);
- *   4. each module's on_request in table order until one returns 1;
- *   5. nobody: OPTIONS → 200 with Allow/Accept/Supported, ACK → dropped,
+ *   4. a request with a To tag goes to its dialog (ua/dialog.h) after the
+ *      §12.2.2 CSeq check, or gets 481 when none matches (an ACK is
+ *      dropped); the dialog's owner answers it;
+ *   5. each module's on_request in table order until one returns 1;
+ *   6. nobody: OPTIONS → 200 with Allow/Accept/Supported, ACK → dropped,
  *      anything else → 501 (405 for a known method we do not serve).
  * Responses go to their client transaction; stray responses are dropped.
  *
@@ -35,6 +38,7 @@
 #include "sipline/ua.h"
 #include "tp/tp.h"
 #include "txn/txn.h"
+#include "ua/dialog.h"
 #include "util/util.h"
 
 /* ---------------------------------------------------------------------
@@ -116,10 +120,6 @@ typedef struct sipline__module {
   void (*on_line_idle)(sipline_ua *ua, void *st, unsigned line,
                        sipline_tstamp now);
 
-  /* dlg: sipline_ua_call / sipline_ua_hangup. */
-  int (*call)(sipline_ua *ua, void *st, unsigned line, const char *to,
-              unsigned *call_id, sipline_tstamp now);
-  int (*hangup)(sipline_ua *ua, void *st, unsigned call_id, sipline_tstamp now);
 } sipline__module;
 
 #define SIPLINE__MAX_MODULES 8
@@ -144,12 +144,14 @@ struct sipline_ua {
 
   sipline__tp tp;
   sipline__txl txl;
+  sipline__dtab dialogs; /* every dialog, matched before the modules */
 
   /* Events: a ring that grows on demand up to ev_max (settings.max_events);
    * the oldest is dropped when full (or when growing fails). */
   sipline_event *ev;
   unsigned ev_cap, ev_head, ev_count, ev_max;
   uint64_t ev_dropped;
+  char *ev_body_cur; /* the body of the event last polled (see poll) */
 
   /* The item last returned by sipline_ua_pull_tx (freed on the next). */
   sipline__qitem *tx_cur;
@@ -197,6 +199,10 @@ void sipline__event_str(char *dst, size_t cap, const char *fmt, ...)
  * dropped and ua->ev_dropped counted. Never fails.
  */
 void sipline__ua_emit(sipline_ua *ua, const sipline_event *ev);
+/* The same with a copy of body[0..len) attached (ev->body); when the copy
+ * cannot be made the event goes without it and says so in reason. */
+void sipline__ua_emit_body(sipline_ua *ua, const sipline_event *ev,
+                           const char *body, size_t len);
 /* Shorthand for a SIPLINE_EV_WARNING with reason and text. */
 void sipline__ua_warn(sipline_ua *ua, unsigned line, const char *reason,
                       const char *fmt, ...) SIPLINE__PRINTF(4, 5);
@@ -272,6 +278,6 @@ void sipline__ua_line_idle(sipline_ua *ua, unsigned line, sipline_tstamp now);
 #define SIPLINE__ALLOW                                                         \
   "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, UPDATE, INFO, PRACK"
 #define SIPLINE__ACCEPT "application/sdp"
-#define SIPLINE__SUPPORTED "timer"
+#define SIPLINE__SUPPORTED "100rel, timer"
 
 #endif

@@ -485,7 +485,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         sipline_ua_hangup(f.ua, f.calls[--f.ncalls], f.now);
       } else if (f.ncalls < 8) {
         unsigned id;
-        if (sipline_ua_call(f.ua, 1, "1002", &id, f.now) == 0)
+        if (sipline_ua_call(f.ua, &(sipline_call_params){.line = 1, .to = "1002"}, &id, f.now) == 0)
           f.calls[f.ncalls++] = id;
       }
       drain(&f);

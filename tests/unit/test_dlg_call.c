@@ -106,6 +106,17 @@ static const sipline__module fake_reg = {
     .on_line_idle = f_idle,
 };
 
+/* The old (line, to) form of sipline__dlg_call, with no SDP offer. */
+static int call_to(sipline_ua *ua, unsigned line, const char *to,
+                   unsigned *id, sipline_tstamp now) {
+  static const char sdp[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+                            "c=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                            "m=audio 4000 RTP/AVP 0\r\n";
+  sipline_call_params p = {
+      .line = line, .to = to, .sdp = sdp, .sdp_len = sizeof sdp - 1};
+  return sipline__dlg_call(ua, &p, id, now);
+}
+
 /* ---- the world ---- */
 
 enum { A_OK = 1, A_SILENT, A_BUSY, A_CHALLENGE, A_RINGING };
@@ -282,7 +293,7 @@ static void test_call_and_hangup(void **state) {
   (void)state;
   unsigned id = 0;
   X.rr = "Record-Route: <sip:p1.test;lr>\r\nRecord-Route: <sip:p2.test;lr>\r\n";
-  assert_int_equal(sipline__dlg_call(X.ua, 1, "1002", &id, 0), 0);
+  assert_int_equal(call_to(X.ua, 1, "1002", &id, 0), 0);
   pump();
   sent *inv = find("INVITE", 0);
   assert_non_null(inv);
@@ -297,7 +308,7 @@ static void test_call_and_hangup(void **state) {
   assert_non_null(strstr(ack->raw, "CSeq: 1 ACK"));
   assert_non_null(strstr(ack->raw, ";tag=far"));
   expect_ev("0.000 call 1 calling 10.0.0.1:5060 0 ");
-  expect_ev("0.000 call 1 confirmed 10.0.0.1:5060 200 ");
+  expect_ev("0.000 call 1 confirmed 10.0.0.1:5060 200 answered");
   assert_int_equal(sipline__dlg_line_calls(X.ua, 1), 1);
   /* R13: the line moves to another server; the call does not */
   snprintf(F.target, sizeof F.target, "10.0.0.2:5060");
@@ -327,7 +338,7 @@ static void test_timeout_resend(void **state) {
   unsigned id;
   snprintf(X.dead, sizeof X.dead, "10.0.0.1:5060");
   snprintf(F.next_target, sizeof F.next_target, "10.0.0.2:5060");
-  assert_int_equal(sipline__dlg_call(X.ua, 1, "1002", &id, 0), 0);
+  assert_int_equal(call_to(X.ua, 1, "1002", &id, 0), 0);
   pump();
   run(S(20));
   assert_int_equal(F.n_failed, 1);
@@ -342,7 +353,7 @@ static void test_timeout_resend(void **state) {
   assert_non_null(inv2);
   assert_int_equal(inv2->t, S(16)); /* Timer B */
   expect_ev("16.000 call 1 calling 10.0.0.2:5060 0 resent");
-  expect_ev("16.000 call 1 confirmed 10.0.0.2:5060 200 ");
+  expect_ev("16.000 call 1 confirmed 10.0.0.2:5060 200 answered");
 }
 
 /* R4: with an alternate, a timed-out INVITE goes there. */
@@ -351,11 +362,11 @@ static void test_timeout_alternate(void **state) {
   unsigned id;
   snprintf(X.dead, sizeof X.dead, "10.0.0.1:5060");
   snprintf(F.alt, sizeof F.alt, "10.0.0.3:5060");
-  assert_int_equal(sipline__dlg_call(X.ua, 1, "1002", &id, 0), 0);
+  assert_int_equal(call_to(X.ua, 1, "1002", &id, 0), 0);
   pump();
   run(S(20));
   expect_ev("16.000 call 1 calling 10.0.0.3:5060 0 resent");
-  expect_ev("16.000 call 1 confirmed 10.0.0.3:5060 200 ");
+  expect_ev("16.000 call 1 confirmed 10.0.0.3:5060 200 answered");
 }
 
 /* Nowhere else to go: the call ends with the reason. */
@@ -363,7 +374,7 @@ static void test_timeout_ends(void **state) {
   (void)state;
   unsigned id;
   X.answer = A_SILENT;
-  assert_int_equal(sipline__dlg_call(X.ua, 1, "1002", &id, 0), 0);
+  assert_int_equal(call_to(X.ua, 1, "1002", &id, 0), 0);
   pump();
   run(S(40));
   expect_ev("16.000 call 1 ended 10.0.0.1:5060 0 timeout");
@@ -375,7 +386,7 @@ static void test_busy(void **state) {
   (void)state;
   unsigned id;
   X.answer = A_BUSY;
-  assert_int_equal(sipline__dlg_call(X.ua, 1, "sip:bob@example.test", &id, 0),
+  assert_int_equal(call_to(X.ua, 1, "sip:bob@example.test", &id, 0),
                    0);
   pump();
   assert_true(!strncmp(find("INVITE", 0)->raw,
@@ -390,13 +401,13 @@ static void test_challenge(void **state) {
   (void)state;
   unsigned id;
   X.answer = A_CHALLENGE;
-  assert_int_equal(sipline__dlg_call(X.ua, 1, "1002", &id, 0), 0);
+  assert_int_equal(call_to(X.ua, 1, "1002", &id, 0), 0);
   pump();
   sent *i2 = find("INVITE", 1);
   assert_non_null(i2);
   assert_non_null(strstr(i2->raw, "Proxy-Authorization: Digest"));
   assert_non_null(strstr(i2->raw, "CSeq: 2 INVITE"));
-  expect_ev("0.000 call 1 confirmed 10.0.0.1:5060 200 ");
+  expect_ev("0.000 call 1 confirmed 10.0.0.1:5060 200 answered");
 }
 
 /* Hangup while ringing: CANCEL, then the 487 ends the call. */
@@ -404,7 +415,7 @@ static void test_cancel(void **state) {
   (void)state;
   unsigned id;
   X.answer = A_RINGING;
-  assert_int_equal(sipline__dlg_call(X.ua, 1, "1002", &id, 0), 0);
+  assert_int_equal(call_to(X.ua, 1, "1002", &id, 0), 0);
   pump();
   X.now = S(5);
   assert_int_equal(sipline__dlg_hangup(X.ua, id, X.now), 0);
@@ -435,7 +446,7 @@ static void test_hangup_then_timeout(void **state) {
   unsigned id;
   X.answer = A_SILENT;
   snprintf(F.next_target, sizeof F.next_target, "10.0.0.2:5060");
-  assert_int_equal(sipline__dlg_call(X.ua, 1, "1002", &id, 0), 0);
+  assert_int_equal(call_to(X.ua, 1, "1002", &id, 0), 0);
   pump();
   run(S(5));
   assert_int_equal(sipline__dlg_hangup(X.ua, id, X.now), 0);
@@ -463,7 +474,7 @@ static void test_hangup_then_timeout(void **state) {
 static void test_incoming(void **state) {
   (void)state;
   unsigned id;
-  assert_int_equal(sipline__dlg_call(X.ua, 1, "1002", &id, 0), 0);
+  assert_int_equal(call_to(X.ua, 1, "1002", &id, 0), 0);
   pump();
   static sipline_msg m;
   sent *inv = find("INVITE", 0);
@@ -500,23 +511,30 @@ static void test_incoming(void **state) {
                                    strlen(inv_in), X.now),
                    0);
   pump();
+  /* An incoming call now rings the application (100 Trying, an event);
+   * the application refuses it. */
+  assert_true(!strncmp(X.tx[X.n_tx - 1].raw, "SIP/2.0 100", 11));
+  expect_ev("3.000 call 2 incoming 10.0.0.1:5060 0 incoming");
+  assert_int_equal(sipline__dlg_reject(X.ua, 2, 486, X.now), 0);
+  pump();
   assert_true(!strncmp(X.tx[X.n_tx - 1].raw, "SIP/2.0 486", 11));
+  expect_ev("3.000 call 2 ended 10.0.0.1:5060 486 rejected:486");
 }
 
 static void test_errors(void **state) {
   (void)state;
   unsigned id;
-  assert_int_equal(sipline__dlg_call(X.ua, 9, "1002", &id, 0),
+  assert_int_equal(call_to(X.ua, 9, "1002", &id, 0),
                    SIPLINE_ERR_NOTFOUND);
-  assert_int_equal(sipline__dlg_call(X.ua, 1, "a\r\nb", &id, 0),
+  assert_int_equal(call_to(X.ua, 1, "a\r\nb", &id, 0),
                    SIPLINE_ERR_INVAL);
   F.target[0] = 0;
-  assert_int_equal(sipline__dlg_call(X.ua, 1, "1002", &id, 0),
+  assert_int_equal(call_to(X.ua, 1, "1002", &id, 0),
                    SIPLINE_ERR_NOTFOUND);
   assert_int_equal(sipline__dlg_hangup(X.ua, 77, 0), SIPLINE_ERR_NOTFOUND);
   /* shutdown with a call up: BYE, then shut down */
   snprintf(F.target, sizeof F.target, "10.0.0.1:5060");
-  assert_int_equal(sipline__dlg_call(X.ua, 1, "1002", &id, 0), 0);
+  assert_int_equal(call_to(X.ua, 1, "1002", &id, 0), 0);
   pump();
   assert_false(sipline_ua_is_shut_down(X.ua));
   sipline_ua_shutdown(X.ua, 0);

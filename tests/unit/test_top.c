@@ -198,7 +198,7 @@ static int scenario(const sipline_mem *mem, peer *pe) {
   /* a call, answered at once, then hung up */
   unsigned call = 0;
   now += 100;
-  if (sipline_ua_call(ua, 1, "1002", &call, now) == 0) {
+  if (sipline_ua_call(ua, &(sipline_call_params){.line = 1, .to = "1002"}, &call, now) == 0) {
     pe->n_calls++;
     pump(ua, pe, now);
     now += 1000;

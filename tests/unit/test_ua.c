@@ -458,7 +458,8 @@ static void test_events(void **state) {
   static const char *names[] = {
       "none",      "registered", "unregistered", "reg_failed", "server_down",
       "server_up", "failover",   "fallback",     "call",       "dns_query",
-      "execute",   "notify",     "auth_failed",  "keepalive",  "warning"};
+      "execute",   "notify",     "auth_failed",  "keepalive",  "warning",
+      "call_sdp"};
   for (int t = 0; t < SIPLINE_EV__MAX; t++)
     assert_string_equal(sipline_event_name((sipline_event_type)t), names[t]);
   sipline__ua_warn(UA, 2, "test", "value %d", 7);

@@ -923,6 +923,17 @@ static void print_event(sim *s, const sipline_event *ev) {
       jstr(b, "to", ev->text);
     if (ev->status)
       jint(b, "status", ev->status);
+    if (ev->reason[0])
+      jstr(b, "reason", ev->reason);
+    if (ev->retry_in != SIPLINE_TSTAMP_NONE)
+      jsecs(b, "retry_in", ev->retry_in);
+    break;
+  case SIPLINE_EV_CALL_SDP:
+    jint(b, "id", ev->id);
+    jstr(b, "sdp", ev->state);
+    jstr(b, "side", ev->from);
+    jstr(b, "in", ev->reason);
+    jint(b, "bytes", (long long)ev->body_len);
     break;
   case SIPLINE_EV_DNS_QUERY:
     jint(b, "id", ev->id);
@@ -1790,7 +1801,17 @@ int sim_run_until(sim *s, sipline_tstamp until, char *err, size_t cap) {
       call *c = &s->calls[s->next_call++];
       int r;
       double t0 = cpu_now();
-      r = sipline_ua_call(s->ua, c->line, c->to, &c->id, s->now);
+      /* An audio offer, as a phone would make; the scripted far end
+       * answers it in its 200. */
+      static const char offer[] =
+          "v=0\r\no=sipline 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+          "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+          "a=rtpmap:0 PCMU/8000\r\n";
+      sipline_call_params cp = {.line = c->line,
+                                .to = c->to,
+                                .sdp = offer,
+                                .sdp_len = sizeof offer - 1};
+      r = sipline_ua_call(s->ua, &cp, &c->id, s->now);
       s->stats.ua_cpu_s += cpu_now() - t0;
       c->placed = 1;
       if (r < 0) {
