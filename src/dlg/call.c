@@ -636,6 +636,7 @@ int sipline__dlg_call(sipline_ua *ua, const sipline_call_params *cp,
   dlg_mod *m = sipline__ua_module_state(ua, "dlg");
   if (!m)
     return SIPLINE_ERR_STATE;
+  sipline__ua_set_now(ua, now);
   const char *to = cp ? cp->to : NULL;
   if (!to || !*to || strlen(to) >= 128 || strpbrk(to, "\r\n<> \"") ||
       (cp->sdp_len && !cp->sdp) || cp->sdp_len > 65536 ||
@@ -711,13 +712,14 @@ int sipline__dlg_call(sipline_ua *ua, const sipline_call_params *cp,
   return 0;
 }
 
-static sess *get(sipline_ua *ua, unsigned id) {
+static sess *get(sipline_ua *ua, unsigned id, sipline_tstamp now) {
+  sipline__ua_set_now(ua, now);
   return find(sipline__ua_module_state(ua, "dlg"), id);
 }
 
 int sipline__dlg_answer(sipline_ua *ua, unsigned id,
                         const sipline_call_answer *a, sipline_tstamp now) {
-  sess *s = get(ua, id);
+  sess *s = get(ua, id, now);
   if (!s)
     return SIPLINE_ERR_NOTFOUND;
   if (!a || (a->sdp_len && !a->sdp) || !valid_headers(a->headers))
@@ -727,7 +729,7 @@ int sipline__dlg_answer(sipline_ua *ua, unsigned id,
 
 int sipline__dlg_reject(sipline_ua *ua, unsigned id, int status,
                         sipline_tstamp now) {
-  sess *s = get(ua, id);
+  sess *s = get(ua, id, now);
   if (!s)
     return SIPLINE_ERR_NOTFOUND;
   return uas_reject(s, status, now);
@@ -735,7 +737,7 @@ int sipline__dlg_reject(sipline_ua *ua, unsigned id, int status,
 
 int sipline__dlg_update(sipline_ua *ua, unsigned id, const char *sdp,
                         size_t len, sipline_tstamp now) {
-  sess *s = get(ua, id);
+  sess *s = get(ua, id, now);
   if (!s)
     return SIPLINE_ERR_NOTFOUND;
   if (len && !sdp)
@@ -745,7 +747,7 @@ int sipline__dlg_update(sipline_ua *ua, unsigned id, const char *sdp,
 
 int sipline__dlg_reinvite(sipline_ua *ua, unsigned id, const char *sdp,
                           size_t len, sipline_tstamp now) {
-  sess *s = get(ua, id);
+  sess *s = get(ua, id, now);
   if (!s)
     return SIPLINE_ERR_NOTFOUND;
   if (len && !sdp)
@@ -755,7 +757,7 @@ int sipline__dlg_reinvite(sipline_ua *ua, unsigned id, const char *sdp,
 
 int sipline__dlg_sdp(sipline_ua *ua, unsigned id, const char *sdp, size_t len,
                      sipline_tstamp now) {
-  sess *s = get(ua, id);
+  sess *s = get(ua, id, now);
   if (!s)
     return SIPLINE_ERR_NOTFOUND;
   if (len && !sdp)
@@ -764,7 +766,7 @@ int sipline__dlg_sdp(sipline_ua *ua, unsigned id, const char *sdp, size_t len,
 }
 
 int sipline__dlg_hangup(sipline_ua *ua, unsigned id, sipline_tstamp now) {
-  sess *s = get(ua, id);
+  sess *s = get(ua, id, now);
   if (!s)
     return SIPLINE_ERR_NOTFOUND;
   if (s->state == SIPLINE_CALL_ENDING || s->hangup_req)
@@ -791,7 +793,7 @@ int sipline__dlg_hangup(sipline_ua *ua, unsigned id, sipline_tstamp now) {
 }
 
 int sipline__dlg_info(sipline_ua *ua, unsigned id, sipline_call_info *info) {
-  sess *s = get(ua, id);
+  sess *s = find(sipline__ua_module_state(ua, "dlg"), id);
   if (!info)
     return SIPLINE_ERR_INVAL;
   if (!s)

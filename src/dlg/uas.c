@@ -45,6 +45,13 @@ static int save(sess *s, saved_rsp *r, sipline__stx *stx, int status,
 static sipline_tstamp t1(const sess *s) { return s->m->ua->txl.tv.t1; }
 static sipline_tstamp t2(const sess *s) { return s->m->ua->txl.tv.t2; }
 
+/* The next resend, or the give-up at 64*T1 when that comes first. */
+static sipline_tstamp next_at(const sess *s, const saved_rsp *r,
+                              sipline_tstamp now) {
+  sipline_tstamp end = r->started + 64 * t1(s);
+  return now + r->interval < end ? now + r->interval : end;
+}
+
 static void on_x2xx(sipline__timer *t, void *arg, sipline_tstamp now) {
   sess *s = arg;
   saved_rsp *r = &s->x2xx;
@@ -60,7 +67,7 @@ static void on_x2xx(sipline__timer *t, void *arg, sipline_tstamp now) {
   }
   resend_saved(r, s->ltag, now);
   r->interval = r->interval * 2 < t2(s) ? r->interval * 2 : t2(s);
-  sipline__timer_arm(&s->m->ua->timers, t, now + r->interval);
+  sipline__timer_arm(&s->m->ua->timers, t, next_at(s, r, now));
 }
 
 static void on_rel(sipline__timer *t, void *arg, sipline_tstamp now) {
@@ -74,7 +81,7 @@ static void on_rel(sipline__timer *t, void *arg, sipline_tstamp now) {
   }
   resend_saved(r, s->ltag, now);
   r->interval *= 2; /* §3: the interval doubles, with no T2 cap */
-  sipline__timer_arm(&s->m->ua->timers, t, now + r->interval);
+  sipline__timer_arm(&s->m->ua->timers, t, next_at(s, r, now));
 }
 
 /* The handler of every server transaction a session holds. */

@@ -777,6 +777,10 @@ static void set_now(sipline_ua *ua, sipline_tstamp now) {
     ua->now = now;
 }
 
+void sipline__ua_set_now(sipline_ua *ua, sipline_tstamp now) {
+  set_now(ua, now);
+}
+
 int sipline__ua_create(sipline_ua **pua, const sipline_settings *st,
                        const sipline_mem *mem, void *user_data,
                        const sipline__module *const *mods, unsigned n_mods) {

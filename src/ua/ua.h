@@ -180,6 +180,10 @@ int sipline__ua_create(sipline_ua **pua, const sipline_settings *st,
                        const sipline_mem *mem, void *user_data,
                        const sipline__module *const *mods, unsigned n_mods);
 
+/* A public call of a module (sipline_ua_call, ...) says what time it is:
+ * events and timers of that call are stamped with it. Never goes back. */
+void sipline__ua_set_now(sipline_ua *ua, sipline_tstamp now);
+
 /* The state of the module called name, or NULL. */
 void *sipline__ua_module_state(const sipline_ua *ua, const char *name);
 
