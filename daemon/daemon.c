@@ -274,6 +274,13 @@ static void on_event(sd *d, const sipline_event *ev) {
   case SIPLINE_EV_NOTIFY:
     on_notify(d, ev);
     break;
+  case SIPLINE_EV_CALL:
+    /* The daemon has no way to answer a call yet (no media engine, no
+     * `answer` command: issue 9): an incoming call is refused at once
+     * rather than left ringing. */
+    if (ev->call_state == SIPLINE_CALL_INCOMING)
+      sipline_ua_call_reject(d->ua, ev->id, 486, sd_now(d));
+    break;
   default:
     break;
   }

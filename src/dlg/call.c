@@ -157,7 +157,6 @@ void sess_cancel_timers(sess *s) {
   sipline__timer_cancel(h, &s->t_retry);
   sipline__timer_cancel(h, &s->t_sdp);
   sipline__timer_cancel(h, &s->t_st);
-  sipline__timer_cancel(h, &s->t_bye_retry);
   sipline__timer_cancel(h, &s->x2xx.t);
   sipline__timer_cancel(h, &s->rel.t);
 }
@@ -234,7 +233,13 @@ static sess *find(dlg_mod *m, unsigned id) {
 static void on_sdp_wait(sipline__timer *t, void *arg, sipline_tstamp now);
 
 void sess_timer_init(sess *s) {
+  /* Every timer once, here: re-initialising an armed timer would leave a
+   * stale entry in the heap. */
   sipline__timer_init(&s->t_sdp, on_sdp_wait, s);
+  sipline__timer_init(&s->t_st, st_timer_cb, s);
+  sipline__timer_init(&s->t_retry, indlg_retry_cb, s);
+  sipline__timer_init(&s->x2xx.t, uas_x2xx_cb, s);
+  sipline__timer_init(&s->rel.t, uas_rel_cb, s);
 }
 
 /* The application did not answer a remote offer in time. */

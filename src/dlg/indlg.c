@@ -39,6 +39,9 @@ static int send_req(sess *s, sipline_method method, const char *body,
                     size_t len, sipline__ctx_cb cb, sipline__ctx **out,
                     sipline_tstamp now) {
   sipline_ua *ua = s->m->ua;
+  if (!s->auth_resend)
+    s->challenges = 0; /* a new request: up to two challenges of its own */
+  s->auth_resend = 0;
   sipline__buf b;
   sipline_path path;
   sipline__buf_init(&b, ua->mem);
@@ -86,7 +89,8 @@ static void on_bye(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
     return;
   s->bye = NULL;
   if (rsp && (rsp->status == 401 || rsp->status == 407) &&
-      sess_take_challenge(s, rsp) && indlg_bye(s, now) == 0)
+      sess_take_challenge(s, rsp) && (s->auth_resend = 1) &&
+      indlg_bye(s, now) == 0)
     return;
   const char *why = s->end_reason ? s->end_reason : "hangup";
   sess_end(s, rsp ? rsp->status : 0,
@@ -249,7 +253,6 @@ int indlg_reinvite(sess *s, const char *sdp, size_t len, int refresh,
 }
 
 /* §14.1: the retry after a 491. */
-static void on_retry(sipline__timer *t, void *arg, sipline_tstamp now);
 
 static void schedule_retry(sess *s, sipline_method method,
                            sipline_tstamp now) {
@@ -268,7 +271,6 @@ static void schedule_retry(sess *s, sipline_method method,
   sipline_tstamp delay =
       s->uac ? 2100 + 10 * sipline__ua_random(ua, 191)  /* 2.1..4 s */
              : 10 * sipline__ua_random(ua, 201);        /* 0..2 s */
-  sipline__timer_init(&s->t_retry, on_retry, s);
   sipline__timer_arm(&ua->timers, &s->t_retry, now + delay);
   sipline_event ev;
   sipline__event_init(&ev, SIPLINE_EV_CALL, s->line);
@@ -285,7 +287,7 @@ static void schedule_retry(sess *s, sipline_method method,
   sipline__ua_emit(ua, &ev);
 }
 
-static void on_retry(sipline__timer *t, void *arg, sipline_tstamp now) {
+void indlg_retry_cb(sipline__timer *t, void *arg, sipline_tstamp now) {
   sess *s = arg;
   (void)t;
   char *sdp = s->retry_sdp;
@@ -354,7 +356,7 @@ static void on_update(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
   const char *offer = s->oa.st == OA_LOCAL_OFFER ? s->oa.offer : NULL;
   size_t olen = offer ? s->oa.offer_len : 0;
   if ((st == 401 || st == 407) && sess_take_challenge(s, rsp) &&
-      send_req(s, SIPLINE_METHOD_UPDATE, offer, olen, on_update, &s->upd,
+      (s->auth_resend = 1) && send_req(s, SIPLINE_METHOD_UPDATE, offer, olen, on_update, &s->upd,
                now) == 0)
     return;
   if (st == 422 && !s->upd_422 && st_on_422(s, rsp)) {
@@ -444,7 +446,7 @@ static void on_reinvite(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
   const char *offer = s->oa.st == OA_LOCAL_OFFER ? s->oa.offer : NULL;
   size_t olen = offer ? s->oa.offer_len : 0;
   if ((st == 401 || st == 407) && sess_take_challenge(s, rsp) &&
-      send_reinvite(s, offer, olen, now) == 0)
+      (s->auth_resend = 1) && send_reinvite(s, offer, olen, now) == 0)
     return;
   if (st == 422 && !s->rinv_422 && st_on_422(s, rsp)) {
     s->rinv_422 = 1;

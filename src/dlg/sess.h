@@ -97,7 +97,8 @@ struct sess {
   sipline__dialog *early[SESS_MAX_EARLY]; /* outgoing: forks, early */
   unsigned n_early;
   sipline_auth_client *auth;
-  unsigned challenges;
+  unsigned challenges;    /* answered for the request in progress */
+  uint8_t auth_resend;    /* the next send answers a challenge */
   char *xheaders;        /* outgoing: the application's extra headers */
   sipline_100rel prack_mode;
   oa oa;
@@ -155,7 +156,6 @@ struct sess {
   uint8_t st_refreshing; /* a refresh of ours is in progress */
   sipline__timer t_st;
   sipline_tstamp st_due; /* when t_st fires */
-  sipline__timer t_bye_retry;
   const char *end_reason; /* why our BYE went (static string) */
   uint32_t inv_rx_cseq;   /* incoming: the INVITE's CSeq */
   uint32_t rinv_rx_cseq;  /* a re-INVITE we hold */
@@ -193,6 +193,11 @@ int sess_dialog_rx(void *owner, sipline__dialog *d, sipline__stx *stx,
                    const sipline_msg *req, const sipline_path *path,
                    sipline_tstamp now);
 void sess_timer_init(sess *s);
+/* The timers' callbacks (armed by their files, set up by sess_new). */
+void st_timer_cb(sipline__timer *t, void *arg, sipline_tstamp now);
+void indlg_retry_cb(sipline__timer *t, void *arg, sipline_tstamp now);
+void uas_x2xx_cb(sipline__timer *t, void *arg, sipline_tstamp now);
+void uas_rel_cb(sipline__timer *t, void *arg, sipline_tstamp now);
 void sess_cancel_timers(sess *s);
 void saved_free(sess *s, saved_rsp *r);
 

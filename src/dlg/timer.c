@@ -163,7 +163,7 @@ int st_on_422(sess *s, const sipline_msg *rsp) {
   return 1;
 }
 
-static void on_st(sipline__timer *t, void *arg, sipline_tstamp now) {
+void st_timer_cb(sipline__timer *t, void *arg, sipline_tstamp now) {
   sess *s = arg;
   (void)t;
   if (s->state != SIPLINE_CALL_CONFIRMED || !s->se)
@@ -197,7 +197,6 @@ void st_arm(sess *s, sipline_tstamp now) {
     s->st_due = SIPLINE_TSTAMP_NONE;
     return;
   }
-  sipline__timer_init(&s->t_st, on_st, s);
   uint64_t se_ms = SIPLINE_SEC(s->se);
   uint64_t third = se_ms / 3, margin = SIPLINE_SEC(32);
   sipline_tstamp at =

@@ -52,7 +52,7 @@ static sipline_tstamp next_at(const sess *s, const saved_rsp *r,
   return now + r->interval < end ? now + r->interval : end;
 }
 
-static void on_x2xx(sipline__timer *t, void *arg, sipline_tstamp now) {
+void uas_x2xx_cb(sipline__timer *t, void *arg, sipline_tstamp now) {
   sess *s = arg;
   saved_rsp *r = &s->x2xx;
   if (now - r->started >= 64 * t1(s)) {
@@ -70,7 +70,7 @@ static void on_x2xx(sipline__timer *t, void *arg, sipline_tstamp now) {
   sipline__timer_arm(&s->m->ua->timers, t, next_at(s, r, now));
 }
 
-static void on_rel(sipline__timer *t, void *arg, sipline_tstamp now) {
+void uas_rel_cb(sipline__timer *t, void *arg, sipline_tstamp now) {
   sess *s = arg;
   saved_rsp *r = &s->rel;
   if (now - r->started >= 64 * t1(s)) {
@@ -190,7 +190,6 @@ int uas_send_2xx(sess *s, sipline__stx *stx, uint32_t cseq, const char *body,
   s->x2xx.started = now;
   s->x2xx.interval = t1(s);
   sipline__stx_set_handler(stx, sess_stx_cb, s);
-  sipline__timer_init(&s->x2xx.t, on_x2xx, s);
   /* Over TCP/TLS too: the 2xx is the TU's to repeat (§13.3.1.4), but only
    * an unreliable transport loses it. */
   if (!sipline__tp_reliable(sipline__stx_path(stx)->tp))
@@ -322,7 +321,6 @@ int uas_answer(sess *s, const sipline_call_answer *a, sipline_tstamp now) {
         s->rel.started = now;
         s->rel.interval = t1(s);
         r = resend_saved(&s->rel, s->ltag, now);
-        sipline__timer_init(&s->rel.t, on_rel, s);
         if (!r && !sipline__tp_reliable(sipline__stx_path(s->inv_stx)->tp))
           sipline__timer_arm(&s->m->ua->timers, &s->rel.t,
                              now + s->rel.interval);
