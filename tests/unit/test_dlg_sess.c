@@ -84,6 +84,8 @@ static struct {
   unsigned n_log;
   /* filters: drop everything towards a side; answer a method in place */
   int drop_to_a, drop_to_b;
+  /* a test's own filter: 1 when it took the message */
+  int (*hook)(side *from, const char *msg, size_t len);
   const char *intercept_method; /* e.g. "UPDATE" */
   int intercept_status;
   unsigned n_intercepted;
@@ -137,7 +139,11 @@ static void app_events(side *s) {
       logf_("%.3f %c sdp %s %s %s", (double)ev.t / 1000, s->name, ev.state,
             ev.from, ev.reason);
       /* the body is ours to read until the next poll */
-      assert_non_null(ev.body);
+      if (!ev.body) {
+        /* only when the copy could not be made (the allocation sweep) */
+        assert_string_equal(ev.reason, "body_dropped");
+        continue;
+      }
       assert_true(ev.body_len > 10 && !strncmp(ev.body, "v=0", 3));
       if (!strcmp(ev.state, "offer") && !strcmp(ev.from, "remote") &&
           strcmp(ev.reason, "invite") && !s->hold_answers)
@@ -167,15 +173,18 @@ static void note_sent(side *from, const char *data) {
 }
 
 /* A response made in place of the far side (the intercept filter). */
-static void answer_in_place(side *from, const char *req, size_t len,
-                            int status) {
+/* A response to req made in place of the far side, to_tag added to the To
+ * when given, extra header lines, arriving LAT + delay ms later. */
+static void answer_as(side *from, const char *req, size_t len, int status,
+                      const char *to_tag, const char *extra,
+                      sipline_tstamp delay) {
   sipline_msg m;
   assert_true(sipline_msg_parse(&m, req, len, SIPLINE_PARSE_DATAGRAM, NULL) >
               0);
   char buf[2048];
   int n = snprintf(buf, sizeof buf,
-                   "SIP/2.0 %d X\r\nVia: %.*s\r\nFrom: %.*s\r\nTo: %.*s\r\n"
-                   "Call-ID: %.*s\r\nCSeq: %u %.*s\r\nContent-Length: 0\r\n"
+                   "SIP/2.0 %d X\r\nVia: %.*s\r\nFrom: %.*s\r\nTo: %.*s%s%s\r\n"
+                   "Call-ID: %.*s\r\nCSeq: %u %.*s\r\n%sContent-Length: 0\r\n"
                    "\r\n",
                    status, (int)m.hdrs[m.first[SIPLINE_HDR_VIA] - 1].value.len,
                    m.hdrs[m.first[SIPLINE_HDR_VIA] - 1].value.p,
@@ -183,10 +192,12 @@ static void answer_in_place(side *from, const char *req, size_t len,
                    m.hdrs[m.first[SIPLINE_HDR_FROM] - 1].value.p,
                    (int)m.hdrs[m.first[SIPLINE_HDR_TO] - 1].value.len,
                    m.hdrs[m.first[SIPLINE_HDR_TO] - 1].value.p,
+                   to_tag ? ";tag=" : "", to_tag ? to_tag : "",
                    (int)m.call_id.len, m.call_id.p, m.cseq,
-                   (int)m.cseq_method_name.len, m.cseq_method_name.p);
+                   (int)m.cseq_method_name.len, m.cseq_method_name.p,
+                   extra ? extra : "");
   wire *w = &W.q[W.n_q++];
-  w->at = W.now + LAT;
+  w->at = W.now + LAT + delay;
   w->to = from;
   memset(&w->path, 0, sizeof w->path);
   w->path.tp = SIPLINE_TP_UDP;
@@ -195,6 +206,11 @@ static void answer_in_place(side *from, const char *req, size_t len,
   w->path.remote.port = 5060;
   w->len = (size_t)n;
   memcpy(w->data, buf, (size_t)n);
+}
+
+static void answer_in_place(side *from, const char *req, size_t len,
+                            int status) {
+  answer_as(from, req, len, status, NULL, NULL, 0);
 }
 
 static void pull(side *s) {
@@ -209,6 +225,8 @@ static void pull(side *s) {
     side *to = s == &SA ? &SB : &SA;
     note_sent(s, tmp);
     if ((to == &SA && W.drop_to_a) || (to == &SB && W.drop_to_b))
+      continue;
+    if (W.hook && W.hook(s, tmp, (size_t)n))
       continue;
     if (W.intercept_method &&
         !strncmp(tmp, W.intercept_method, strlen(W.intercept_method)) &&
@@ -321,10 +339,42 @@ static void make_side(side *s, char name, const char *ip, const char *peer,
   assert_int_equal(sipline_profile_set(s->p, "Register_1_", "No", &e), 0);
 }
 
-static void start_side(side *s, uint64_t seed) {
+/* An allocator that fails its n-th allocation (0: never). */
+typedef struct failer {
+  unsigned n, fail_at;
+} failer;
+
+static void *f_malloc(size_t sz, void *u) {
+  failer *f = u;
+  if (++f->n == f->fail_at)
+    return NULL;
+  return malloc(sz);
+}
+static void *f_calloc(size_t n, size_t sz, void *u) {
+  failer *f = u;
+  if (++f->n == f->fail_at)
+    return NULL;
+  return calloc(n, sz);
+}
+static void *f_realloc(void *p, size_t sz, void *u) {
+  failer *f = u;
+  if (++f->n == f->fail_at)
+    return NULL;
+  return realloc(p, sz);
+}
+static void f_free(void *p, void *u) {
+  (void)u;
+  free(p);
+}
+
+static int start_side_mem(side *s, uint64_t seed, const sipline_mem *mem) {
   sipline_settings st = {.profile = s->p, .seed = seed, .local_host = s->ip};
   const sipline__module *mods[] = {&fake_reg, &sipline__dlg_module};
-  assert_int_equal(sipline__ua_create(&s->ua, &st, NULL, NULL, mods, 2), 0);
+  return sipline__ua_create(&s->ua, &st, mem, NULL, mods, 2);
+}
+
+static void start_side(side *s, uint64_t seed) {
+  assert_int_equal(start_side_mem(s, seed, NULL), 0);
 }
 
 static void set_key(side *s, const char *tag, const char *v) {
@@ -748,6 +798,162 @@ static void test_2xx_without_ack(void **state) {
   expect("32.100 B call 1 ending no_ack 0");
 }
 
+
+/*
+ * Forking (RFC 3261 §13.2.2.4): the INVITE is answered by two forks in
+ * place of B: 180 from f1 and f2 (two early dialogs), 200 from f1 (the
+ * call), then 200 from f2, which is ACKed and BYEd at once.
+ */
+static int fork_hook(side *from, const char *msg, size_t len) {
+  if (from != &SA || strncmp(msg, "INVITE ", 7))
+    return 0;
+  const char *c1 = "Contact: <sip:f1@10.0.0.2:5060>\r\n";
+  const char *c2 = "Contact: <sip:f2@10.0.0.2:5060>\r\n";
+  answer_as(from, msg, len, 180, "f1", c1, 0);
+  answer_as(from, msg, len, 180, "f2", c2, 5);
+  answer_as(from, msg, len, 200, "f1", c1, 100);
+  answer_as(from, msg, len, 200, "f2", c2, 200);
+  return 1;
+}
+
+static int fork_sink(side *from, const char *msg, size_t len) {
+  (void)len;
+  return from == &SA && strncmp(msg, "SIP/2.0", 7) != 0; /* swallow */
+}
+
+static void test_forking(void **state) {
+  (void)state;
+  start();
+  W.hook = fork_hook;
+  unsigned id = 0;
+  sipline_call_params cp = {.line = 1, .to = "1002"};
+  assert_int_equal(sipline_ua_call(SA.ua, &cp, &id, 0), 0);
+  settle();
+  W.hook = fork_sink;
+  run(S(1));
+  expect("0.010 A call 1 early status:180 180");
+  expect("0.110 A call 1 confirmed answered 200");
+  expect("0.210 A warning fork_dropped");
+  /* one dialog kept, the call on f1 */
+  assert_int_equal(sipline__dialog_count(SA.ua), 1);
+  assert_int_equal(count_sent("A ACK"), 2);
+  assert_int_equal(sent_at("A BYE", 0), 210); /* (resent: nobody answers) */
+  sipline_call_info ci;
+  assert_int_equal(sipline_ua_call_info(SA.ua, id, &ci), 0);
+  assert_int_equal(ci.state, SIPLINE_CALL_CONFIRMED);
+}
+
+/* In-dialog authentication: an UPDATE challenged 401 goes again with
+ * credentials and a new CSeq; the session changes once. */
+static unsigned n_challenged;
+static int auth_hook(side *from, const char *msg, size_t len) {
+  if (from != &SA || strncmp(msg, "UPDATE ", 7) || n_challenged)
+    return 0;
+  n_challenged++;
+  answer_as(from, msg, len, 401, NULL,
+            "WWW-Authenticate: Digest realm=\"pbx\", nonce=\"n1\", "
+            "qop=\"auth\", algorithm=MD5\r\n",
+            0);
+  return 1;
+}
+
+static char last_update[4096];
+static int update_spy(side *from, const char *msg, size_t len) {
+  if (from == &SA && !strncmp(msg, "UPDATE ", 7) && len < sizeof last_update)
+    memcpy(last_update, msg, len + 1);
+  return auth_hook(from, msg, len);
+}
+
+static void test_update_auth(void **state) {
+  (void)state;
+  set_key(&SA, "Password_1_", "secret");
+  start();
+  unsigned id = establish(SIPLINE_100REL_OFF);
+  n_challenged = 0;
+  W.hook = update_spy;
+  assert_int_equal(
+      sipline_ua_call_update(SA.ua, id, HOLD_A, strlen(HOLD_A), AT(2)), 0);
+  run(S(3));
+  assert_int_equal(n_challenged, 1);
+  assert_int_equal(count_sent("A UPDATE"), 2);
+  assert_non_null(strstr(last_update, "Authorization: Digest "));
+  assert_non_null(strstr(last_update, "username=\"1001\""));
+  expect("2.030 A call 1 confirmed update_ok 200");
+  expect_sdp(&SA, id, HOLD_A, ANSWER_B);
+  expect_sdp(&SB, 1, ANSWER_B, HOLD_A);
+}
+
+
+/*
+ * The allocation-failure sweep: a whole call (INVITE with an offer, 180,
+ * 200, UPDATE with an offer, a session refresh, a re-INVITE, BYE) with
+ * the n-th allocation of one UA failing, for every n. Nothing may crash or
+ * leak (ASan), and every failure must leave both UAs usable.
+ */
+static unsigned soft_call(void) {
+  unsigned id = 0;
+  sipline_call_params cp = {.line = 1,
+                            .to = "1002",
+                            .sdp = OFFER_A,
+                            .sdp_len = strlen(OFFER_A)};
+  if (sipline_ua_call(SA.ua, &cp, &id, W.now) != 0)
+    return 0;
+  run(W.now + 500);
+  sipline_call_answer ring = {.status = 180};
+  sipline_ua_call_answer(SB.ua, SB.last_call, &ring, W.now);
+  run(W.now + 500);
+  sipline_call_answer ok = {.sdp = ANSWER_B, .sdp_len = strlen(ANSWER_B)};
+  sipline_ua_call_answer(SB.ua, SB.last_call, &ok, W.now);
+  run(W.now + S(1));
+  sipline_ua_call_update(SA.ua, id, HOLD_A, strlen(HOLD_A), W.now);
+  run(W.now + S(1));
+  run(W.now + S(50)); /* a refresh at 45 s */
+  sipline_ua_call_reinvite(SB.ua, SB.last_call, NULL, 0, W.now);
+  run(W.now + S(2));
+  sipline_ua_hangup(SA.ua, id, W.now);
+  run(W.now + S(40));
+  return id;
+}
+
+static void test_alloc_sweep(void **state) {
+  (void)state;
+  set_key(&SA, "Session_Expires_1_", "90");
+  sipline_profile *pa = SA.p, *pb = SB.p;
+  unsigned total[2] = {0, 0};
+  for (int who = 0; who < 2; who++) {
+    for (unsigned n = 0;; n++) {
+      memset(&W, 0, sizeof W);
+      failer f = {.n = 0, .fail_at = n};
+      sipline_mem mem = {.user = &f,
+                         .malloc = f_malloc,
+                         .free = f_free,
+                         .calloc = f_calloc,
+                         .realloc = f_realloc};
+      SA.ua = SB.ua = NULL;
+      SA.last_call = SB.last_call = 0;
+      side *victim = who ? &SB : &SA, *other = who ? &SA : &SB;
+      int e = start_side_mem(victim, who ? 22 : 11, &mem);
+      if (e == 0)
+        start_side(other, who ? 11 : 22);
+      if (e == 0)
+        soft_call();
+      sipline_ua_del(SA.ua);
+      sipline_ua_del(SB.ua);
+      SA.ua = SB.ua = NULL;
+      if (n == 0) {
+        total[who] = f.n;
+        assert_true(total[who] > 20);
+      } else if (n > total[who]) {
+        break;
+      }
+    }
+  }
+  SA.p = pa;
+  SB.p = pb;
+  fprintf(stderr, "allocation sweep: %u (A) and %u (B) allocations\n",
+          total[0], total[1]);
+}
+
 /* Requests of no dialog, and a stale CSeq. */
 static void test_481_and_cseq(void **state) {
   (void)state;
@@ -791,6 +997,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
       cmocka_unit_test_setup_teardown(test_2xx_without_ack, setup, teardown),
       cmocka_unit_test_setup_teardown(test_481_and_cseq, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_forking, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_update_auth, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_alloc_sweep, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
