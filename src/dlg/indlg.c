@@ -236,7 +236,6 @@ static int reinvite_busy(const sess *s) {
 
 int indlg_reinvite(sess *s, const char *sdp, size_t len, int refresh,
                    sipline_tstamp now) {
-  (void)refresh;
   if (!s->dlg || s->state != SIPLINE_CALL_CONFIRMED || reinvite_busy(s) ||
       s->oa.st != OA_IDLE)
     return SIPLINE_ERR_STATE;
@@ -246,6 +245,7 @@ int indlg_reinvite(sess *s, const char *sdp, size_t len, int refresh,
       return e;
   }
   s->rinv_422 = 0;
+  s->rinv_refresh = (uint8_t)refresh;
   int r = send_reinvite(s, sdp, len, now);
   if (r && sdp)
     oa_rollback(s);
@@ -381,6 +381,8 @@ static void on_update(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
         r = indlg_reinvite(s, s->oa.local, s->oa.local_len, 1, now);
       else
         r = SIPLINE_ERR_STATE;
+      if (offered && r == 0)
+        s->rinv_refresh = 0;
       if (r == 0) {
         sess_event(s, "update_unsupported_reinvite", st);
         return;
@@ -439,7 +441,7 @@ static void on_reinvite(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
     sipline__ctx_detach(ctx);
     s->rinv = NULL;
     st_arm(s, now);
-    sess_event(s, s->rinv_offer ? "reinvite_ok" : "refreshed", st);
+    sess_event(s, s->rinv_refresh ? "refreshed" : "reinvite_ok", st);
     return;
   }
   s->rinv = NULL; /* the handle is gone after this call */

@@ -120,6 +120,7 @@ struct sess {
   uint32_t rinv_cseq;
   uint8_t rinv_offer; /* it carried an offer */
   uint8_t rinv_422;
+  uint8_t rinv_refresh; /* a session refresh (R16) */
   sipline__ctx *upd; /* UPDATE */
   uint8_t upd_offer;
   uint8_t upd_refresh; /* a session refresh */

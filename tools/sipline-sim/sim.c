@@ -12,6 +12,7 @@
  * connections (TLS is TCP here: no handshake is simulated), which a server
  * in `refuse` refuses and a server going `close` resets.
  */
+#include "phone.h"
 #include "sim.h"
 
 #include <ctype.h>
@@ -174,6 +175,11 @@ typedef struct server {
   bdo cur_what;
   const behav *cur;
   unsigned nonce_seq;
+  /* A scripted phone behind this address ("phones"): it takes every
+   * message but REGISTER while the server is not silent/refusing. */
+  sim_phone *phone;
+  sipline_path ua_path; /* how the line reaches it (the UA's view) */
+  int ua_conn;
 } server;
 
 typedef struct dnsname {
@@ -182,6 +188,10 @@ typedef struct dnsname {
   size_t n;
 } dnsname;
 
+/* What the line does in a call at a time ("script" of a call). */
+enum { CA_UPDATE, CA_UPDATE_NOSDP, CA_REINVITE, CA_REINVITE_NOSDP, CA_HOLD };
+#define CALL_MAX_ACTS 16
+
 typedef struct call {
   sipline_tstamp at;
   sipline_tstamp hangup_at; /* NONE: never */
@@ -189,6 +199,9 @@ typedef struct call {
   char to[128];
   unsigned id;
   int placed, hung;
+  sipline_tstamp act_at[CALL_MAX_ACTS];
+  int act[CALL_MAX_ACTS];
+  unsigned nact, next_act;
 } call;
 
 typedef enum nkind { N_TO_SERVER, N_TO_UA, N_TPERR } nkind;
@@ -733,6 +746,60 @@ static void answer_ok(sim *s, server *v, const sipline_path *p, int ci,
   response(s, v, p, ci, m, 200, NULL, NULL);
 }
 
+/* The line's application side: the SDP it offers and answers with. */
+static const char SIM_SDP[] = "v=0\r\no=sipline 1 1 IN IP4 192.0.2.10\r\n"
+                              "s=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+                              "m=audio 4000 RTP/AVP 0\r\n"
+                              "a=rtpmap:0 PCMU/8000\r\n";
+static const char SIM_SDP_HOLD[] = "v=0\r\no=sipline 1 2 IN IP4 192.0.2.10\r\n"
+                                   "s=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+                                   "m=audio 4000 RTP/AVP 0\r\n"
+                                   "a=rtpmap:0 PCMU/8000\r\na=sendonly\r\n";
+
+static void print_phone_event(sim *s, const server *v, const sipline_event *ev) {
+  line_begin(s, "peer", 0);
+  jstr(&s->line, "server", v->name);
+  if (ev->type == SIPLINE_EV_CALL_SDP) {
+    jstr(&s->line, "sdp", ev->state);
+    jstr(&s->line, "side", ev->from);
+    jstr(&s->line, "in", ev->reason);
+  } else if (ev->type == SIPLINE_EV_CALL) {
+    jstr(&s->line, "state", ev->state);
+    if (ev->reason[0])
+      jstr(&s->line, "reason", ev->reason);
+    if (ev->status)
+      jint(&s->line, "status", ev->status);
+    if (ev->retry_in != SIPLINE_TSTAMP_NONE)
+      jsecs(&s->line, "retry_in", ev->retry_in);
+  } else {
+    jstr(&s->line, "warning", ev->reason);
+  }
+  line_end(s);
+}
+
+/* What the phone behind v says: its events, then its bytes to the line. */
+static void phone_drain(sim *s, server *v) {
+  sipline_event ev;
+  while (sim_phone_event(v->phone, &ev))
+    if (printing(s))
+      print_phone_event(s, v, &ev);
+  const uint8_t *d;
+  ptrdiff_t n;
+  while ((n = sim_phone_pull(v->phone, &d, s->now)) >= 0) {
+    if (v->cur_what == B_SILENT)
+      continue; /* a frozen phone sends nothing */
+    sipline_path up = v->ua_path;
+    if (!up.remote.family) {
+      up.tp = SIPLINE_TP_UDP;
+      up.remote = v->addr;
+    }
+    send_to_ua(s, &up, v->ua_conn, (const char *)d, (size_t)n);
+  }
+  while (sim_phone_event(v->phone, &ev))
+    if (printing(s))
+      print_phone_event(s, v, &ev);
+}
+
 /* A server received one complete message (or a keep-alive ping). */
 static void server_rx(sim *s, server *v, const sipline_path *p, int ci,
                       const char *data, size_t len) {
@@ -745,7 +812,16 @@ static void server_rx(sim *s, server *v, const sipline_path *p, int ci,
     return;
   }
   ssip_msg m;
-  if (ssip_parse(&m, data, len) != 0 || !m.is_req || is_method(&m, "ACK"))
+  int parsed = ssip_parse(&m, data, len) == 0;
+  if (parsed && v->phone && v->cur_what != B_REFUSE &&
+      v->cur_what != B_CLOSE && !(m.is_req && is_method(&m, "REGISTER"))) {
+    v->ua_path = *p;
+    v->ua_conn = ci;
+    sim_phone_rx(v->phone, data, len, s->now);
+    phone_drain(s, v);
+    return;
+  }
+  if (!parsed || !m.is_req || is_method(&m, "ACK"))
     return;
   const behav *bh = v->cur;
   switch (v->cur_what) {
@@ -987,6 +1063,17 @@ static void drain(sim *s) {
         print_event(s, &ev);
       if (ev.type == SIPLINE_EV_DNS_QUERY)
         answer_dns(s, &ev);
+      /* The line's application: it answers incoming calls and every
+       * remote offer at once. */
+      if (ev.type == SIPLINE_EV_CALL &&
+          ev.call_state == SIPLINE_CALL_INCOMING) {
+        sipline_call_answer a = {.sdp = SIM_SDP, .sdp_len = strlen(SIM_SDP)};
+        UA_CALL(s, sipline_ua_call_answer(s->ua, ev.id, &a, s->now));
+      }
+      if (ev.type == SIPLINE_EV_CALL_SDP && !strcmp(ev.state, "offer") &&
+          !strcmp(ev.from, "remote") && strcmp(ev.reason, "invite") != 0)
+        UA_CALL(s, sipline_ua_call_sdp(s->ua, ev.id, SIM_SDP, strlen(SIM_SDP),
+                                       s->now));
     }
     for (;;) {
       sipline_path p;
@@ -1376,9 +1463,10 @@ static int load_calls(sim *s, const cJSON *calls, char *err, size_t cap) {
                                  strcmp(x->string, "line") &&
                                  strcmp(x->string, "to") &&
                                  strcmp(x->string, "hangup_after") &&
+                                 strcmp(x->string, "script") &&
                                  strcmp(x->string, "comment")) return fail(
         err, cap, "%s: calls[%d].%s: unknown key (at, line, to, "
-        "hangup_after, comment)", s->path, i, x->string);
+        "hangup_after, script, comment)", s->path, i, x->string);
     if (!json_num(cJSON_GetObjectItemCaseSensitive(c, "at"), 0, 1e9, &v))
       return fail(err, cap, "%s: calls[%d].at: must be a number of seconds "
                   ">= 0", s->path, i);
@@ -1405,6 +1493,25 @@ static int load_calls(sim *s, const cJSON *calls, char *err, size_t cap) {
         return fail(err, cap, "%s: calls[%d].hangup_after: must be a "
                     "number of seconds >= 0", s->path, i);
       k->hangup_at = k->at + secs_to_ms(v);
+    }
+    const cJSON *sc = cJSON_GetObjectItemCaseSensitive(c, "script");
+    const cJSON *a;
+    cJSON_ArrayForEach(a, sc) {
+      static const char *const names[] = {"update", "update-nosdp",
+                                          "reinvite", "reinvite-nosdp",
+                                          "hold"};
+      const cJSON *af = cJSON_GetObjectItemCaseSensitive(a, "after");
+      const cJSON *d = cJSON_GetObjectItemCaseSensitive(a, "do");
+      int what = -1;
+      for (int j = 0; cJSON_IsString(d) && j < 5; j++)
+        if (!strcmp(d->valuestring, names[j]))
+          what = j;
+      if (k->nact == CALL_MAX_ACTS || what < 0 || !json_num(af, 0, 1e9, &v))
+        return fail(err, cap, "%s: calls[%d].script: each entry is {\"after\":"
+                    " s, \"do\": update|update-nosdp|reinvite|reinvite-nosdp|"
+                    "hold} (at most %d)", s->path, i, CALL_MAX_ACTS);
+      k->act_at[k->nact] = k->at + secs_to_ms(v);
+      k->act[k->nact++] = what;
     }
     i++;
   }
@@ -1619,15 +1726,15 @@ int sim_load_text(sim **out, const char *path, const char *json,
   cJSON_ArrayForEach(k, s->root) {
     static const char *known[] = {"comment", "profile", "profile_keys",
                                   "line_template", "servers", "dns", "calls",
-                                  "until", "seed", "latency_ms", "expect",
-                                  NULL};
+                                  "phones", "until", "seed", "latency_ms",
+                                  "expect", NULL};
     int ok = 0;
     for (int j = 0; known[j]; j++)
       ok |= strcmp(k->string, known[j]) == 0;
     if (!ok) {
       r = fail(err, cap, "%s: %s: unknown key (comment, profile, "
-               "profile_keys, line_template, servers, dns, calls, until, "
-               "seed, latency_ms, expect)", path, k->string);
+               "profile_keys, line_template, servers, dns, calls, phones, "
+               "until, seed, latency_ms, expect)", path, k->string);
       goto out;
     }
   }
@@ -1698,6 +1805,32 @@ int sim_load_text(sim **out, const char *path, const char *json,
     r = fail(err, cap, "%s: profile: the core refused the configuration: %s",
              path, sipline_strerror(e));
     goto out;
+  }
+  const cJSON *phones = cJSON_GetObjectItemCaseSensitive(s->root, "phones");
+  const cJSON *ph;
+  cJSON_ArrayForEach(ph, phones) {
+    sipline_addr a;
+    server *pv = NULL;
+    if (addr_parse(ph->string, &a) == 0)
+      pv = server_by_addr(s, &a);
+    if (!pv) {
+      r = fail(err, cap, "%s: phones.%s: not one of the servers", path,
+               ph->string);
+      goto out;
+    }
+    /* The line's address as the phone sees it (line 1's SIP port). */
+    sipline_addr ua_addr;
+    addr_parse("192.0.2.10", &ua_addr);
+    const sipline_line_cfg *l1 = sipline_profile_line(s->profile, 1);
+    ua_addr.port = l1 && l1->sip_port ? l1->sip_port : 5060;
+    char where[160];
+    snprintf(where, sizeof where, "%s: phones.%s", path, ph->string);
+    pv->ua_conn = -1;
+    if (sim_phone_new(&pv->phone, where, &pv->addr, &ua_addr, ph,
+                      s->seed ^ 0x9e3779b97f4a7c15ull, err, cap) != 0) {
+      r = 2;
+      goto out;
+    }
   }
 out:
   if (r) {
@@ -1771,8 +1904,14 @@ int sim_run_until(sim *s, sipline_tstamp until, char *err, size_t cap) {
     if (s->next_call < s->ncalls)
       t = tmin(t, s->calls[s->next_call].at);
     for (size_t i = 0; i < s->ncalls; i++)
-      if (s->calls[i].placed && !s->calls[i].hung)
+      if (s->calls[i].placed && !s->calls[i].hung) {
         t = tmin(t, s->calls[i].hangup_at);
+        if (s->calls[i].next_act < s->calls[i].nact)
+          t = tmin(t, s->calls[i].act_at[s->calls[i].next_act]);
+      }
+    for (size_t i = 0; i < s->nsrv; i++)
+      if (s->srv[i].phone)
+        t = tmin(t, sim_phone_next(s->srv[i].phone));
     if (t == SIPLINE_TSTAMP_NONE || t > limit)
       break;
     if (t < s->now)
@@ -1803,14 +1942,10 @@ int sim_run_until(sim *s, sipline_tstamp until, char *err, size_t cap) {
       double t0 = cpu_now();
       /* An audio offer, as a phone would make; the scripted far end
        * answers it in its 200. */
-      static const char offer[] =
-          "v=0\r\no=sipline 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
-          "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
-          "a=rtpmap:0 PCMU/8000\r\n";
       sipline_call_params cp = {.line = c->line,
                                 .to = c->to,
-                                .sdp = offer,
-                                .sdp_len = sizeof offer - 1};
+                                .sdp = SIM_SDP,
+                                .sdp_len = sizeof SIM_SDP - 1};
       r = sipline_ua_call(s->ua, &cp, &c->id, s->now);
       s->stats.ua_cpu_s += cpu_now() - t0;
       c->placed = 1;
@@ -1825,8 +1960,26 @@ int sim_run_until(sim *s, sipline_tstamp until, char *err, size_t cap) {
       }
       drain(s);
     }
+    for (size_t i = 0; i < s->nsrv; i++)
+      if (s->srv[i].phone && sim_phone_next(s->srv[i].phone) <= s->now) {
+        sim_phone_run(s->srv[i].phone, s->now);
+        phone_drain(s, &s->srv[i]);
+      }
     for (size_t i = 0; i < s->ncalls; i++) {
       call *c = &s->calls[i];
+      while (c->placed && !c->hung && c->next_act < c->nact &&
+             c->act_at[c->next_act] <= s->now) {
+        int a = c->act[c->next_act++];
+        const char *sdp = a == CA_HOLD ? SIM_SDP_HOLD : SIM_SDP;
+        int with = a == CA_UPDATE || a == CA_REINVITE || a == CA_HOLD;
+        if (a == CA_REINVITE || a == CA_REINVITE_NOSDP)
+          UA_CALL(s, sipline_ua_call_reinvite(s->ua, c->id, with ? sdp : NULL,
+                                              with ? strlen(sdp) : 0, s->now));
+        else
+          UA_CALL(s, sipline_ua_call_update(s->ua, c->id, with ? sdp : NULL,
+                                            with ? strlen(sdp) : 0, s->now));
+        drain(s);
+      }
       if (c->placed && !c->hung && c->hangup_at <= s->now) {
         c->hung = 1;
         UA_CALL(s, sipline_ua_hangup(s->ua, c->id, s->now));
@@ -1997,8 +2150,10 @@ void sim_del(sim *s) {
     return;
   sipline_ua_del(s->ua);
   sipline_profile_del(s->profile);
-  for (size_t i = 0; i < s->nsrv; i++)
+  for (size_t i = 0; i < s->nsrv; i++) {
     free(s->srv[i].b);
+    sim_phone_del(s->srv[i].phone);
+  }
   free(s->srv);
   for (size_t i = 0; i < s->ndns; i++) {
     free(s->dns[i].name);
