@@ -521,6 +521,7 @@ static void on_2xx(sess *s, sipline__ctx *ctx, const sipline_msg *rsp,
 static void on_inv(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
                    int err, sipline_tstamp now) {
   sess *s = arg;
+
   sipline_ua *ua = s->m->ua;
   if (!rsp) {
     s->inv = NULL; /* the handle is gone after this call */

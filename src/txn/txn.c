@@ -62,6 +62,7 @@ struct sipline__ctx {
   void *arg;
   int detached;
   int got_provisional;
+  int cancel_sent; /* our CANCEL went: t_end is the §9.1 limit */
   int cancel_pending;
   int tperr;
   sipline__buf ack;    /* ACK for a non-2xx, built once */
@@ -430,6 +431,7 @@ static int build_from_req(sipline__ctx *c, sipline__buf *b, const char *method,
 
 static void ctx_send_cancel(sipline__ctx *c, sipline_tstamp now) {
   c->cancel_pending = 0;
+  c->cancel_sent = 1;
   /*
    * RFC 3261 §9.1: a UAC that gets no final response within 64*T1 of its
    * CANCEL considers the INVITE cancelled. Timer B stopped at the
@@ -578,8 +580,12 @@ static void ict_response(sipline__ctx *c, const sipline_msg *rsp,
       t->state = S_PROCEEDING;
       c->got_provisional = 1;
       sipline__timer_cancel(t->txl->timers, &t->t_retx);
-      /* Timer B only runs in Calling (§17.1.1.2). */
-      sipline__timer_cancel(t->txl->timers, &t->t_end);
+      /* Timer B only runs in Calling (§17.1.1.2); the 64*T1 limit after
+       * our CANCEL (§9.1) keeps running through later provisionals (found
+       * by fuzz_dlg_call: a 1xx after the CANCEL left the call waiting for
+       * a final response forever). */
+      if (!c->cancel_sent)
+        sipline__timer_cancel(t->txl->timers, &t->t_end);
       if (c->cancel_pending)
         ctx_send_cancel(c, now);
       ctx_report(c, rsp, 0, now);

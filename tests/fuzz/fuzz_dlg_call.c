@@ -183,10 +183,22 @@ static void push(int to, const sipline_path *from_path, const uint8_t *d,
   }
 }
 
+/* FUZZ_DLG_TRACE=1: print what happens (to understand a finding). */
+static int trace_on(void) {
+  static int v = -1;
+  if (v < 0)
+    v = getenv("FUZZ_DLG_TRACE") != NULL;
+  return v;
+}
+
 static void events(int i) {
   side *s = &F.s[i];
   sipline_event ev;
   while (sipline_ua_poll_event(s->ua, &ev)) {
+    if (trace_on())
+      fprintf(stderr, "%8.3f %c %s id=%u %s %s %s %d\n", (double)F.now / 1000,
+              'A' + i, sipline_event_name(ev.type), ev.id, ev.state,
+              ev.from, ev.reason, ev.status);
     if (ev.type == SIPLINE_EV_CALL) {
       s->call = ev.id;
     } else if (ev.type == SIPLINE_EV_CALL_SDP && !strcmp(ev.state, "offer") &&
@@ -215,6 +227,9 @@ static void pump(void) {
           F.drop_next--;
           continue;
         }
+        if (trace_on())
+          fprintf(stderr, "%8.3f %c> %.*s\n", (double)F.now / 1000, 'A' + i,
+                  (int)strcspn((const char *)d, "\r"), (const char *)d);
         push(!i, &p, d, (size_t)n, F.s[i].ip);
         if (F.dup_next) {
           F.dup_next--;
@@ -366,6 +381,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         sipline__dialog_count(F.s[i].ua) != 0) {
       fprintf(stderr, "UA %c not shut down: %zu dialogs\n", 'A' + i,
               sipline__dialog_count(F.s[i].ua));
+      for (unsigned id = 1; id < 64; id++) {
+        sipline_call_info ci;
+        if (sipline__dlg_info(F.s[i].ua, id, &ci) == 0)
+          fprintf(stderr, "  call %u: %s\n", id,
+                  sipline_call_state_name(ci.state));
+      }
       abort();
     }
   }

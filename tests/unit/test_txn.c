@@ -490,6 +490,25 @@ static void test_cancel_no_final(void **state) {
   assert_int_equal(E.last_err, SIPLINE_ERR_TIMEOUT);
 }
 
+/* A provisional after our CANCEL does not stop the §9.1 limit (found by
+ * fuzz_dlg_call: the call waited for a final response forever). */
+static void test_cancel_then_provisional(void **state) {
+  (void)state;
+  sipline__ctx *c = start("INVITE", "z9hG4bK-c3", udp_path());
+  drain(NULL, 0);
+  inject_rsp(100, "z9hG4bK-c3", "INVITE", 1, NULL);
+  run_to(1000);
+  assert_int_equal(sipline__ctx_cancel(c, E.now), 0);
+  drain(NULL, 0);
+  run_to(2000);
+  inject_rsp(180, "z9hG4bK-c3", "INVITE", 1, "bt");
+  run_to(1000 + 32000 - 1);
+  assert_int_equal(E.last_err, 0); /* still waiting for the 487 */
+  run_to(1000 + 32000);
+  assert_int_equal(E.last_status, 0);
+  assert_int_equal(E.last_err, SIPLINE_ERR_TIMEOUT);
+}
+
 /* ---------------------------------------------------------------- */
 /* server side */
 
@@ -809,6 +828,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_transport_error, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancel_no_final, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cancel_then_provisional, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_ict_accepted_tcp_closed, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_nist_response, setup, teardown),
