@@ -85,7 +85,11 @@ static unsigned fields_of(sipline_event_type t, const char **text_key) {
     return F_FROM | F_TO | F_REASON;
   case SIPLINE_EV_CALL:
     *text_key = "target";
-    return F_ID | F_STATE | F_SERVER | F_TEXT | F_STATUS;
+    return F_ID | F_STATE | F_SERVER | F_TEXT | F_STATUS | F_REASON;
+  case SIPLINE_EV_CALL_SDP:
+    /* state offer/answer, from local/remote, reason the carrier; the SDP
+     * itself as "sdp" */
+    return F_ID | F_STATE | F_FROM | F_REASON;
   case SIPLINE_EV_DNS_QUERY:
     *text_key = "name";
     return F_ID | F_QTYPE | F_TEXT;
@@ -162,6 +166,19 @@ cJSON *sj_event(const sipline_event *ev, const sj_clock *ck) {
     cJSON_AddStringToObject(o, "qtype", qtype_name(ev->qtype));
   if ((f & F_TEXT) && ev->text[0])
     cJSON_AddStringToObject(o, tk, ev->text);
+  if (ev->type == SIPLINE_EV_CALL && ev->expires)
+    cJSON_AddNumberToObject(o, "session_expires", ev->expires);
+  if (ev->type == SIPLINE_EV_CALL && ev->retry_in != SIPLINE_TSTAMP_NONE)
+    cJSON_AddNumberToObject(o, "retry_in", (double)ev->retry_in / 1000.0);
+  if (ev->type == SIPLINE_EV_CALL_SDP && ev->body && ev->body_len < 65536) {
+    char *b = malloc(ev->body_len + 1);
+    if (b) {
+      memcpy(b, ev->body, ev->body_len);
+      b[ev->body_len] = 0;
+      cJSON_AddStringToObject(o, "sdp", b);
+      free(b);
+    }
+  }
   return o;
 }
 

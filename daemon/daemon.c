@@ -199,30 +199,6 @@ static void run_command(sd *d, unsigned line, const char *package,
 
 /* ---- UA events ---------------------------------------------------------- */
 
-/*
- * Places a call with an audio offer. The core is media-free (the SDP is
- * ours to give); until the daemon has its media engine (issue 9) the offer
- * names PCMU/PCMA on a port nobody listens to, as the core's placeholder
- * did before, so that signalling works against real peers.
- */
-static int place_call(sd *d, unsigned line, const char *to, unsigned *id) {
-  const char *h = d->o.advertise ? d->o.advertise : d->o.bind[0];
-  const char *fam = strchr(h, ':') ? "IP6" : "IP4";
-  char sdp[512];
-  int n = snprintf(sdp, sizeof sdp,
-                   "v=0\r\no=siplined %u 1 IN %s %s\r\ns=-\r\n"
-                   "c=IN %s %s\r\nt=0 0\r\n"
-                   "m=audio %u RTP/AVP 0 8\r\n"
-                   "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
-                   "a=sendrecv\r\n",
-                   line, fam, h, fam, h, 16384u + 2u * (line % 8000u));
-  if (n < 0 || (size_t)n >= sizeof sdp)
-    return SIPLINE_ERR_TOOBIG;
-  sipline_call_params p = {
-      .line = line, .to = to, .sdp = sdp, .sdp_len = (size_t)n};
-  return sipline_ua_call(d->ua, &p, id, sd_now(d));
-}
-
 static void on_execute(sd *d, const sipline_event *ev) {
   if (strcmp(ev->state, "now") != 0 && strcmp(ev->state, "run") != 0)
     return; /* "queued" and "dropped" are only reported */
@@ -234,7 +210,7 @@ static void on_execute(sd *d, const sipline_event *ev) {
   if (strncasecmp(u, "Dial:", 5) == 0 && u[5]) {
     unsigned id = 0;
     int rc =
-        place_call(d, ev->line ? ev->line : 1, u + 5, &id);
+        sd_call_place(d, ev->line ? ev->line : 1, u + 5, &id);
     cJSON *o = sj_event_new("dial", sd_now(d), ev->line, &d->ck);
     cJSON_AddStringToObject(o, "target", u + 5);
     if (rc == 0)
@@ -270,16 +246,15 @@ static void on_event(sd *d, const sipline_event *ev) {
     break;
   case SIPLINE_EV_EXECUTE:
     on_execute(d, ev);
+    d->drive_again = 1; /* a Dial: INVITE is queued in the core */
     break;
   case SIPLINE_EV_NOTIFY:
     on_notify(d, ev);
     break;
   case SIPLINE_EV_CALL:
-    /* The daemon has no way to answer a call yet (no media engine, no
-     * `answer` command: issue 9): an incoming call is refused at once
-     * rather than left ringing. */
-    if (ev->call_state == SIPLINE_CALL_INCOMING)
-      sipline_ua_call_reject(d->ua, ev->id, 486, sd_now(d));
+  case SIPLINE_EV_CALL_SDP:
+    sd_calls_on_event(d, ev);
+    d->drive_again = 1; /* what it sent is queued in the core: pull it */
     break;
   default:
     break;
@@ -300,6 +275,7 @@ static void ua_timer_cb(uv_timer_t *t) {
   if (!d->ua)
     return;
   sipline_ua_handle_timeout(d->ua, sd_now(d));
+  sd_calls_run(d, sd_now(d));
   sd_drive(d);
 }
 
@@ -341,6 +317,9 @@ void sd_drive(sd *d) {
     return;
   }
   sipline_tstamp dl = sipline_ua_next_deadline(d->ua);
+  sipline_tstamp ca = sd_calls_next(d);
+  if (ca < dl)
+    dl = ca;
   if (dl == SIPLINE_TSTAMP_NONE) {
     uv_timer_stop(&d->ua_timer);
     return;
@@ -752,7 +731,7 @@ void sd_ctl_request(sd *d, sd_ctlc *c, cJSON *req) {
       fail(c, cmd, "not running");
       return;
     }
-    int rc = place_call(d, line, to->valuestring, &id);
+    int rc = sd_call_place(d, line, to->valuestring, &id);
     sd_drive(d);
     if (rc) {
       fail(c, cmd, sipline_strerror(rc));
@@ -772,6 +751,33 @@ void sd_ctl_request(sd *d, sd_ctlc *c, cJSON *req) {
       return;
     }
     int rc = sipline_ua_hangup(d->ua, id, sd_now(d));
+    sd_drive(d);
+    if (rc) {
+      fail(c, cmd, sipline_strerror(rc));
+      return;
+    }
+    ctl_reply_obj(c, reply(1, cmd));
+  } else if (!strcmp(cmd, "answer") || !strcmp(cmd, "reject") ||
+             !strcmp(cmd, "hold") || !strcmp(cmd, "resume") ||
+             !strcmp(cmd, "update") || !strcmp(cmd, "reinvite")) {
+    unsigned id, code = 0;
+    if (get_uint(req, "id", &id) != 0) {
+      fail(c, cmd, "\"id\" (a call id) is required");
+      return;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(req, "code") &&
+        (get_uint(req, "code", &code) != 0 || code < 300 || code > 699)) {
+      fail(c, cmd, "\"code\" must be a final status 300..699");
+      return;
+    }
+    if (!d->ua) {
+      fail(c, cmd, "not running");
+      return;
+    }
+    int arg = !strcmp(cmd, "reject")
+                  ? (int)code
+                  : !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(req, "sdp"));
+    int rc = sd_call_cmd(d, cmd, id, arg);
     sd_drive(d);
     if (rc) {
       fail(c, cmd, sipline_strerror(rc));

@@ -63,12 +63,33 @@ typedef struct sd {
   int ctl_open;
   sd_ctlc *clients;
   sj_ring *ring;
+  /* calls (calls.c): what the daemon does as the calls' application */
+  struct sd_call {
+    unsigned id, line;
+    unsigned version;         /* of our SDP's o= line */
+    sipline_tstamp answer_at; /* Auto_Answer: NONE when not pending */
+    int hold;                 /* our last offer was a=sendonly */
+    char inv_dir[10];         /* our answer's direction to the INVITE */
+  } calls[256];
+  unsigned n_calls;
   /* traces */
   spcap *pcap;
   uv_udp_t hep;
   int hep_open;
   struct sockaddr_storage hep_addr;
 } sd;
+
+/* ---- calls.c: the application side of calls ---- */
+/* Places a call from line with our SDP offer. 0 or a SIPLINE_ERR_*. */
+int sd_call_place(sd *d, unsigned line, const char *to, unsigned *id);
+/* A core event about calls: ring, auto-answer, answer remote offers. */
+void sd_calls_on_event(sd *d, const sipline_event *ev);
+/* The earliest auto-answer due (NONE), and running what is due. */
+sipline_tstamp sd_calls_next(const sd *d);
+void sd_calls_run(sd *d, sipline_tstamp now);
+/* The control commands answer, reject, hold, resume, update, reinvite:
+ * 0 or a SIPLINE_ERR_*. arg: reject's status, update's "with SDP". */
+int sd_call_cmd(sd *d, const char *cmd, unsigned id, int arg);
 
 /* The C library's heap: bytes in use and free (held by malloc); 0 and 0
  * where the C library cannot tell (not glibc, or a sanitizer's allocator). */

@@ -65,6 +65,9 @@ typedef struct sipline_line_cfg {
    * (90 s, at least 90). */
   uint32_t session_expires;
   uint32_t min_se;
+  /* Auto_Answer_n_: answer incoming calls after this many seconds
+   * (0..3600); UINT32_MAX (empty, No, Off) = off, the default. */
+  uint32_t auto_answer;
 } sipline_line_cfg;
 
 /* An unknown tag, kept as read. */

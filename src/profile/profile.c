@@ -102,6 +102,7 @@ typedef enum kind {
   K_PASS, /* a password: kept verbatim, never echoed in errors */
   K_BOOL, /* Yes / No */
   K_U32,  /* whole seconds or a count, [min, max] */
+  K_OFFU32, /* as K_U32, or empty / "No" / "Off": UINT32_MAX (off) */
   K_MS,   /* seconds with up to 3 decimals, stored in ms, [min, max] ms */
   K_TP,   /* UDP / TCP / TLS / Auto */
   K_PORT, /* 1..65535 */
@@ -148,6 +149,8 @@ static const tagdef line_tags[] = {
      * Min-SE at 90 s (a Session_Expires below Min_SE is raised to it). */
     L("Session_Expires", K_U32, session_expires, 0, 86400),
     L("Min_SE", K_U32, min_se, 90, 86400),
+    /* Answer incoming calls after N s (the daemon's; Off by default). */
+    L("Auto_Answer", K_OFFU32, auto_answer, 0, 3600),
 };
 
 /*
@@ -199,6 +202,7 @@ static void line_defaults(sipline_line_cfg *l, unsigned n) {
   l->keepalive_fail_count = 3;
   l->session_expires = 1800;
   l->min_se = 90;
+  l->auto_answer = UINT32_MAX;
 }
 
 static void global_defaults(sipline_profile *p) {
@@ -584,6 +588,14 @@ static int apply(sipline_profile *p, const tagdef *d, sipline_line_cfg *l,
     memcpy(f, &t, sizeof(t));
     return 0;
   }
+  case K_OFFU32:
+    if (!v.len || sipline_pl_casecmp_str(v, "No") ||
+        sipline_pl_casecmp_str(v, "Off")) {
+      uint32_t u = UINT32_MAX;
+      memcpy(f, &u, sizeof(u));
+      break;
+    }
+    /* fall through */
   case K_U32:
   case K_PORT: {
     uint64_t x;

@@ -31,6 +31,12 @@ static const char usage[] =
     "                          every SIP message sent (tx) and received (rx)\n"
     "  call LINE TARGET        places a call from LINE to a user or SIP URI\n"
     "  hangup ID               ends call ID (from 'call' or the events)\n"
+    "  answer ID               answers incoming call ID (200 with our SDP)\n"
+    "  reject ID [CODE]        refuses incoming call ID (486 by default)\n"
+    "  hold ID | resume ID     UPDATE with a=sendonly / a=sendrecv (re-INVITE\n"
+    "                          when the peer does not take UPDATE)\n"
+    "  update ID [--no-sdp]    UPDATE with a new offer, or without SDP\n"
+    "  reinvite ID [--no-sdp]  re-INVITE with a new offer, or asking for one\n"
     "  reload                  re-reads the profile (as SIGHUP)\n"
     "  stop                    un-registers every line and stops the daemon\n"
     "  send JSON               sends one raw request, prints the replies\n"
@@ -188,7 +194,7 @@ static void print_event(const cJSON *o) {
 /* The command line's options; they may stand before or after the command. */
 typedef struct opts {
   char sock[256];
-  int json, follow, messages, fresh;
+  int json, follow, messages, fresh, nosdp;
   long long since;
 } opts;
 
@@ -213,6 +219,9 @@ static int take_opt(int c, opts *o) {
   case 'n':
     o->fresh = 1;
     return -1;
+  case 'N':
+    o->nosdp = 1;
+    return -1;
   case 'h':
     fputs(usage, stdout);
     return 0;
@@ -236,11 +245,12 @@ int main(int argc, char **argv) {
                                      {"since", required_argument, 0, 'S'},
                                      {"messages", no_argument, 0, 'm'},
                                      {"new", no_argument, 0, 'n'},
+                                     {"no-sdp", no_argument, 0, 'N'},
                                      {0, 0, 0, 0}};
   opts op = {.since = -1};
   default_sock(op.sock, sizeof op.sock);
   int c;
-  while ((c = getopt_long(argc, argv, "+s:jhVfS:mn", lo, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+s:jhVfS:mnN", lo, NULL)) != -1) {
     int r = take_opt(c, &op);
     if (r >= 0)
       return r;
@@ -252,7 +262,7 @@ int main(int argc, char **argv) {
   const char *cmd = argv[optind++];
   /* options may also follow the command: siplinectl events --follow */
   while (optind < argc &&
-         (c = getopt_long(argc, argv, "+s:jhVfS:mn", lo, NULL)) != -1) {
+         (c = getopt_long(argc, argv, "+s:jhVfS:mnN", lo, NULL)) != -1) {
     int r = take_opt(c, &op);
     if (r >= 0)
       return r;
@@ -286,6 +296,22 @@ int main(int argc, char **argv) {
   } else if (!strcmp(cmd, "hangup") && nargs == 1) {
     cJSON_AddStringToObject(req, "cmd", "hangup");
     cJSON_AddNumberToObject(req, "id", atoi(args[0]));
+  } else if ((!strcmp(cmd, "answer") || !strcmp(cmd, "hold") ||
+              !strcmp(cmd, "resume")) &&
+             nargs == 1) {
+    cJSON_AddStringToObject(req, "cmd", cmd);
+    cJSON_AddNumberToObject(req, "id", atoi(args[0]));
+  } else if (!strcmp(cmd, "reject") && (nargs == 1 || nargs == 2)) {
+    cJSON_AddStringToObject(req, "cmd", cmd);
+    cJSON_AddNumberToObject(req, "id", atoi(args[0]));
+    if (nargs == 2)
+      cJSON_AddNumberToObject(req, "code", atoi(args[1]));
+  } else if ((!strcmp(cmd, "update") || !strcmp(cmd, "reinvite")) &&
+             (nargs == 1 || (nargs == 2 && !strcmp(args[1], "--no-sdp")))) {
+    cJSON_AddStringToObject(req, "cmd", cmd);
+    cJSON_AddNumberToObject(req, "id", atoi(args[0]));
+    if (nargs == 2 || op.nosdp)
+      cJSON_AddBoolToObject(req, "sdp", 0);
   } else if ((!strcmp(cmd, "reload") || !strcmp(cmd, "stop") ||
               !strcmp(cmd, "version")) &&
              nargs == 0) {
