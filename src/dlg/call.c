@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "dlg/sess.h"
-#include "reg/reg.h"
 
 /* ------------------------------------------------------------------ */
 /* small helpers */
@@ -334,11 +333,10 @@ static void drop_early(sess *s, sipline__dialog *keep) {
 static int resend(sess *s, int err, sipline_tstamp now) {
   sipline_ua *ua = s->m->ua;
   sipline__target t;
-  const sipline__reg_api *api = sipline__reg_api_of(ua);
   if (s->attempts + 1 >= SESS_MAX_ATTEMPTS || s->hangup_req)
     return 0;
-  if (err == SIPLINE_ERR_TIMEOUT && !s->tried_alt && api && api->alt_target &&
-      api->alt_target(ua, s->line, &t) == 0 &&
+  if (err == SIPLINE_ERR_TIMEOUT && !s->tried_alt &&
+      sipline__ua_line_alt_target(ua, s->line, &t) == 0 &&
       strcmp(t.server, s->tgt.server) != 0) {
     s->tried_alt = 1;
   } else if (sipline__ua_line_target(ua, s->line, &t) != 0 ||

@@ -29,7 +29,7 @@
 
 #include "auth/auth.h"
 #include "reg/policy.h"
-#include "reg/reg.h"
+#include "ua/ua.h"
 #include "sipline/auth.h"
 #include "ua/ua.h"
 
@@ -77,7 +77,6 @@ typedef struct reg_line {
 } reg_line;
 
 typedef struct reg_mod {
-  sipline__reg_api api; /* first: see reg.h */
   sipline_ua *ua;
   unsigned n;
   reg_line *l;
@@ -521,9 +520,11 @@ static void fill_target(reg_line *ln, const sipline__srv *s,
   (void)ln;
 }
 
-static int alt_target(sipline_ua *ua, unsigned line, sipline__target *t) {
-  reg_mod *m = sipline__ua_module_state(ua, "reg");
+static int m_line_alt_target(sipline_ua *ua, void *st, unsigned line,
+                             sipline__target *t) {
+  reg_mod *m = st;
   reg_line *ln = line_of(m, line);
+  (void)ua;
   const char *d;
   const sipline__srv *s = ln ? sipline__pol_route_alt(ln->pol, &d) : NULL;
   if (!s || !t)
@@ -537,7 +538,6 @@ static int m_init(sipline_ua *ua, void **st) {
   reg_mod *m = sipline_mem_calloc(ua->mem, 1, sizeof *m);
   if (!m)
     return SIPLINE_ERR_NOMEM;
-  m->api.alt_target = alt_target;
   m->ua = ua;
   m->n = p->n_lines;
   m->l = sipline_mem_calloc(ua->mem, m->n ? m->n : 1, sizeof *m->l);
@@ -778,6 +778,7 @@ const sipline__module sipline__reg_module = {
     .on_transport_error = m_on_transport_error,
     .line_status = m_line_status,
     .line_target = m_line_target,
+    .line_alt_target = m_line_alt_target,
     .on_request_failed = m_on_request_failed,
     .on_line_idle = m_on_line_idle,
 };

@@ -296,6 +296,17 @@ int sipline__ua_line_target(sipline_ua *ua, unsigned line, sipline__target *t) {
   return SIPLINE_ERR_NOTFOUND;
 }
 
+int sipline__ua_line_alt_target(sipline_ua *ua, unsigned line,
+                                sipline__target *t) {
+  for (unsigned i = 0; i < ua->n_mods; i++)
+    if (ua->mods[i].m->line_alt_target) {
+      int r = ua->mods[i].m->line_alt_target(ua, ua->mods[i].st, line, t);
+      if (r != SIPLINE_ERR_NOTFOUND)
+        return r;
+    }
+  return SIPLINE_ERR_NOTFOUND;
+}
+
 void sipline__ua_request_failed(sipline_ua *ua, unsigned line,
                                 const sipline__target *t, int err_or_status,
                                 sipline_tstamp now) {

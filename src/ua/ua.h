@@ -107,6 +107,11 @@ typedef struct sipline__module {
    * SIPLINE_ERR_NOTFOUND when the line has no usable server now. */
   int (*line_target)(sipline_ua *ua, void *st, unsigned line,
                      sipline__target *t);
+  /* reg: the alternate server of a line with Dual Registration (R4), for
+   * an INVITE that timed out at the primary: 0 when filled,
+   * SIPLINE_ERR_NOTFOUND without one. */
+  int (*line_alt_target)(sipline_ua *ua, void *st, unsigned line,
+                         sipline__target *t);
   /* reg: a non-REGISTER out-of-dialog request of line failed at t
    * (err = SIPLINE_ERR_TIMEOUT / _TRANSPORT, or status > 0 for a final
    * response), so the server policy can fail over (R5, R7). */
@@ -269,6 +274,9 @@ int sipline__ua_dns_query(sipline_ua *ua, unsigned line, const char *name,
 
 /* Asks the modules where line's out-of-dialog requests go (reg). */
 int sipline__ua_line_target(sipline_ua *ua, unsigned line, sipline__target *t);
+/* The line's alternate target (R4), from the modules (reg). */
+int sipline__ua_line_alt_target(sipline_ua *ua, unsigned line,
+                                sipline__target *t);
 /* Reports a failed out-of-dialog request to the modules (reg). */
 void sipline__ua_request_failed(sipline_ua *ua, unsigned line,
                                 const sipline__target *t, int err_or_status,

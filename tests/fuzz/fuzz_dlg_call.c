@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "dlg/dlg.h"
-#include "reg/reg.h"
 #include "sipline/ua.h"
 
 static const char SDP1[] = "v=0\r\no=a 1 1 IN IP4 10.0.0.1\r\ns=-\r\n"

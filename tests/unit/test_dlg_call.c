@@ -17,7 +17,6 @@
 #include <cmocka.h>
 
 #include "dlg/dlg.h"
-#include "reg/reg.h"
 #include "sipline/msg.h"
 #include "sipline/profile.h"
 #include "sipline/ua.h"
@@ -28,7 +27,6 @@
 /* ---- the fake reg module ---- */
 
 typedef struct fake {
-  sipline__reg_api api; /* first, as the real one */
   char target[32];      /* "10.0.0.1:5060" */
   char alt[32];         /* "" = no alternate */
   char failed[8][128];  /* "10.0.0.1:5060 -18" */
@@ -51,8 +49,10 @@ static void fill(const char *addr, sipline__target *t) {
   snprintf(t->server, sizeof t->server, "%s", addr);
 }
 
-static int f_alt(sipline_ua *ua, unsigned line, sipline__target *t) {
+static int f_alt(sipline_ua *ua, void *st, unsigned line,
+                 sipline__target *t) {
   (void)ua;
+  (void)st;
   (void)line;
   if (!F.alt[0])
     return SIPLINE_ERR_NOTFOUND;
@@ -62,7 +62,6 @@ static int f_alt(sipline_ua *ua, unsigned line, sipline__target *t) {
 
 static int f_init(sipline_ua *ua, void **st) {
   (void)ua;
-  F.api.alt_target = f_alt;
   *st = &F;
   return 0;
 }
@@ -102,6 +101,7 @@ static const sipline__module fake_reg = {
     .name = "reg",
     .init = f_init,
     .line_target = f_target,
+    .line_alt_target = f_alt,
     .on_request_failed = f_failed,
     .on_line_idle = f_idle,
 };

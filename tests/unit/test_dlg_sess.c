@@ -17,7 +17,6 @@
 #include <cmocka.h>
 
 #include "dlg/dlg.h"
-#include "reg/reg.h"
 #include "sipline/msg.h"
 #include "sipline/profile.h"
 #include "sipline/ua.h"
@@ -57,7 +56,6 @@ typedef struct side {
   char name;       /* 'A' or 'B' */
   char ip[16];     /* its own address */
   char peer[16];   /* where its line's requests go */
-  sipline__reg_api api;
   sipline_ua *ua;
   sipline_profile *p;
   int refuse;          /* refuse remote offers (call_sdp NULL) */
