@@ -337,6 +337,33 @@ int sipline_msg_uas_check(const sipline_msg *m,
                           const sipline_msg_uas_opts *opts,
                           sipline_msg_error *err);
 
+/*
+ * Whether a UAS can answer the request at all: a response copies the
+ * request's Via, From, To, Call-ID and CSeq (RFC 3261 §8.2.6.2), so without
+ * one of them the engine drops the request silently, whatever
+ * sipline_msg_uas_check() says of it. 1 or 0.
+ */
+int sipline_msg_uas_answerable(const sipline_msg *m);
+
+/* The methods the engine serves, as its Allow header lists them. */
+#define SIPLINE_MSG_ALLOW                                                      \
+  "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, UPDATE, INFO, PRACK"
+
+/*
+ * What the engine answers to a request that passed sipline_msg_validate()
+ * and sipline_msg_uas_check() (RFC 3261 §8.2.1, §12.2.2, §11). Returns 1
+ * when the engine answers it by itself, whatever its state: 200 to OPTIONS
+ * (with Allow, Accept, Supported), 405 to a method it knows but does not
+ * serve (REGISTER, SUBSCRIBE, REFER, MESSAGE, PUBLISH: it is no registrar
+ * nor notifier), 501 to an unknown method, 481 to BYE, UPDATE, INFO or
+ * PRACK without a To tag (no dialog can match). Returns 0 when a dialog, a
+ * CANCELled transaction, a subscription or the application decides
+ * (a To tag, INVITE, NOTIFY, CANCEL, ACK); err->status is then the answer
+ * when none of them takes the request (481, 480, 489, 481, 0 = drop).
+ * 405 and 501 carry Allow: SIPLINE_MSG_ALLOW (§20.5).
+ */
+int sipline_msg_uas_answer(const sipline_msg *m, sipline_msg_error *err);
+
 /* The n-th (0-based) header line with this id, or NULL. */
 const sipline_hdr *sipline_msg_hdr(const sipline_msg *m, sipline_hdr_id id,
                                    unsigned n);

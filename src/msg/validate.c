@@ -630,3 +630,57 @@ int sipline_msg_uas_check(const sipline_msg *m,
   }
   return 0;
 }
+
+int sipline_msg_uas_answerable(const sipline_msg *m) {
+  return m->n_via && m->first[SIPLINE_HDR_FROM] && m->first[SIPLINE_HDR_TO] &&
+         m->call_id.len && m->first[SIPLINE_HDR_CSEQ];
+}
+
+int sipline_msg_uas_answer(const sipline_msg *m, sipline_msg_error *err) {
+  const int tag = m->to.tag.len != 0;
+  switch (m->method) {
+  case SIPLINE_METHOD_ACK:
+    reject(err, NULL, 0, SIPLINE_HDR_OTHER); /* nobody's: dropped */
+    return 0;
+  case SIPLINE_METHOD_CANCEL:
+    reject(err, "Call/Transaction Does Not Exist", 481, SIPLINE_HDR_OTHER);
+    return 0;
+  case SIPLINE_METHOD_INVITE:
+    reject(err,
+           tag ? "Call/Transaction Does Not Exist" : "Temporarily Unavailable",
+           tag ? 481 : 480, SIPLINE_HDR_OTHER);
+    return 0;
+  case SIPLINE_METHOD_NOTIFY:
+    reject(err, tag ? "Call/Transaction Does Not Exist" : "Bad Event",
+           tag ? 481 : 489, SIPLINE_HDR_OTHER);
+    return 0;
+  default:
+    break;
+  }
+  if (tag) {
+    /* §12.2.2: its dialog decides; without one, 481 */
+    reject(err, "Call/Transaction Does Not Exist", 481, SIPLINE_HDR_OTHER);
+    return 0;
+  }
+  switch (m->method) {
+  case SIPLINE_METHOD_OPTIONS:
+    return reject(err, "OK", 200, SIPLINE_HDR_OTHER);
+  case SIPLINE_METHOD_BYE:
+  case SIPLINE_METHOD_UPDATE:
+  case SIPLINE_METHOD_INFO:
+  case SIPLINE_METHOD_PRACK:
+    /* dialog methods with no dialog to go to (§12.2.2) */
+    return reject(err, "Call/Transaction Does Not Exist", 481,
+                  SIPLINE_HDR_OTHER);
+  case SIPLINE_METHOD_REGISTER:
+  case SIPLINE_METHOD_SUBSCRIBE:
+  case SIPLINE_METHOD_REFER:
+  case SIPLINE_METHOD_MESSAGE:
+  case SIPLINE_METHOD_PUBLISH:
+    /* known, but not something a UA that is no registrar or notifier
+     * serves */
+    return reject(err, "Method Not Allowed", 405, SIPLINE_HDR_OTHER);
+  default:
+    return reject(err, "Not Implemented", 501, SIPLINE_HDR_OTHER);
+  }
+}

@@ -374,46 +374,22 @@ static void reply_status(sipline__stx *stx, int status, sipline_tstamp now) {
   reply(stx, &r, now);
 }
 
+/* A request no dialog and no module took: what the engine answers is
+ * decided with sipline-msg in sipline_msg_uas_answer(). */
 static void answer_unhandled(sipline_ua *ua, sipline__stx *stx,
                              const sipline_msg *req, sipline_tstamp now) {
   ua->n_rx_unhandled++;
-  sipline__resp r = {.status = 501};
-  switch (req->method) {
-  case SIPLINE_METHOD_OPTIONS:
-    r.status = 200;
+  sipline_msg_error e = {0};
+  sipline_msg_uas_answer(req, &e);
+  sipline__resp r = {.status = e.status};
+  if (e.status == 200) /* OPTIONS */
     r.headers = "Allow: " SIPLINE__ALLOW "\r\n"
                 "Accept: " SIPLINE__ACCEPT "\r\n"
                 "Accept-Encoding: identity\r\n"
                 "Accept-Language: en\r\n"
                 "Supported: " SIPLINE__SUPPORTED "\r\n";
-    break;
-  case SIPLINE_METHOD_BYE:
-  case SIPLINE_METHOD_UPDATE:
-  case SIPLINE_METHOD_INFO:
-  case SIPLINE_METHOD_PRACK:
-    /* dialog methods with no dialog to go to (§12.2.2) */
-    r.status = 481;
-    break;
-  case SIPLINE_METHOD_NOTIFY:
-    r.status = req->to.tag.len ? 481 : 489;
-    break;
-  case SIPLINE_METHOD_INVITE:
-    r.status = req->to.tag.len ? 481 : 480;
-    break;
-  case SIPLINE_METHOD_REGISTER:
-  case SIPLINE_METHOD_SUBSCRIBE:
-  case SIPLINE_METHOD_REFER:
-  case SIPLINE_METHOD_MESSAGE:
-  case SIPLINE_METHOD_PUBLISH:
-    /* known, but not something this UA serves */
-    r.status = 405;
+  else if (e.status == 405 || e.status == 501)
     r.headers = "Allow: " SIPLINE__ALLOW "\r\n";
-    break;
-  default:
-    r.status = 501;
-    r.headers = "Allow: " SIPLINE__ALLOW "\r\n";
-    break;
-  }
   reply(stx, &r, now);
 }
 
@@ -476,9 +452,7 @@ static int in_dialog(sipline_ua *ua, sipline__stx *stx, const sipline_msg *req,
 static int on_request(sipline_ua *ua, const sipline_path *path,
                       const sipline_msg *req, sipline_tstamp now) {
   /* Without these a response cannot even be addressed: drop. */
-  if (!req->n_via || !req->first[SIPLINE_HDR_FROM] ||
-      !req->first[SIPLINE_HDR_TO] || !req->call_id.len ||
-      !req->first[SIPLINE_HDR_CSEQ]) {
+  if (!sipline_msg_uas_answerable(req)) {
     ua->n_rx_bad++;
     return SIPLINE_ERR_MALFORMED;
   }

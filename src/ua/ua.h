@@ -287,8 +287,7 @@ unsigned sipline__ua_line_calls(const sipline_ua *ua, unsigned line);
 void sipline__ua_line_idle(sipline_ua *ua, unsigned line, sipline_tstamp now);
 
 /* The Allow and Accept values the engine advertises. */
-#define SIPLINE__ALLOW                                                         \
-  "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, UPDATE, INFO, PRACK"
+#define SIPLINE__ALLOW SIPLINE_MSG_ALLOW
 #define SIPLINE__ACCEPT "application/sdp"
 #define SIPLINE__SUPPORTED "100rel, timer"
 

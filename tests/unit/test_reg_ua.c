@@ -35,7 +35,7 @@ extern const sipline__module sipline__reg_module;
 enum { M_OK = 1, M_SILENT, M_REFUSE, M_REPLY, M_PROXY_AUTH, M_NOAUTH };
 
 typedef struct srvb {
-  char addr[32];
+  char addr[48]; /* as long as serve()'s formatted address: "[v6]:port" */
   int mode;
   int code;
   char extra[128]; /* extra header lines for M_REPLY */

@@ -73,6 +73,32 @@ static int run_one(sipline_ua *ua, const char *path, sipline_tstamp now,
   return status;
 }
 
+/*
+ * What sipline-msg says the engine answers to a valid request (the same
+ * calls: sipline_msg_uas_check, then sipline_msg_uas_answer, whose fallback
+ * is what a UA with no modules and no dialogs sends); -1 for anything else.
+ * The wire must agree, so the tool cannot drift from the engine.
+ */
+static int predicted(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return -1;
+  static char buf[70000];
+  static sipline_msg m;
+  size_t n = fread(buf, 1, sizeof(buf), f);
+  fclose(f);
+  sipline_msg_error e = {0};
+  if (sipline_msg_parse(&m, buf, n, SIPLINE_PARSE_DATAGRAM, &e) < 0 ||
+      sipline_msg_validate(&m, &e) != 0 || !m.is_request)
+    return -1;
+  if (!sipline_msg_uas_answerable(&m))
+    return 0;
+  if (sipline_msg_uas_check(&m, NULL, &e) == 1)
+    return e.status;
+  sipline_msg_uas_answer(&m, &e);
+  return e.status;
+}
+
 static void test_rfc4475(void **state) {
   (void)state;
   sipline_profile *prof;
@@ -91,6 +117,12 @@ static void test_rfc4475(void **state) {
     if (got != want[i].status) {
       print_error("%s: want %d, got %d (%s)\n", want[i].name, want[i].status,
                   got, line);
+      fail();
+    }
+    int said = predicted(path);
+    if (said != -1 && said != got) {
+      print_error("%s: sipline-msg's decision %d, the wire %d\n", want[i].name,
+                  said, got);
       fail();
     }
     n++;

@@ -6,10 +6,13 @@
  * Each FILE holds one message as it came off the wire (one datagram). For
  * each, one JSON line: file, verdict (valid/invalid), kind (request/
  * response/null), method or status, call_id, error (what is wrong, null when
- * valid) and response (the status a UAS would answer: for an invalid
- * request the parser's suggestion, for a valid one what the UA checks of
- * sipline_msg_uas_check() give; null when it would go on, or when the
- * message is a response, which is never answered).
+ * valid), response (the status sipline's engine answers on the wire: for
+ * an invalid request the parser's suggestion, for a valid one what the UA
+ * checks of sipline_msg_uas_check() give, then what sipline_msg_uas_answer()
+ * answers by itself -- 405 to REGISTER, 501 to an unknown method, 200 to
+ * OPTIONS, ...; null when a dialog or the application decides, or when the
+ * message is a response, which is never answered) and, when that answer
+ * carries one, allow (its Allow header value).
  * Exit status: 0 all valid, 1 any invalid, 2 usage error or unreadable file
  * (the message goes to stderr; the other files are still checked).
  */
@@ -32,7 +35,8 @@ static void usage(FILE *to) {
               "   \"kind\": \"request\"|\"response\"|null, \"method\" | "
               "\"status\",\n"
               "   \"call_id\", \"error\": null|reason,\n"
-              "   \"response\": null|status a UAS would answer}\n"
+              "   \"response\": null|status the engine answers,\n"
+              "   \"allow\": the Allow it sends with a 405 or 501}\n"
               "Exit status: 0 all valid, 1 any invalid, 2 usage error or an\n"
               "unreadable file.\n");
 }
@@ -124,15 +128,23 @@ static int check(const char *path) {
   } else {
     cJSON_AddNullToObject(o, "error");
     sipline_msg_error ue = {0};
-    if (sipline_msg_uas_check(&m, NULL, &ue) == 1) {
+    if (sipline_msg_uas_check(&m, NULL, &ue) == 1 ||
+        (m.is_request && sipline_msg_uas_answer(&m, &ue) == 1)) {
       response = ue.status;
       cJSON_AddStringToObject(o, "note", ue.reason);
     }
   }
-  if (response > 0 && m.is_request)
+  /* a request it cannot address an answer to is dropped (§8.2.6.2) */
+  if (v == 0 && m.is_request && !sipline_msg_uas_answerable(&m))
+    response = 0;
+  if (response > 0 && m.is_request) {
     cJSON_AddNumberToObject(o, "response", response);
-  else
+    /* the same rule as the engine's (RFC 3261 §20.5) */
+    if (response == 405 || response == 501)
+      cJSON_AddStringToObject(o, "allow", SIPLINE_MSG_ALLOW);
+  } else {
     cJSON_AddNullToObject(o, "response");
+  }
   char *line = cJSON_PrintUnformatted(o);
   if (line) {
     puts(line);

@@ -51,6 +51,42 @@ expect "$tmp/o2" "$td/rfc4475/bigcode.dat" '"verdict":"invalid"'
 expect "$tmp/o2" "$td/rfc4475/bigcode.dat" '"response":null'
 expect "$tmp/o2" "$td/rfc5118/wire/ipv6-bad.dat" '"response":400'
 
+# 2b. what the engine answers on the wire to the methods it refuses, with
+# the Allow it sends (issue 10: regaut01, a REGISTER, was "response":null;
+# a UA is no registrar: 405). The same decision as src/ua/ua.c's, shared
+# through sipline_msg_uas_answer().
+allow='"allow":"INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, UPDATE, INFO, PRACK"'
+"$bin" check "$td/rfc4475/regaut01.dat" "$td/rfc4475/esc02.dat" \
+  "$td/rfc4475/lwsdisp.dat" "$td/rfc4475/unksm2.dat" >"$tmp/o2b"
+rc=$?
+[ $rc -eq 0 ] || fail "refused methods: exit $rc"
+expect "$tmp/o2b" "$td/rfc4475/regaut01.dat" '"verdict":"valid"'
+expect "$tmp/o2b" "$td/rfc4475/regaut01.dat" '"response":405'
+expect "$tmp/o2b" "$td/rfc4475/regaut01.dat" "$allow"
+expect "$tmp/o2b" "$td/rfc4475/esc02.dat" '"response":501'
+expect "$tmp/o2b" "$td/rfc4475/esc02.dat" "$allow"
+expect "$tmp/o2b" "$td/rfc4475/lwsdisp.dat" '"response":200'
+expect "$tmp/o2b" "$td/rfc4475/unksm2.dat" '"response":405'
+grep -F '"file":"'"$td/rfc4475/lwsdisp.dat"'"' "$tmp/o2b" | grep -q allow &&
+  fail "lwsdisp: allow on a 200"
+# every method the engine refuses by itself, out of dialog
+for pair in REGISTER:405 SUBSCRIBE:405 REFER:405 MESSAGE:405 PUBLISH:405 \
+  FOO:501 BYE:481 UPDATE:481 INFO:481 PRACK:481 OPTIONS:200 \
+  INVITE:null NOTIFY:null; do
+  meth=${pair%%:*} want=${pair#*:}
+  printf '%s sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:b@b>\r\nCall-ID: m1\r\nCSeq: 1 %s\r\nMax-Forwards: 70\r\nl: 0\r\n\r\n' \
+    "$meth" "$meth" >"$tmp/$meth.sip"
+  "$bin" check "$tmp/$meth.sip" >"$tmp/o-$meth"
+  expect "$tmp/o-$meth" "$tmp/$meth.sip" "\"response\":$want"
+  case $want in
+    405 | 501) expect "$tmp/o-$meth" "$tmp/$meth.sip" "$allow" ;;
+  esac
+done
+# in a dialog (a To tag) the dialog decides: null
+sed 's/<sip:b@b>/<sip:b@b>;tag=9/' "$tmp/BYE.sip" >"$tmp/bye-tag.sip"
+"$bin" check "$tmp/bye-tag.sip" >"$tmp/o-bye-tag"
+expect "$tmp/o-bye-tag" "$tmp/bye-tag.sip" '"response":null'
+
 # 3. an unreadable file: exit 2, message on stderr, others still checked
 "$bin" check "$tmp/does-not-exist" "$td/rfc4475/wsinv.dat" \
   >"$tmp/o3" 2>"$tmp/e3"
@@ -74,7 +110,7 @@ printf 'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <
 "$bin" check "$tmp/esc.sip" >"$tmp/o5"
 grep -qF '"call_id":"a\"b\\c"' "$tmp/o5" || fail "escaping: $(cat "$tmp/o5")"
 if command -v python3 >/dev/null; then
-  for o in "$tmp"/o1 "$tmp"/o2 "$tmp"/o5; do
+  for o in "$tmp"/o1 "$tmp"/o2 "$tmp"/o2b "$tmp"/o5; do
     python3 -c 'import json,sys
 for l in open(sys.argv[1]): json.loads(l)' "$o" || fail "not JSON: $o"
   done
