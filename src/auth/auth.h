@@ -65,6 +65,9 @@ ptrdiff_t sipline__b64url_dec(sipline_pl in, uint8_t *out, size_t cap);
  * Appends every credentials header line of the client to b ("Authorization:
  * ...\r\n"). Returns 0 or an error as sipline_auth_client_header().
  */
+/* The room sipline__auth_client_append reserves for a Request-URI of
+ * uri_len bytes (a caller may reserve it beforehand). */
+size_t sipline__auth_client_need(const sipline_auth_client *c, size_t uri_len);
 int sipline__auth_client_append(sipline_auth_client *c,
                                 const sipline_auth_req *req, sipline__buf *b);
 

@@ -501,17 +501,21 @@ ptrdiff_t sipline_auth_client_headers(sipline_auth_client *c,
   return r;
 }
 
-int sipline__auth_client_append(sipline_auth_client *c,
-                                const sipline_auth_req *req, sipline__buf *b) {
-  if (!c || !b)
-    return SIPLINE_ERR_INVAL;
+size_t sipline__auth_client_need(const sipline_auth_client *c, size_t uri_len) {
   /* Each header is at most a few hundred bytes over the stored values. */
   size_t need = 1;
-  for (size_t i = 0; i < c->n; i++)
+  for (size_t i = 0; c && i < c->n; i++)
     need += 2 * (strlen(c->username) + c->e[i].realm.len + c->e[i].nonce.len +
-                 c->e[i].opaque.len + req->uri.len) +
+                 c->e[i].opaque.len + uri_len) +
             400;
-  if (sipline__buf_reserve(b, need))
+  return need;
+}
+
+int sipline__auth_client_append(sipline_auth_client *c,
+                                const sipline_auth_req *req, sipline__buf *b) {
+  if (!c || !b || !req)
+    return SIPLINE_ERR_INVAL;
+  if (sipline__buf_reserve(b, sipline__auth_client_need(c, req->uri.len)))
     return b->err;
   ptrdiff_t r =
       sipline_auth_client_headers(c, req, b->p + b->len, b->cap - b->len);

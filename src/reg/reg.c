@@ -122,31 +122,12 @@ static int has_outbound(const reg_line *ln) {
 }
 
 /* Route: the outbound proxy as a loose router (R2, RFC 3261 §8.1.2). */
-static void append_route(reg_line *ln, sipline__buf *b,
-                         const sipline__srv *s) {
+static sipline_pl route_of(const reg_line *ln, const sipline__srv *s) {
   if (!has_outbound(ln) && !(ln->lc->alt_outbound_proxy &&
                              *ln->lc->alt_outbound_proxy &&
                              sipline__pol_is_alt(ln->pol, s)))
-    return;
-  sipline__buf_printf(b, "Route: <sip:%s;lr%s>\r\n", s->name,
-                      s->tp == SIPLINE_TP_TCP   ? ";transport=tcp"
-                      : s->tp == SIPLINE_TP_TLS ? ";transport=tls"
-                                                : "");
-}
-
-static void append_aor(reg_line *ln, sipline__buf *b, const char *host) {
-  const char *user = ln->lc->user_id ? ln->lc->user_id : "";
-  if (ln->lc->display_name && *ln->lc->display_name) {
-    sipline__buf_append_str(b, "\"");
-    for (const char *p = ln->lc->display_name; *p; p++)
-      if (*p != '"' && *p != '\\' && *p != '\r' && *p != '\n')
-        sipline__buf_append(b, p, 1);
-    sipline__buf_append_str(b, "\" ");
-  }
-  if (*user)
-    sipline__buf_printf(b, "<sip:%s@%s>", user, host);
-  else
-    sipline__buf_printf(b, "<sip:%s>", host);
+    return SIPLINE_PL_NULL;
+  return sipline_pl_str(s->name);
 }
 
 static sipline_auth_client *auth_of(reg_line *ln, const reg_rq *q) {
@@ -155,66 +136,70 @@ static sipline_auth_client *auth_of(reg_line *ln, const reg_rq *q) {
   return ln->auth;
 }
 
+/* The AOR host: the domain without its port (see sipline__ua_aor_host). */
+static sipline_pl aor_host(const char *domain) {
+  size_t n = strlen(domain);
+  const char *c;
+  if (domain[0] == '[') {
+    const char *rb = memchr(domain, ']', n);
+    if (rb)
+      n = (size_t)(rb - domain) + 1;
+  } else if ((c = memchr(domain, ':', n)) != NULL) {
+    n = (size_t)(c - domain);
+  }
+  return (sipline_pl){domain, n < 135 ? n : 135};
+}
+
+/* What REGISTER and OPTIONS share: From is the AOR (R2). */
+static sipline__req_spec spec_of(reg_line *ln, const reg_rq *q,
+                                 const char *branch) {
+  sipline_pl host = aor_host(q->domain);
+  const char *user = ln->lc->user_id ? ln->lc->user_id : "";
+  return (sipline__req_spec){
+      .ruri = {.host = sipline_pl_str(q->domain)},
+      .line = ln->line,
+      .tp = q->srv->tp,
+      .branch = branch,
+      .proxy = route_of(ln, q->srv),
+      .from = {.display = sipline_pl_str(ln->lc->display_name),
+               .uri = {.user = sipline_pl_str(user), .host = host}},
+  };
+}
+
 /* Builds the REGISTER of q into b (a fresh branch and the next CSeq). */
 static void build_register(reg_line *ln, const reg_rq *q, sipline__buf *b) {
-  sipline_auth_client *auth = auth_of(ln, q);
-  sipline_ua *ua = ln->m->ua;
-  char branch[SIPLINE__BRANCH_LEN + 1], host[136];
-  sipline__ua_new_branch(ua, branch);
-  sipline__ua_aor_host(q->domain, host, sizeof host);
-  sipline__buf_printf(b, "REGISTER sip:%s SIP/2.0\r\n", q->domain);
-  sipline__ua_append_via(ua, b, ln->line, q->srv->tp, branch);
-  append_route(ln, b, q->srv);
-  sipline__ua_append_common(ua, b);
-  sipline__buf_append_str(b, "From: ");
-  append_aor(ln, b, host);
-  sipline__buf_printf(b, ";tag=%s\r\nTo: ", ln->tag);
-  append_aor(ln, b, host);
-  sipline__buf_printf(b, "\r\nCall-ID: %s\r\nCSeq: %u REGISTER\r\n",
-                      ln->callid, ++ln->cseq);
-  sipline__buf_append_str(b, "Contact: ");
-  sipline__ua_append_contact_uri(ua, b, ln->line, q->srv->tp);
-  sipline__buf_printf(b, ";+sip.instance=\"<%s>\";expires=%u\r\n",
-                      ua->instance_id, q->expires);
-  sipline__buf_printf(b, "Expires: %u\r\n", q->expires);
-  sipline__buf_append_str(b, "Allow: " SIPLINE__ALLOW "\r\n");
-  sipline__buf_append_str(b, "Supported: path, " SIPLINE__SUPPORTED "\r\n");
-  if (auth && sipline_auth_client_count(auth)) {
-    char uri[144];
-    snprintf(uri, sizeof uri, "sip:%s", q->domain);
-    sipline_auth_req ar = {.method = SIPLINE_PL("REGISTER"),
-                           .uri = sipline_pl_str(uri),
-                           .body = SIPLINE_PL_NULL,
-                           .rng = &ua->rng};
-    /* A failure here only loses pre-authentication: the server will
-     * challenge and we answer then. */
-    sipline__buf tmp;
-    sipline__buf_init(&tmp, ua->mem);
-    if (sipline__auth_client_append(auth, &ar, &tmp) == 0 && !tmp.err)
-      sipline__buf_append(b, tmp.p, tmp.len);
-    sipline__buf_free(&tmp);
-  }
-  sipline__buf_append_str(b, "Content-Length: 0\r\n\r\n");
+  char branch[SIPLINE__BRANCH_LEN + 1];
+  sipline__ua_new_branch(ln->m->ua, branch);
+  sipline__req_spec s = spec_of(ln, q, branch);
+  s.method = SIPLINE_PL("REGISTER");
+  s.from.tag = (sipline_pl){ln->tag, SIPLINE__TAG_LEN};
+  s.to = s.from;
+  s.to.tag = SIPLINE_PL_NULL;
+  s.call_id = (sipline_pl){ln->callid, SIPLINE__CALLID_LEN};
+  s.cseq = ++ln->cseq;
+  s.flags = SIPLINE__REQ_CONTACT | SIPLINE__REQ_INSTANCE |
+            SIPLINE__REQ_CEXPIRES | SIPLINE__REQ_EXPIRES |
+            SIPLINE__REQ_ALLOW | SIPLINE__REQ_SUPPORTED | SIPLINE__REQ_PATH;
+  s.expires = q->expires;
+  s.auth = auth_of(ln, q);
+  sipline__req_build(ln->m->ua, &s, b);
 }
 
 static void build_options(reg_line *ln, const reg_rq *q, sipline__buf *b) {
   sipline_ua *ua = ln->m->ua;
-  char branch[SIPLINE__BRANCH_LEN + 1], host[136];
+  char branch[SIPLINE__BRANCH_LEN + 1];
   char tag[SIPLINE__TAG_LEN + 1], cid[SIPLINE__CALLID_LEN + 1];
   sipline__ua_new_branch(ua, branch);
   sipline__ua_new_tag(ua, tag);
   sipline__ua_new_callid(ua, cid);
-  sipline__ua_aor_host(q->domain, host, sizeof host);
-  sipline__buf_printf(b, "OPTIONS sip:%s SIP/2.0\r\n", q->domain);
-  sipline__ua_append_via(ua, b, ln->line, q->srv->tp, branch);
-  append_route(ln, b, q->srv);
-  sipline__ua_append_common(ua, b);
-  sipline__buf_append_str(b, "From: ");
-  append_aor(ln, b, host);
-  sipline__buf_printf(b, ";tag=%s\r\nTo: <sip:%s>\r\n", tag, q->domain);
-  sipline__buf_printf(b, "Call-ID: %s\r\nCSeq: 1 OPTIONS\r\n", cid);
-  sipline__buf_append_str(b, "Accept: application/sdp\r\n"
-                             "Content-Length: 0\r\n\r\n");
+  sipline__req_spec s = spec_of(ln, q, branch);
+  s.method = SIPLINE_PL("OPTIONS");
+  s.from.tag = (sipline_pl){tag, SIPLINE__TAG_LEN};
+  s.to = (sipline__req_party){.uri = {.host = sipline_pl_str(q->domain)}};
+  s.call_id = (sipline_pl){cid, SIPLINE__CALLID_LEN};
+  s.cseq = 1;
+  s.extra = SIPLINE_PL("Accept: application/sdp\r\n");
+  sipline__req_build(ua, &s, b);
 }
 
 static void on_ctx(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,

@@ -219,45 +219,6 @@ uint16_t sipline__ua_local_port(const sipline_ua *ua, unsigned line) {
   return (uint16_t)(5060 + (line ? line - 1 : 0));
 }
 
-/* The local host as it goes in a URI or Via (IPv6 in brackets). */
-static void append_host(const sipline_ua *ua, sipline__buf *b) {
-  const char *h = ua->local_host;
-  if (strchr(h, ':') && h[0] != '[')
-    sipline__buf_printf(b, "[%s]", h);
-  else
-    sipline__buf_append_str(b, h);
-}
-
-void sipline__ua_append_via(const sipline_ua *ua, sipline__buf *b,
-                            unsigned line, sipline_transport tp,
-                            const char *branch) {
-  sipline__buf_printf(b, "Via: SIP/2.0/%s ", sipline__tp_via_name(tp));
-  append_host(ua, b);
-  sipline__buf_printf(b, ":%u;branch=%s;rport\r\n",
-                      sipline__ua_local_port(ua, line), branch);
-}
-
-void sipline__ua_append_contact_uri(const sipline_ua *ua, sipline__buf *b,
-                                    unsigned line, sipline_transport tp) {
-  const sipline_line_cfg *l = sipline__ua_line_cfg(ua, line);
-  sipline__buf_append_str(b, tp == SIPLINE_TP_TLS ? "<sips:" : "<sip:");
-  if (l && l->user_id && *l->user_id)
-    sipline__buf_printf(b, "%s@", l->user_id);
-  append_host(ua, b);
-  sipline__buf_printf(b, ":%u", sipline__ua_local_port(ua, line));
-  if (tp == SIPLINE_TP_TCP)
-    sipline__buf_append_str(b, ";transport=tcp");
-  else if (tp == SIPLINE_TP_TLS)
-    sipline__buf_append_str(b, ";transport=tls");
-  sipline__buf_append_str(b, ">");
-}
-
-void sipline__ua_append_common(const sipline_ua *ua, sipline__buf *b) {
-  sipline__buf_append_str(b, "Max-Forwards: 70\r\n");
-  if (ua->user_agent && *ua->user_agent)
-    sipline__buf_printf(b, "User-Agent: %s\r\n", ua->user_agent);
-}
-
 int sipline__ua_send(sipline_ua *ua, const sipline_path *path, const void *p,
                      size_t n) {
   return sipline__tp_send(&ua->tp, path, p, n, ua->now);

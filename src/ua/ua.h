@@ -33,6 +33,7 @@
 #ifndef SIPLINE_UA_INTERNAL_H
 #define SIPLINE_UA_INTERNAL_H
 
+#include "sipline/auth.h"
 #include "sipline/msg.h"
 #include "sipline/profile.h"
 #include "sipline/ua.h"
@@ -290,5 +291,90 @@ void sipline__ua_line_idle(sipline_ua *ua, unsigned line, sipline_tstamp now);
 #define SIPLINE__ALLOW SIPLINE_MSG_ALLOW
 #define SIPLINE__ACCEPT "application/sdp"
 #define SIPLINE__SUPPORTED "100rel, timer"
+
+/* ---------------------------------------------------------------------
+ * The request builder (ua/build.c), shared by reg, dlg and event.
+ *
+ * One call writes a whole out-of-dialog or in-dialog request into a
+ * sipline__buf from a spec filled with designated initializers; fields left
+ * zero are left out. No stdio formatting: views are copied, numbers written
+ * in decimal by hand, and the buffer is sized once up front (so views into
+ * it, such as the Request-URI handed to the digest, stay valid). Headers go
+ * out in this order:
+ *
+ *   <method> <ruri> SIP/2.0
+ *   Via: SIP/2.0/<TP> <local host>:<line's port>;branch=<branch>;rport
+ *   Route: <sip:<proxy>;lr[;transport=tcp|tls]>      (.proxy)
+ *   Route: <each of .route[]>                         (a dialog's route set)
+ *   Max-Forwards: 70 / User-Agent: <ua->user_agent>
+ *   From: ["<display>" ]<uri>;tag=<tag>
+ *   To: ["<display>" ]<uri>[;tag=<tag>]
+ *   Call-ID / CSeq: <cseq> <method>
+ *   Contact: <sipline__ua_append_contact_uri>[;+sip.instance="<id>"]
+ *            [;expires=<n>]                          (SIPLINE__REQ_CONTACT)
+ *   Expires: <n>                                      (SIPLINE__REQ_EXPIRES)
+ *   <.extra>                                          (whole lines, CRLF each)
+ *   Allow / Supported: [path, ]100rel, timer         (flags)
+ *   Authorization / Proxy-Authorization               (.auth's cache)
+ *   Content-Type (with a body) / Content-Length / body
+ *
+ * A dialog passes its remote target as .ruri.uri, its route set as .route,
+ * its tags and CSeq; reg passes the AOR parts and the outbound proxy.
+ */
+
+/* A SIP URI: .uri written as is when set, else "sip:[user@]host". */
+typedef struct sipline__req_uri {
+  sipline_pl uri;
+  sipline_pl user;
+  sipline_pl host;
+} sipline__req_uri;
+
+/* From or To: a display name (quoted; '"', '\\', CR and LF dropped; none
+ * when empty), the URI in angle brackets, ";tag=" when tag is set. */
+typedef struct sipline__req_party {
+  sipline_pl display;
+  sipline__req_uri uri;
+  sipline_pl tag;
+} sipline__req_party;
+
+enum {
+  SIPLINE__REQ_CONTACT = 1 << 0,   /* Contact of the line */
+  SIPLINE__REQ_INSTANCE = 1 << 1,  /* ;+sip.instance on it (RFC 5626) */
+  SIPLINE__REQ_CEXPIRES = 1 << 2,  /* ;expires=<.expires> on it */
+  SIPLINE__REQ_EXPIRES = 1 << 3,   /* Expires: <.expires> */
+  SIPLINE__REQ_ALLOW = 1 << 4,     /* Allow: SIPLINE__ALLOW */
+  SIPLINE__REQ_SUPPORTED = 1 << 5, /* Supported: SIPLINE__SUPPORTED */
+  SIPLINE__REQ_PATH = 1 << 6       /* "path, " first in Supported */
+};
+
+typedef struct sipline__req_spec {
+  sipline_pl method;        /* "REGISTER" */
+  sipline__req_uri ruri;    /* Request-URI (also the digest's uri) */
+  unsigned line;            /* the line: Via and Contact port, Contact user */
+  sipline_transport tp;     /* Via transport, Contact scheme/transport */
+  const char *branch;       /* top Via branch (z9hG4bK...), NUL-terminated */
+  sipline_pl proxy;         /* outbound proxy host[:port] as first Route */
+  const sipline_pl *route;  /* route set values (name-addrs), n_route */
+  size_t n_route;
+  sipline__req_party from, to;
+  sipline_pl call_id;
+  uint32_t cseq;
+  unsigned flags;           /* SIPLINE__REQ_* */
+  uint32_t expires;         /* for SIPLINE__REQ_CEXPIRES / _EXPIRES */
+  sipline_pl extra;         /* extra header lines, each ending in CRLF */
+  sipline_auth_client *auth; /* credentials from this cache, or NULL */
+  sipline_pl content_type;  /* with a non-empty body */
+  sipline_pl body;
+} sipline__req_spec;
+
+/*
+ * Appends the request of s to b. The only failure is memory (b->err, also
+ * returned); a credential that cannot be computed only loses the
+ * Authorization line (the server challenges and the caller answers then).
+ */
+int sipline__req_build(sipline_ua *ua, const sipline__req_spec *s,
+                       sipline__buf *b);
+/* Appends a decimal number (no stdio). */
+void sipline__req_u32(sipline__buf *b, uint32_t v);
 
 #endif
