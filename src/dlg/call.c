@@ -43,32 +43,6 @@ void sess_append_caps(sess *s, sipline__buf *b) {
                              "Supported: " SIPLINE__SUPPORTED "\r\n");
 }
 
-void sess_append_body(sipline__buf *b, const char *body, size_t len) {
-  if (body && len) {
-    sipline__buf_printf(b,
-                        "Content-Type: application/sdp\r\n"
-                        "Content-Length: %zu\r\n\r\n",
-                        len);
-    sipline__buf_append(b, body, len);
-  } else {
-    sipline__buf_append_str(b, "Content-Length: 0\r\n\r\n");
-  }
-}
-
-void sess_append_auth(sess *s, sipline__buf *b, const char *method,
-                      const char *uri) {
-  if (!s->auth || !sipline_auth_client_count(s->auth))
-    return;
-  char out[2048];
-  sipline_auth_req ar = {.method = sipline_pl_str(method),
-                         .uri = sipline_pl_str(uri),
-                         .body = SIPLINE_PL_NULL,
-                         .rng = &s->m->ua->rng};
-  ptrdiff_t n = sipline_auth_client_headers(s->auth, &ar, out, sizeof out);
-  if (n > 0)
-    sipline__buf_append(b, out, (size_t)n);
-}
-
 int sess_take_challenge(sess *s, const sipline_msg *rsp) {
   const sipline_line_cfg *lc = sipline__ua_line_cfg(s->m->ua, s->line);
   if (s->challenges >= 2 || !lc || !lc->password || !*lc->password)
@@ -276,40 +250,48 @@ void sess_link(sess *s) {
 static void on_inv(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
                    int err, sipline_tstamp now);
 
-static void append_from(sess *s, sipline__buf *b) {
-  sipline__buf_printf(b, "From: %s;tag=%s\r\n", s->luri, s->ltag);
-}
-
+/* The initial INVITE (and its resends), with the engine's one builder. */
 static int send_invite(sess *s, sipline_tstamp now) {
   sipline_ua *ua = s->m->ua;
   char branch[SIPLINE__BRANCH_LEN + 1];
-  sipline__buf b;
+  sipline__buf b, extra;
   sipline__buf_init(&b, ua->mem);
+  sipline__buf_init(&extra, ua->mem);
   sipline__ua_new_branch(ua, branch);
   s->inv_cseq = ++s->cseq;
   s->inv_answered = 0;
-  sipline__buf_printf(&b, "INVITE %s SIP/2.0\r\n", s->ruri);
-  sipline__ua_append_via(ua, &b, s->line, s->tgt.path.tp, branch);
-  sipline__ua_append_common(ua, &b);
-  append_from(s, &b);
-  sipline__buf_printf(&b, "To: <%s>\r\nCall-ID: %s\r\nCSeq: %u INVITE\r\n",
-                      s->ruri, s->callid, s->inv_cseq);
-  sess_append_caps(s, &b);
   if (s->prack_mode == SIPLINE_100REL_REQUIRED)
-    sipline__buf_append_str(&b, "Require: 100rel\r\n");
-  st_append_request(s, &b, 1);
-  sess_append_auth(s, &b, "INVITE", s->ruri);
+    sipline__buf_append_str(&extra, "Require: 100rel\r\n");
+  st_append_request(s, &extra, 1);
   if (s->xheaders)
-    sipline__buf_append_str(&b, s->xheaders);
-  sess_append_body(&b, s->inv_offer, s->inv_offer_len);
-  if (b.err) {
-    sipline__buf_free(&b);
-    return SIPLINE_ERR_NOMEM;
+    sipline__buf_append_str(&extra, s->xheaders);
+  sipline__req_spec spec = {
+      .method = SIPLINE_PL("INVITE"),
+      .ruri = {.uri = sipline_pl_str(s->ruri)},
+      .line = s->line,
+      .tp = s->tgt.path.tp,
+      .branch = branch,
+      .from = {.display = sipline_pl_str(s->ldisp),
+               .uri = {.uri = sipline_pl_str(s->luri)},
+               .tag = sipline_pl_str(s->ltag)},
+      .to = {.uri = {.uri = sipline_pl_str(s->ruri)}},
+      .call_id = sipline_pl_str(s->callid),
+      .cseq = s->inv_cseq,
+      .flags = SIPLINE__REQ_CONTACT | SIPLINE__REQ_ALLOW |
+               SIPLINE__REQ_SUPPORTED,
+      .extra = {extra.p, extra.len},
+      .auth = s->auth,
+      .content_type = SIPLINE_PL("application/sdp"),
+      .body = {s->inv_offer, s->inv_offer_len}};
+  int r = extra.err ? extra.err : sipline__req_build(ua, &spec, &b);
+  if (!r) {
+    sipline__ctx_params p = {
+        .path = &s->tgt.path, .req = b.p, .len = b.len, .cb = on_inv,
+        .arg = s};
+    r = sipline__ua_request(ua, &p, now, &s->inv);
   }
-  sipline__ctx_params p = {
-      .path = &s->tgt.path, .req = b.p, .len = b.len, .cb = on_inv, .arg = s};
-  int r = sipline__ua_request(ua, &p, now, &s->inv);
   sipline__buf_free(&b);
+  sipline__buf_free(&extra);
   return r;
 }
 
@@ -366,13 +348,12 @@ static sipline__dialog *dialog_of(sess *s, const sipline_msg *rsp) {
 }
 
 sipline__dialog *sess_new_dialog(sess *s, const sipline_msg *rsp) {
-  char ruri_na[264];
-  snprintf(ruri_na, sizeof ruri_na, "<%s>", s->ruri);
   sipline__dialog_uac_params p = {.line = s->line,
                                   .call_id = s->callid,
                                   .ltag = s->ltag,
+                                  .ldisp = s->ldisp,
                                   .luri = s->luri,
-                                  .ruri = ruri_na,
+                                  .ruri = s->ruri,
                                   .lcseq = s->inv_cseq,
                                   .path = &s->tgt.path,
                                   .rx = sess_dialog_rx,
@@ -672,24 +653,15 @@ int sipline__dlg_call(sipline_ua *ua, const sipline_call_params *cp,
   /* From: "Display" <sip:user@domain> (the AOR's host, R2) */
   char host[136];
   sipline__ua_aor_host(t.domain, host, sizeof host);
-  sipline__buf b;
-  sipline__buf_init(&b, ua->mem);
-  if (lc->display_name && *lc->display_name) {
-    sipline__buf_append_str(&b, "\"");
-    for (const char *p = lc->display_name; *p; p++)
-      if (*p != '"' && *p != '\\' && *p != '\r' && *p != '\n')
-        sipline__buf_append(&b, p, 1);
-    sipline__buf_append_str(&b, "\" ");
-  }
-  if (lc->user_id && *lc->user_id)
-    sipline__buf_printf(&b, "<sip:%s@%s>", lc->user_id, host);
-  else
-    sipline__buf_printf(&b, "<sip:%s>", host);
-  sipline__buf_append(&b, "", 1);
-  int r = b.err ? b.err : (b.len > sizeof s->luri ? SIPLINE_ERR_TOOBIG : 0);
-  if (!r)
-    memcpy(s->luri, b.p, b.len);
-  sipline__buf_free(&b);
+  int r = 0;
+  int n = lc->user_id && *lc->user_id
+              ? snprintf(s->luri, sizeof s->luri, "sip:%s@%s", lc->user_id,
+                         host)
+              : snprintf(s->luri, sizeof s->luri, "sip:%s", host);
+  if (n < 0 || (size_t)n >= sizeof s->luri)
+    r = SIPLINE_ERR_TOOBIG;
+  if (lc->display_name)
+    snprintf(s->ldisp, sizeof s->ldisp, "%s", lc->display_name);
   sipline__ua_new_callid(ua, s->callid);
   sipline__ua_new_tag(ua, s->ltag);
   if (!r && cp->headers && *cp->headers &&

@@ -29,11 +29,6 @@ static void on_reinvite(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
 static void on_bye(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
                    int err, sipline_tstamp now);
 
-/* The Request-URI of an in-dialog request, for credentials. */
-static const char *req_uri(const sess *s) {
-  return s->dlg && s->dlg->target ? s->dlg->target : s->ruri;
-}
-
 /* Builds and starts an in-dialog request of the session's dialog. */
 static int send_req(sess *s, sipline_method method, const char *body,
                     size_t len, sipline__ctx_cb cb, sipline__ctx **out,
@@ -42,23 +37,28 @@ static int send_req(sess *s, sipline_method method, const char *body,
   if (!s->auth_resend)
     s->challenges = 0; /* a new request: up to two challenges of its own */
   s->auth_resend = 0;
-  sipline__buf b;
+  sipline__buf b, extra;
   sipline_path path;
   sipline__buf_init(&b, ua->mem);
-  sipline__dialog_request(s->dlg, &b, method, 0, &path);
+  sipline__buf_init(&extra, ua->mem);
+  sipline__dialog_req dr = {.method = method,
+                            .auth = s->auth,
+                            .body = {body, body ? len : 0}};
   if (method == SIPLINE_METHOD_INVITE || method == SIPLINE_METHOD_UPDATE) {
-    sess_append_caps(s, &b);
-    st_append_request(s, &b, 0);
+    /* target refreshes: Contact, and what we take (UPDATE in Allow, R14) */
+    dr.flags = SIPLINE__REQ_CONTACT | SIPLINE__REQ_ALLOW |
+               SIPLINE__REQ_SUPPORTED;
+    st_append_request(s, &extra, 0);
+    dr.extra = (sipline_pl){extra.p, extra.len};
   }
-  sess_append_auth(s, &b, sipline_method_name(method), req_uri(s));
-  sess_append_body(&b, body, len);
-  int r = b.err;
+  int r = extra.err ? extra.err : sipline__dialog_build(s->dlg, &dr, &b, &path);
   if (!r) {
     sipline__ctx_params p = {
         .path = &path, .req = b.p, .len = b.len, .cb = cb, .arg = s};
     r = sipline__ua_request(ua, &p, now, out);
   }
   sipline__buf_free(&b);
+  sipline__buf_free(&extra);
   return r;
 }
 
@@ -106,10 +106,11 @@ void indlg_ack(sess *s, sipline__dialog *d, sipline__ctx *ctx, uint32_t cseq,
   sipline__buf b;
   sipline_path path;
   sipline__buf_init(&b, ua->mem);
-  sipline__dialog_request(d, &b, SIPLINE_METHOD_ACK, cseq, &path);
-  sess_append_auth(s, &b, "ACK", d->target ? d->target : s->ruri);
-  sess_append_body(&b, body, len);
-  if (!b.err) {
+  sipline__dialog_req dr = {.method = SIPLINE_METHOD_ACK,
+                            .cseq = cseq,
+                            .auth = s->auth,
+                            .body = {body, body ? len : 0}};
+  if (sipline__dialog_build(d, &dr, &b, &path) == 0) {
     if (ctx)
       sipline__ctx_ack_2xx(ctx, &path, b.p, b.len, now);
     else
@@ -134,12 +135,14 @@ int indlg_prack(sess *s, sipline__dialog *d, uint32_t rseq, uint32_t cseq,
   sipline_ua *ua = s->m->ua;
   sipline__buf b;
   sipline_path path;
+  char rack[48];
+  int rl = snprintf(rack, sizeof rack, "RAck: %u %u INVITE\r\n", rseq, cseq);
   sipline__buf_init(&b, ua->mem);
-  sipline__dialog_request(d, &b, SIPLINE_METHOD_PRACK, 0, &path);
-  sipline__buf_printf(&b, "RAck: %u %u INVITE\r\n", rseq, cseq);
-  sess_append_auth(s, &b, "PRACK", d->target ? d->target : s->ruri);
-  sess_append_body(&b, body, len);
-  int r = b.err;
+  sipline__dialog_req dr = {.method = SIPLINE_METHOD_PRACK,
+                            .extra = {rack, (size_t)rl},
+                            .auth = s->auth,
+                            .body = {body, body ? len : 0}};
+  int r = sipline__dialog_build(d, &dr, &b, &path);
   if (!r) {
     sipline__ctx_params p = {
         .path = &path, .req = b.p, .len = b.len, .cb = on_prack, .arg = s};
@@ -170,14 +173,12 @@ void indlg_drop_fork(sess *s, sipline__ctx *ctx, const sipline_msg *rsp,
   sipline__buf b;
   sipline_path path;
   sipline__buf_init(&b, ua->mem);
-  sipline__dialog_request(d, &b, SIPLINE_METHOD_ACK, s->inv_cseq, &path);
-  sipline__buf_append_str(&b, "Content-Length: 0\r\n\r\n");
-  if (!b.err)
+  sipline__dialog_req ack = {.method = SIPLINE_METHOD_ACK, .cseq = s->inv_cseq};
+  if (sipline__dialog_build(d, &ack, &b, &path) == 0)
     sipline__ua_send(ua, &path, b.p, b.len);
   sipline__buf_reset(&b);
-  sipline__dialog_request(d, &b, SIPLINE_METHOD_BYE, 0, &path);
-  sipline__buf_append_str(&b, "Content-Length: 0\r\n\r\n");
-  if (!b.err) {
+  sipline__dialog_req bye = {.method = SIPLINE_METHOD_BYE};
+  if (sipline__dialog_build(d, &bye, &b, &path) == 0) {
     sipline__ctx_params p = {
         .path = &path, .req = b.p, .len = b.len, .cb = on_fork_bye, .arg = s};
     sipline__ua_request(ua, &p, now, NULL);

@@ -89,7 +89,8 @@ struct sess {
   sipline_call_state state;
   char peer[160];   /* what the application dialled, or the caller's URI */
   char ruri[256];   /* outgoing: the INVITE's Request-URI (and To) */
-  char luri[256];   /* outgoing: our From name-addr, without the tag */
+  char luri[256];   /* outgoing: our From URI */
+  char ldisp[96];   /* outgoing: our From display name ("" for none) */
   char callid[SIPLINE__CALLID_LEN + 1];
   char ltag[SIPLINE__TAG_LEN + 1];
   sipline__target tgt; /* the first hop the call was set up on (R13) */
@@ -178,13 +179,8 @@ void sess_end(sess *s, int status, const char *reason, sipline_tstamp now);
 const sipline_line_cfg *sess_cfg(const sess *s);
 /* Appends Contact, Allow and Supported. */
 void sess_append_caps(sess *s, sipline__buf *b);
-/* Appends credentials for method/uri when a challenge was answered. */
-void sess_append_auth(sess *s, sipline__buf *b, const char *method,
-                      const char *uri);
 /* Takes a 401/407 challenge (at most twice a request). 1 when taken. */
 int sess_take_challenge(sess *s, const sipline_msg *rsp);
-/* Appends Content-Type and Content-Length, then the body (or none). */
-void sess_append_body(sipline__buf *b, const char *body, size_t len);
 /* 1 when msg carries an SDP body. */
 int msg_has_sdp(const sipline_msg *m);
 /* 1 when a header (Supported, Require, Allow) of msg lists token. */

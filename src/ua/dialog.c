@@ -85,7 +85,9 @@ static void free_strings(sipline__dialog *d) {
   sipline_mem_free(mem, d->call_id);
   sipline_mem_free(mem, d->ltag);
   sipline_mem_free(mem, d->rtag);
+  sipline_mem_free(mem, d->ldisp);
   sipline_mem_free(mem, d->luri);
+  sipline_mem_free(mem, d->rdisp);
   sipline_mem_free(mem, d->ruri);
   sipline_mem_free(mem, d->target);
   for (unsigned i = 0; i < d->n_routes; i++)
@@ -105,25 +107,6 @@ void sipline__dialog_set_rx(sipline__dialog *d, sipline__dialog_rx rx,
                             void *owner) {
   d->rx = rx;
   d->owner = owner;
-}
-
-/* "display" <uri> from a parsed From/To, without its parameters. */
-static char *nameaddr_text(const sipline_mem *mem, const sipline_nameaddr *na) {
-  sipline__buf b;
-  sipline__buf_init(&b, mem);
-  if (na->display.len) {
-    sipline__buf_append_str(&b, "\"");
-    sipline__buf_append_pl(&b, na->display);
-    sipline__buf_append_str(&b, "\" ");
-  }
-  sipline__buf_append_str(&b, "<");
-  sipline__buf_append_pl(&b, na->uri_raw);
-  sipline__buf_append_str(&b, ">");
-  sipline__buf_append(&b, "", 1);
-  size_t len;
-  char *s = b.err ? NULL : sipline__buf_steal(&b, &len);
-  sipline__buf_free(&b);
-  return s;
 }
 
 /* The first Contact URI of msg (a copy), or NULL (*err set on NOMEM). */
@@ -232,9 +215,12 @@ int sipline__dialog_uac(sipline_ua *ua, const sipline__dialog_uac_params *p,
   d->call_id = sipline__strdup(mem, p->call_id);
   d->ltag = sipline__strdup(mem, p->ltag);
   d->rtag = sipline__strndup(mem, rsp->to.tag.p, rsp->to.tag.len);
+  d->ldisp = sipline__strdup(mem, p->ldisp ? p->ldisp : "");
   d->luri = sipline__strdup(mem, p->luri);
+  d->rdisp = sipline__strdup(mem, "");
   d->ruri = sipline__strdup(mem, p->ruri);
-  if (!d->call_id || !d->ltag || !d->rtag || !d->luri || !d->ruri)
+  if (!d->call_id || !d->ltag || !d->rtag || !d->ldisp || !d->luri ||
+      !d->rdisp || !d->ruri)
     e = SIPLINE_ERR_NOMEM;
   if (!e)
     d->target = contact_uri(mem, rsp, &e);
@@ -259,9 +245,18 @@ int sipline__dialog_uas(sipline_ua *ua, unsigned line, const sipline_msg *req,
   d->ltag = sipline__strdup(mem, ltag);
   d->rtag = sipline__strndup(mem, req->from.tag.p ? req->from.tag.p : "",
                              req->from.tag.len);
-  d->luri = nameaddr_text(mem, &req->to);
-  d->ruri = nameaddr_text(mem, &req->from);
-  if (!d->call_id || !d->ltag || !d->rtag || !d->luri || !d->ruri)
+  d->ldisp = sipline__strndup(mem, req->to.display.p ? req->to.display.p : "",
+                              req->to.display.len);
+  d->luri = sipline__strndup(mem, req->to.uri_raw.p ? req->to.uri_raw.p : "",
+                             req->to.uri_raw.len);
+  d->rdisp = sipline__strndup(mem,
+                              req->from.display.p ? req->from.display.p : "",
+                              req->from.display.len);
+  d->ruri = sipline__strndup(mem,
+                             req->from.uri_raw.p ? req->from.uri_raw.p : "",
+                             req->from.uri_raw.len);
+  if (!d->call_id || !d->ltag || !d->rtag || !d->ldisp || !d->luri ||
+      !d->rdisp || !d->ruri)
     e = SIPLINE_ERR_NOMEM;
   if (!e)
     d->target = contact_uri(mem, req, &e);
@@ -326,40 +321,53 @@ void sipline__dialog_next_hop(const sipline__dialog *d, sipline_path *path) {
   path->remote = a;
 }
 
-void sipline__dialog_request(sipline__dialog *d, sipline__buf *b,
-                             sipline_method method, uint32_t cseq,
-                             sipline_path *path) {
+int sipline__dialog_build(sipline__dialog *d, const sipline__dialog_req *r,
+                          sipline__buf *b, sipline_path *path) {
   sipline_ua *ua = d->ua;
   char branch[SIPLINE__BRANCH_LEN + 1];
   sipline__ua_new_branch(ua, branch);
-  if (!cseq)
-    cseq = ++d->lcseq;
-  const char *name = sipline_method_name(method);
+  uint32_t cseq = r->cseq ? r->cseq : ++d->lcseq;
   /* §12.2.1.1: with a strict router first, it is the Request-URI and the
    * remote target goes last in Route. */
   int strict = d->n_routes && !is_loose(d->routes[0]);
-  sipline__buf_append_str(b, name);
-  sipline__buf_append_str(b, " ");
-  if (strict)
-    sipline__buf_append_pl(b, route_uri(d->routes[0]));
-  else
-    sipline__buf_append_str(b, d->target ? d->target : "");
-  sipline__buf_append_str(b, " SIP/2.0\r\n");
-  sipline__ua_append_via(ua, b, d->line, d->path.tp, branch);
-  for (unsigned i = strict ? 1 : 0; i < d->n_routes; i++) {
-    sipline__buf_append_str(b, "Route: ");
-    sipline__buf_append_str(b, d->routes[i]);
-    sipline__buf_append_str(b, "\r\n");
+  sipline_pl routes[SIPLINE__DIALOG_MAX_ROUTES + 1];
+  size_t n = 0;
+  for (unsigned i = strict ? 1 : 0; i < d->n_routes; i++)
+    routes[n++] = sipline_pl_str(d->routes[i]);
+  char last[300];
+  if (strict && d->target) {
+    size_t tl = strlen(d->target);
+    if (tl + 3 <= sizeof last) {
+      last[0] = '<';
+      memcpy(last + 1, d->target, tl);
+      last[tl + 1] = '>';
+      routes[n++] = (sipline_pl){last, tl + 2};
+    }
   }
-  if (strict && d->target)
-    sipline__buf_printf(b, "Route: <%s>\r\n", d->target);
-  sipline__ua_append_common(ua, b);
-  sipline__buf_printf(b, "From: %s;tag=%s\r\nTo: %s", d->luri, d->ltag,
-                      d->ruri);
-  if (d->rtag[0])
-    sipline__buf_printf(b, ";tag=%s", d->rtag);
-  sipline__buf_printf(b, "\r\nCall-ID: %s\r\nCSeq: %u %s\r\n", d->call_id,
-                      cseq, name);
+  const char *mname = sipline_method_name(r->method);
+  sipline__req_spec spec = {
+      .method = sipline_pl_str(mname),
+      .ruri = {.uri = strict ? route_uri(d->routes[0])
+                             : sipline_pl_str(d->target ? d->target : "")},
+      .line = d->line,
+      .tp = d->path.tp,
+      .branch = branch,
+      .route = routes,
+      .n_route = n,
+      .from = {.display = sipline_pl_str(d->ldisp),
+               .uri = {.uri = sipline_pl_str(d->luri)},
+               .tag = sipline_pl_str(d->ltag)},
+      .to = {.display = sipline_pl_str(d->rdisp),
+             .uri = {.uri = sipline_pl_str(d->ruri)},
+             .tag = sipline_pl_str(d->rtag)},
+      .call_id = sipline_pl_str(d->call_id),
+      .cseq = cseq,
+      .flags = r->flags,
+      .extra = r->extra,
+      .auth = r->auth,
+      .content_type = SIPLINE_PL("application/sdp"),
+      .body = r->body};
   if (path)
     sipline__dialog_next_hop(d, path);
+  return sipline__req_build(ua, &spec, b);
 }

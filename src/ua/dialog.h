@@ -53,8 +53,10 @@ struct sipline__dialog {
   char *call_id;
   char *ltag;  /* our tag */
   char *rtag;  /* the peer's tag */
-  char *luri;  /* our name-addr for From/To, without the tag */
-  char *ruri;  /* the peer's name-addr, without the tag */
+  char *ldisp; /* our display name for From/To ("" for none) */
+  char *luri;  /* our URI for From/To */
+  char *rdisp; /* the peer's display name ("" for none) */
+  char *ruri;  /* the peer's URI */
   char *target; /* the remote target URI (the peer's Contact) */
   char *routes[SIPLINE__DIALOG_MAX_ROUTES]; /* route set, name-addr text */
   unsigned n_routes;
@@ -72,8 +74,9 @@ typedef struct sipline__dialog_uac_params {
   unsigned line;
   const char *call_id;
   const char *ltag;
-  const char *luri;  /* the From we sent, without the tag */
-  const char *ruri;  /* the To we sent */
+  const char *ldisp; /* the From we sent: display name ("" for none) */
+  const char *luri;  /* and URI */
+  const char *ruri;  /* the To we sent (its URI) */
   uint32_t lcseq;    /* the INVITE's CSeq */
   const sipline_path *path; /* where the INVITE went */
   sipline__dialog_rx rx;
@@ -119,17 +122,25 @@ int sipline__dialog_refresh_target(sipline__dialog *d, const sipline_msg *msg);
  * the peer's), or NULL. */
 sipline__dialog *sipline__dialog_find(sipline_ua *ua, const sipline_msg *req);
 
+/* An in-dialog request, for sipline__dialog_build. */
+typedef struct sipline__dialog_req {
+  sipline_method method;
+  uint32_t cseq;   /* 0: a new one (++lcseq); ACK and CANCEL: the INVITE's */
+  unsigned flags;  /* SIPLINE__REQ_CONTACT, _ALLOW, _SUPPORTED (ua.h) */
+  sipline_pl extra; /* header lines, CRLF each (Session-Expires, RAck) */
+  struct sipline_auth_client *auth; /* credentials to answer with, or NULL */
+  sipline_pl body; /* an SDP body, or empty */
+} sipline__dialog_req;
+
 /*
- * Writes the start of an in-dialog request (§12.2.1.1): the request line
- * (the remote target, or the first route with strict routing), Via with a
- * fresh branch, Route, Max-Forwards, User-Agent, From, To, Call-ID and CSeq
- * (cseq 0 = a new one: ++lcseq; ACK and CANCEL pass the INVITE's). Nothing
- * after CSeq: the caller adds Contact and what else it needs, then the
- * body. path gets the next hop (sipline__dialog_next_hop).
+ * Writes an in-dialog request (§12.2.1.1) with the engine's one request
+ * builder (sipline__req_build): the request line (the remote target, or
+ * the first route with strict routing), a fresh Via branch, the route set,
+ * From/To with the dialog's tags, Call-ID, CSeq, then what r asks for.
+ * path gets the next hop (sipline__dialog_next_hop). Returns 0 or NOMEM.
  */
-void sipline__dialog_request(sipline__dialog *d, sipline__buf *b,
-                             sipline_method method, uint32_t cseq,
-                             sipline_path *path);
+int sipline__dialog_build(sipline__dialog *d, const sipline__dialog_req *r,
+                          sipline__buf *b, sipline_path *path);
 
 /*
  * Where in-dialog requests go: the first Route when there is one, else the
