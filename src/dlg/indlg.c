@@ -566,6 +566,34 @@ static void hold_for_answer(sess *s, sipline__stx *stx, sdp_wait w,
   sipline__timer_arm(&s->m->ua->timers, &s->t_sdp, now + SESS_SDP_WAIT_MS);
 }
 
+/*
+ * What an UPDATE and a re-INVITE share once glare is ruled out: Min-SE
+ * (422), the target refresh, and an offer held for the application's
+ * answer (w says which). 1 when the request is answered or held, 0 when
+ * it carries no offer and the caller answers it.
+ */
+static int take_request(sess *s, sipline__dialog *d, sipline__stx *stx,
+                        const sipline_msg *req, int has, sdp_wait w,
+                        sipline_tstamp now) {
+  uint32_t mse;
+  if (st_on_request(s, req, &mse) == 422) {
+    sess_reply_422(s, stx, mse, now);
+    return 1;
+  }
+  sipline__dialog_refresh_target(d, req);
+  if (!has)
+    return 0;
+  const char *via = w == W_UPDATE ? "update" : "reinvite";
+  if (oa_remote_offer(s, req->body.p, req->body.len, via) != 0) {
+    sipline__stx_reply(stx, 500, NULL, now);
+    return 1;
+  }
+  *(w == W_UPDATE ? &s->upd_stx : &s->rinv_stx) = stx;
+  hold_for_answer(s, stx, w, now);
+  sess_event(s, w == W_UPDATE ? "update_rx" : "reinvite_rx", 0);
+  return 1;
+}
+
 static void rx_update(sess *s, sipline__dialog *d, sipline__stx *stx,
                       const sipline_msg *req, sipline_tstamp now) {
   int has = msg_has_sdp(req);
@@ -580,22 +608,8 @@ static void rx_update(sess *s, sipline__dialog *d, sipline__stx *stx,
       return;
     }
   }
-  uint32_t mse;
-  if (st_on_request(s, req, &mse) == 422) {
-    sess_reply_422(s, stx, mse, now);
+  if (take_request(s, d, stx, req, has, W_UPDATE, now))
     return;
-  }
-  sipline__dialog_refresh_target(d, req);
-  if (has) {
-    if (oa_remote_offer(s, req->body.p, req->body.len, "update") != 0) {
-      sipline__stx_reply(stx, 500, NULL, now);
-      return;
-    }
-    s->upd_stx = stx;
-    hold_for_answer(s, stx, W_UPDATE, now);
-    sess_event(s, "update_rx", 0);
-    return;
-  }
   sess_reply_2xx(s, stx, NULL, 0, now);
   st_arm(s, now);
   sess_event(s, "refresh_rx", 0);
@@ -614,23 +628,9 @@ static void rx_reinvite(sess *s, sipline__dialog *d, sipline__stx *stx,
     sess_reply_glare(s, stx, 500, now);
     return;
   }
-  uint32_t mse;
-  if (st_on_request(s, req, &mse) == 422) {
-    sess_reply_422(s, stx, mse, now);
-    return;
-  }
-  sipline__dialog_refresh_target(d, req);
   s->rinv_rx_cseq = req->cseq;
-  if (has) {
-    if (oa_remote_offer(s, req->body.p, req->body.len, "reinvite") != 0) {
-      sipline__stx_reply(stx, 500, NULL, now);
-      return;
-    }
-    s->rinv_stx = stx;
-    hold_for_answer(s, stx, W_REINVITE, now);
-    sess_event(s, "reinvite_rx", 0);
+  if (take_request(s, d, stx, req, has, W_REINVITE, now))
     return;
-  }
   /* No offer (RFC 6337 §5.2.4): ours goes in the 2xx, the session as it
    * is; the answer comes in the ACK. */
   if (s->oa.local &&

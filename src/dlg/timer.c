@@ -35,6 +35,19 @@ static uint32_t our_se(const sess *s) {
   return v < mn ? mn : v;
 }
 
+/* The leading decimal of v (a delta-seconds) into *out; its length, or 0
+ * when there is none or it does not fit 32 bits. */
+static size_t leading_u32(sipline_pl v, uint32_t *out) {
+  size_t n = 0;
+  while (n < v.len && v.p[n] >= '0' && v.p[n] <= '9')
+    n++;
+  uint64_t x;
+  if (sipline_pl_u64((sipline_pl){v.p, n}, 0xffffffffu, &x) != 0)
+    return 0;
+  *out = (uint32_t)x;
+  return n;
+}
+
 /* Session-Expires: delta[;refresher=uac|uas]. 0 when absent or bad. */
 static uint32_t parse_se(const sipline_msg *m, int *refresher_uac,
                          int *has_refresher) {
@@ -43,11 +56,9 @@ static uint32_t parse_se(const sipline_msg *m, int *refresher_uac,
   if (!h)
     return 0;
   sipline_pl v = sipline_pl_trim(h->value);
-  size_t n = 0;
-  while (n < v.len && v.p[n] >= '0' && v.p[n] <= '9')
-    n++;
-  uint64_t se;
-  if (sipline_pl_u64((sipline_pl){v.p, n}, 0xffffffffu, &se) != 0 || !se)
+  uint32_t se;
+  size_t n = leading_u32(v, &se);
+  if (!n || !se)
     return 0;
   sipline_pl rest = {v.p + n, v.len - n}, r;
   if (sipline_param_get(rest, "refresher", &r) == 0) {
@@ -59,21 +70,15 @@ static uint32_t parse_se(const sipline_msg *m, int *refresher_uac,
       *refresher_uac = 0;
     }
   }
-  return (uint32_t)se;
+  return se;
 }
 
 static uint32_t parse_min_se(const sipline_msg *m) {
   const sipline_hdr *h = sipline_msg_hdr(m, SIPLINE_HDR_MIN_SE, 0);
   if (!h)
     return 0;
-  sipline_pl v = sipline_pl_trim(h->value);
-  size_t n = 0;
-  while (n < v.len && v.p[n] >= '0' && v.p[n] <= '9')
-    n++;
-  uint64_t x;
-  if (sipline_pl_u64((sipline_pl){v.p, n}, 0xffffffffu, &x) != 0)
-    return 0;
-  return (uint32_t)x;
+  uint32_t x;
+  return leading_u32(sipline_pl_trim(h->value), &x) ? x : 0;
 }
 
 void st_append_request(sess *s, sipline__buf *b, int initial) {
