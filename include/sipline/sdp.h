@@ -107,10 +107,10 @@ typedef struct sipline_sdp_o {
  * line is absent.
  */
 typedef struct sipline_sdp_media {
-  sipline_pl media;  /* "audio", "video", ... */
-  uint16_t port;     /* 0: disabled or rejected */
-  uint32_t nports;   /* the "/2" of "49170/2"; 0 when absent */
-  sipline_pl proto;  /* "RTP/AVP", "RTP/SAVP", "UDP/TLS/RTP/SAVPF", ... */
+  sipline_pl media; /* "audio", "video", ... */
+  uint16_t port;    /* 0: disabled or rejected */
+  uint32_t nports;  /* the "/2" of "49170/2"; 0 when absent */
+  sipline_pl proto; /* "RTP/AVP", "RTP/SAVP", "UDP/TLS/RTP/SAVPF", ... */
   sipline_pl fmt[SIPLINE_SDP_MAX_FMT];
   unsigned n_fmt;
   sipline_pl i; /* i= */
@@ -277,8 +277,8 @@ typedef struct sipline_sdp_codec {
 
 /* One media stream we offer or can accept. */
 typedef struct sipline_sdp_local_media {
-  const char *media; /* NULL: "audio" */
-  uint16_t port;     /* our RTP port (non-zero) */
+  const char *media;               /* NULL: "audio" */
+  uint16_t port;                   /* our RTP port (non-zero) */
   const sipline_sdp_codec *codecs; /* in our order of preference */
   size_t n_codecs;
   /* RFC 4733 telephone-event/8000 (fmtp 0-16): the payload type in our
@@ -330,8 +330,7 @@ typedef struct sipline_sdp_origin {
  * only on success.
  */
 ptrdiff_t sipline_sdp_make_offer(const sipline_sdp_local *local,
-                                 sipline_sdp_origin *o, char *out,
-                                 size_t cap);
+                                 sipline_sdp_origin *o, char *out, size_t cap);
 
 /*
  * Writes our answer to offer (RFC 3264 §6):
@@ -356,8 +355,7 @@ ptrdiff_t sipline_sdp_make_offer(const sipline_sdp_local *local,
  */
 ptrdiff_t sipline_sdp_make_answer(const sipline_sdp *offer,
                                   const sipline_sdp_local *local,
-                                  sipline_sdp_origin *o, char *out,
-                                  size_t cap);
+                                  sipline_sdp_origin *o, char *out, size_t cap);
 
 /*
  * Writes a copy of cur (our current description, parsed) with media
@@ -368,9 +366,8 @@ ptrdiff_t sipline_sdp_make_answer(const sipline_sdp *offer,
  * SIPLINE_ERR_INVAL (mi out of range); SIPLINE_ERR_TOOBIG.
  */
 ptrdiff_t sipline_sdp_set_direction(const sipline_sdp *cur, unsigned mi,
-                                    sipline_sdp_dir dir,
-                                    sipline_sdp_origin *o, char *out,
-                                    size_t cap);
+                                    sipline_sdp_dir dir, sipline_sdp_origin *o,
+                                    char *out, size_t cap);
 
 /*
  * What a negotiated media stream uses. Views point into the remote

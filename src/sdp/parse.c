@@ -192,9 +192,9 @@ static int parse_conn(sipline_pl v, sipline_sdp_conn *c) {
   sipline_pl addr, extra;
   memset(c, 0, sizeof(*c));
   if (!sipline__sdp_field(&v, &c->nettype) ||
-      !sipline__sdp_field(&v, &c->addrtype) ||
-      !sipline__sdp_field(&v, &addr) || sipline__sdp_field(&v, &extra) ||
-      !sipline__sdp_token(c->nettype) || !sipline__sdp_token(c->addrtype))
+      !sipline__sdp_field(&v, &c->addrtype) || !sipline__sdp_field(&v, &addr) ||
+      sipline__sdp_field(&v, &extra) || !sipline__sdp_token(c->nettype) ||
+      !sipline__sdp_token(c->addrtype))
     return SIPLINE_ERR_MALFORMED;
   bool ip4 = sipline_pl_casecmp_str(c->addrtype, "IP4");
   if (!sipline_pl_casecmp_str(c->nettype, "IN") ||
@@ -257,9 +257,8 @@ static int parse_o(sipline_pl v, sipline_sdp_o *o) {
       !sipline__sdp_field(&v, &o->addrtype) ||
       !sipline__sdp_field(&v, &o->address) || sipline__sdp_field(&v, &extra))
     return SIPLINE_ERR_MALFORMED;
-  if (!nonws(o->username) || !digits(o->sess_id) ||
-      !digits(o->sess_version) || !sipline__sdp_token(o->nettype) ||
-      !sipline__sdp_token(o->addrtype) ||
+  if (!nonws(o->username) || !digits(o->sess_id) || !digits(o->sess_version) ||
+      !sipline__sdp_token(o->nettype) || !sipline__sdp_token(o->addrtype) ||
       !unicast(o->nettype, o->addrtype, o->address))
     return SIPLINE_ERR_MALFORMED;
   return 0;
@@ -427,8 +426,7 @@ int sipline_sdp_parse(sipline_sdp *s, const char *p, size_t n) {
           return SIPLINE_ERR_MALFORMED;
       break;
     }
-    if (line.len < 2 || line.p[1] != '=' || line.p[0] < 'a' ||
-        line.p[0] > 'z')
+    if (line.len < 2 || line.p[1] != '=' || line.p[0] < 'a' || line.p[0] > 'z')
       return SIPLINE_ERR_MALFORMED;
     char type = line.p[0];
     sipline_pl v = {line.p + 2, line.len - 2};

@@ -42,7 +42,7 @@ void sipline__sdp_putu(sipline__sdp_out *o, uint64_t v) {
 }
 
 /* Ends a line; CRLF bypasses the CR/LF check of put. */
-static void eol(sipline__sdp_out *o) {
+void sipline__sdp_eol(sipline__sdp_out *o) {
   if (o->err)
     return;
   if (o->cap - o->len < 3) {
@@ -56,7 +56,7 @@ static void eol(sipline__sdp_out *o) {
 static void line(sipline__sdp_out *o, const char *type, sipline_pl v) {
   sipline__sdp_puts(o, type);
   sipline__sdp_putpl(o, v);
-  eol(o);
+  sipline__sdp_eol(o);
 }
 
 static void conn(sipline__sdp_out *o, const sipline_sdp_conn *c) {
@@ -74,7 +74,7 @@ static void conn(sipline__sdp_out *o, const sipline_sdp_conn *c) {
     sipline__sdp_puts(o, "/");
     sipline__sdp_putu(o, c->count);
   }
-  eol(o);
+  sipline__sdp_eol(o);
 }
 
 static void bws(sipline__sdp_out *o, const sipline_sdp_bw *b, unsigned n) {
@@ -83,7 +83,7 @@ static void bws(sipline__sdp_out *o, const sipline_sdp_bw *b, unsigned n) {
     sipline__sdp_putpl(o, b[i].type);
     sipline__sdp_puts(o, ":");
     sipline__sdp_putu(o, b[i].value);
-    eol(o);
+    sipline__sdp_eol(o);
   }
 }
 
@@ -110,7 +110,7 @@ static void attrs(sipline__sdp_out *o, const sipline_sdp_attr *a, unsigned n,
       sipline__sdp_puts(o, ":");
       sipline__sdp_putpl(o, a[i].value);
     }
-    eol(o);
+    sipline__sdp_eol(o);
   }
 }
 
@@ -131,8 +131,8 @@ static bool bad_counts(const sipline_sdp *s) {
   return false;
 }
 
-static void media(sipline__sdp_out *o, const sipline_sdp_media *m,
-                  bool set_dir, sipline_sdp_dir dir) {
+static void media(sipline__sdp_out *o, const sipline_sdp_media *m, bool set_dir,
+                  sipline_sdp_dir dir) {
   sipline__sdp_puts(o, "m=");
   sipline__sdp_putpl(o, m->media);
   sipline__sdp_puts(o, " ");
@@ -147,7 +147,7 @@ static void media(sipline__sdp_out *o, const sipline_sdp_media *m,
     sipline__sdp_puts(o, " ");
     sipline__sdp_putpl(o, m->fmt[f]);
   }
-  eol(o);
+  sipline__sdp_eol(o);
   if (m->i.p)
     line(o, "i=", m->i);
   for (unsigned c = 0; c < m->n_c; c++)
@@ -156,10 +156,12 @@ static void media(sipline__sdp_out *o, const sipline_sdp_media *m,
   if (m->k.p)
     line(o, "k=", m->k);
   attrs(o, m->a, m->n_a, set_dir);
-  if (set_dir) {
+  /* sendrecv is the default and stays unwritten, as make_offer does, so
+   * resuming to the text we offered first keeps its version. */
+  if (set_dir && dir != SIPLINE_SDP_SENDRECV) {
     sipline__sdp_puts(o, "a=");
     sipline__sdp_puts(o, sipline_sdp_dir_name(dir));
-    eol(o);
+    sipline__sdp_eol(o);
   }
 }
 
@@ -171,17 +173,16 @@ void sipline__sdp_print(const sipline_sdp *s, const sipline__sdp_popt *opt,
   }
   if (!opt->skip_vo) {
     sipline__sdp_puts(o, "v=0");
-    eol(o);
-    const sipline_pl f[6] = {s->o.username, s->o.sess_id,
-                             s->o.sess_version, s->o.nettype,
-                             s->o.addrtype, s->o.address};
+    sipline__sdp_eol(o);
+    const sipline_pl f[6] = {s->o.username, s->o.sess_id,  s->o.sess_version,
+                             s->o.nettype,  s->o.addrtype, s->o.address};
     sipline__sdp_puts(o, "o=");
     for (unsigned i = 0; i < 6; i++) {
       if (i)
         sipline__sdp_puts(o, " ");
       sipline__sdp_putpl(o, f[i]);
     }
-    eol(o);
+    sipline__sdp_eol(o);
   }
   /* RFC 8866 §5.3 wants a single space for an empty session name. */
   line(o, "s=", s->s.len ? s->s : SIPLINE_PL(" "));
@@ -201,7 +202,7 @@ void sipline__sdp_print(const sipline_sdp *s, const sipline__sdp_popt *opt,
     sipline__sdp_putu(o, s->t[i].start);
     sipline__sdp_puts(o, " ");
     sipline__sdp_putu(o, s->t[i].stop);
-    eol(o);
+    sipline__sdp_eol(o);
     for (unsigned r = 0; r < s->t[i].n_r; r++)
       line(o, "r=", s->t[i].r[r]);
   }
@@ -244,8 +245,7 @@ static bool conneq(const sipline_sdp_conn *a, const sipline_sdp_conn *b) {
          a->ttl == b->ttl && a->count == b->count;
 }
 
-static bool bweq(const sipline_sdp_bw *a, const sipline_sdp_bw *b,
-                 unsigned n) {
+static bool bweq(const sipline_sdp_bw *a, const sipline_sdp_bw *b, unsigned n) {
   for (unsigned i = 0; i < n; i++)
     if (!pleq(a[i].type, b[i].type) || a[i].value != b[i].value)
       return false;
@@ -298,8 +298,7 @@ int sipline_sdp_equal(const sipline_sdp *a, const sipline_sdp *b) {
     return 0;
   for (unsigned i = 0; i < a->n_t; i++)
     if (a->t[i].start != b->t[i].start || a->t[i].stop != b->t[i].stop ||
-        a->t[i].n_r != b->t[i].n_r ||
-        !pleqs(a->t[i].r, b->t[i].r, a->t[i].n_r))
+        a->t[i].n_r != b->t[i].n_r || !pleqs(a->t[i].r, b->t[i].r, a->t[i].n_r))
       return 0;
   for (unsigned i = 0; i < a->n_m; i++)
     if (!mediaeq(&a->m[i], &b->m[i]))

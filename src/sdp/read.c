@@ -77,8 +77,7 @@ static int by_pt(const sipline_sdp *s, unsigned mi, const char *name,
       continue;
     sipline_pl v = m->a[i].value, f;
     uint64_t n;
-    if (!sipline__sdp_field(&v, &f) || sipline_pl_u64(f, 127, &n) ||
-        n != pt)
+    if (!sipline__sdp_field(&v, &f) || sipline_pl_u64(f, 127, &n) || n != pt)
       continue;
     *rest = sipline_pl_trim(v);
     return 0;
@@ -92,14 +91,14 @@ static const struct {
   const char *name;
   uint32_t rate;
 } statics[] = {
-    {0, "PCMU", 8000},   {3, "GSM", 8000},     {4, "G723", 8000},
-    {5, "DVI4", 8000},   {6, "DVI4", 16000},   {7, "LPC", 8000},
-    {8, "PCMA", 8000},   {9, "G722", 8000},    {10, "L16", 44100},
-    {11, "L16", 44100},  {12, "QCELP", 8000},  {13, "CN", 8000},
-    {14, "MPA", 90000},  {15, "G728", 8000},   {16, "DVI4", 11025},
-    {17, "DVI4", 22050}, {18, "G729", 8000},   {25, "CelB", 90000},
-    {26, "JPEG", 90000}, {28, "nv", 90000},    {31, "H261", 90000},
-    {32, "MPV", 90000},  {33, "MP2T", 90000},  {34, "H263", 90000},
+    {0, "PCMU", 8000},   {3, "GSM", 8000},    {4, "G723", 8000},
+    {5, "DVI4", 8000},   {6, "DVI4", 16000},  {7, "LPC", 8000},
+    {8, "PCMA", 8000},   {9, "G722", 8000},   {10, "L16", 44100},
+    {11, "L16", 44100},  {12, "QCELP", 8000}, {13, "CN", 8000},
+    {14, "MPA", 90000},  {15, "G728", 8000},  {16, "DVI4", 11025},
+    {17, "DVI4", 22050}, {18, "G729", 8000},  {25, "CelB", 90000},
+    {26, "JPEG", 90000}, {28, "nv", 90000},   {31, "H261", 90000},
+    {32, "MPV", 90000},  {33, "MP2T", 90000}, {34, "H263", 90000},
 };
 
 int sipline_sdp_rtpmap_get(const sipline_sdp *s, unsigned mi, unsigned pt,
@@ -124,8 +123,7 @@ int sipline_sdp_rtpmap_get(const sipline_sdp *s, unsigned mi, unsigned pt,
       return SIPLINE_ERR_MALFORMED;
     out->rate = (uint32_t)n;
     if (k < r.len) {
-      if (sipline_pl_u64((sipline_pl){r.p + k + 1, r.len - k - 1}, 255,
-                         &n) ||
+      if (sipline_pl_u64((sipline_pl){r.p + k + 1, r.len - k - 1}, 255, &n) ||
           n == 0)
         return SIPLINE_ERR_MALFORMED;
       out->channels = (uint32_t)n;

@@ -34,17 +34,22 @@ void sipline__sdp_put(sipline__sdp_out *o, const char *s, size_t n);
 void sipline__sdp_puts(sipline__sdp_out *o, const char *s);
 void sipline__sdp_putpl(sipline__sdp_out *o, sipline_pl pl);
 void sipline__sdp_putu(sipline__sdp_out *o, uint64_t v);
+/* Ends a line with CRLF (which put itself refuses). */
+void sipline__sdp_eol(sipline__sdp_out *o);
 
 /* Printer options for the offer/answer helpers. */
 typedef struct sipline__sdp_popt {
-  bool skip_vo;      /* leave out v= and o= (the caller prepends them) */
-  bool set_dir;      /* replace direction attributes */
-  unsigned dir_mi;   /* the section, or SIPLINE_SDP_SESSION for all */
+  bool skip_vo;    /* leave out v= and o= (the caller prepends them) */
+  bool set_dir;    /* replace direction attributes */
+  unsigned dir_mi; /* the section, or SIPLINE_SDP_SESSION for all */
   sipline_sdp_dir dir;
 } sipline__sdp_popt;
 
 void sipline__sdp_print(const sipline_sdp *s, const sipline__sdp_popt *opt,
                         sipline__sdp_out *o);
 bool sipline__sdp_is_dir(sipline_pl name, sipline_sdp_dir *d);
+/* Our direction given what we want and what the peer states (mirrored). */
+sipline_sdp_dir sipline__sdp_dir_meet(sipline_sdp_dir mine,
+                                      sipline_sdp_dir theirs);
 
 #endif
