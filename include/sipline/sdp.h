@@ -321,11 +321,14 @@ typedef struct sipline_sdp_origin {
 } sipline_sdp_origin;
 
 /*
- * Writes an offer for local into out: c= at session level, t=0 0, and per
- * stream m=, a=rtpmap (also for static types), a=fmtp, telephone-event,
- * a=ptime, a=rtcp-mux, a=crypto and the direction. Returns the length;
- * SIPLINE_ERR_INVAL (no address, an address or string holding a space, CR
- * or LF, a stream without codecs or port, a payload type > 127, more than
+ * Writes an offer for local into out: s=, c= at session level, t=0 0, and
+ * per stream m= (RTP/SAVP when crypto_suite is set, else RTP/AVP), then
+ * a=rtpmap (also for static types) and a=fmtp per codec, telephone-event,
+ * a=ptime, a=rtcp-mux, a=crypto and the direction unless sendrecv (the
+ * default). A stream with port 0 is offered disabled (RFC 3264 §8.2): its
+ * m= line only. Returns the length; SIPLINE_ERR_INVAL (no address, an
+ * address, name or parameter holding CR or LF (or a space where SDP has
+ * none), a stream without codecs, a payload type > 127, more than
  * SIPLINE_SDP_MAX_MEDIA streams); SIPLINE_ERR_TOOBIG (cap). *o is updated
  * only on success.
  */
@@ -334,24 +337,24 @@ ptrdiff_t sipline_sdp_make_offer(const sipline_sdp_local *local,
 
 /*
  * Writes our answer to offer (RFC 3264 §6):
- *  - one m= line per offered one, in order; a stream is rejected (port 0,
- *    the offer's formats, nothing else) when its port is 0, when no unused
- *    local stream of the same media type and a compatible protocol exists,
- *    or when no codec is common;
+ *  - one m= line per offered one, in order. An offered stream is taken by
+ *    the first unused local stream (port != 0) of the same media type that
+ *    speaks its protocol (RTP/AVP, or RTP/SAVP with our crypto suite among
+ *    the offer's a=crypto lines) and has a codec in common. Otherwise it is
+ *    rejected: port 0, the offer's formats, and a=rtpmap for those of them
+ *    a local stream of that type knows (as in RFC 3264 §10.1);
  *  - codecs: the intersection in the offerer's order and with its payload
  *    types: static types (< 96) match by number, dynamic ones by name
- *    (ignoring case), rate and channels; telephone-event keeps the offer's
- *    type when our stream has te_pt set;
- *  - direction (§6.1): we send only when the offer lets us receive... that
- *    is, offer sendonly -> recvonly, recvonly -> sendonly, inactive ->
- *    inactive, sendrecv -> our dir; a restriction on both sides gives
- *    inactive; the direction is always written;
- *  - SRTP: an RTP/SAVP offer needs our crypto_suite among its a=crypto
- *    lines; we answer with the first such line's tag and our key;
- *  - a=rtcp-mux when both offer it.
+ *    (ignoring case), rate and channels, written with our name and fmtp;
+ *    telephone-event/8000 keeps the offer's type when our stream has te_pt;
+ *  - direction (§6.1): we send when we want to and the offer receives, we
+ *    receive when we want to and the offer sends (sendonly -> recvonly,
+ *    recvonly -> sendonly, inactive -> inactive); written unless sendrecv;
+ *  - SRTP: "a=crypto:<the offer's tag> <suite> <our key_params>";
+ *  - a=rtcp-mux when both sides want it; a=ptime when ours is set.
  * Returns the length; SIPLINE_ERR_UNSUPPORTED when the offer has media but
  * none could be accepted (no codec in common: the caller answers 488);
- * SIPLINE_ERR_INVAL; SIPLINE_ERR_TOOBIG.
+ * SIPLINE_ERR_INVAL; SIPLINE_ERR_TOOBIG. *o is updated only on success.
  */
 ptrdiff_t sipline_sdp_make_answer(const sipline_sdp *offer,
                                   const sipline_sdp_local *local,
@@ -361,7 +364,9 @@ ptrdiff_t sipline_sdp_make_answer(const sipline_sdp *offer,
  * Writes a copy of cur (our current description, parsed) with media
  * section mi (every section when mi is SIPLINE_SDP_SESSION) set to dir, for
  * hold and resume. Session-level direction attributes are dropped and each
- * section states its own. The o= line is rebuilt from *o and cur's address,
+ * section states its own effective direction (sendrecv unwritten, so a
+ * resume back to an offer without direction lines gives the same text and
+ * keeps the version). The o= line is rebuilt from *o and cur's address,
  * with the version bumped when the text changes. Returns the length;
  * SIPLINE_ERR_INVAL (mi out of range); SIPLINE_ERR_TOOBIG.
  */
