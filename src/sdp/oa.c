@@ -369,9 +369,9 @@ static void reject(sipline__sdp_out *w, const sipline_sdp *s, unsigned mi,
   }
 }
 
-static void accept(sipline__sdp_out *w, const sipline_sdp *s, unsigned mi,
-                   const sipline_sdp_local_media *m, const pick *p, unsigned n,
-                   unsigned tag) {
+static void take(sipline__sdp_out *w, const sipline_sdp *s, unsigned mi,
+                 const sipline_sdp_local_media *m, const pick *p, unsigned n,
+                 unsigned tag) {
   const sipline_sdp_media *om = &s->m[mi];
   sipline__sdp_puts(w, "m=");
   sipline__sdp_putpl(w, om->media);
@@ -434,7 +434,7 @@ ptrdiff_t sipline_sdp_make_answer(const sipline_sdp *offer,
     }
     used[j] = true;
     accepted++;
-    accept(&w, offer, i, &l->media[j], p, n, tag);
+    take(&w, offer, i, &l->media[j], p, n, tag);
   }
   if (offer->n_m && !accepted)
     return SIPLINE_ERR_UNSUPPORTED;
