@@ -14,5 +14,6 @@
 #include "sipline/profile.h"
 #include "sipline/ua.h"
 #include "sipline/event.h"
+#include "sipline/sdp.h"
 
 #endif
