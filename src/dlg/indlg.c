@@ -584,8 +584,13 @@ static int take_request(sess *s, sipline__dialog *d, sipline__stx *stx,
   if (!has)
     return 0;
   const char *via = w == W_UPDATE ? "update" : "reinvite";
-  if (oa_remote_offer(s, req->body.p, req->body.len, via) != 0) {
-    sipline__stx_reply(stx, 500, NULL, now);
+  int e = oa_remote_offer(s, req->body.p, req->body.len, via);
+  if (e) {
+    /* not SDP: RFC 3261 §21.4.26 488 (the session stays as it was) */
+    if (e == SIPLINE_ERR_MALFORMED)
+      sipline__stx_reply(stx, 488, "Malformed SDP", now);
+    else
+      sipline__stx_reply(stx, 500, NULL, now);
     return 1;
   }
   *(w == W_UPDATE ? &s->upd_stx : &s->rinv_stx) = stx;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dlg/sess.h"
+#include "sipline/sdp.h"
 
 /* Content-Type: application/sdp (parameters ignored) and a body. */
 int msg_has_sdp(const sipline_msg *m) {
@@ -62,9 +63,31 @@ int oa_local_offer(sess *s, const char *sdp, size_t len, const char *via) {
   return 0;
 }
 
+/*
+ * The one thing the core checks in a peer's SDP: that it is SDP (RFC 8866
+ * grammar, src/sdp). What it says stays the application's. The parse
+ * result is big (fixed arrays of views): it lives on the heap briefly.
+ */
+static int sdp_valid(sess *s, const char *sdp, size_t len) {
+  sipline_sdp *p = sipline_mem_malloc(s->m->ua->mem, sizeof *p);
+  if (!p)
+    return SIPLINE_ERR_NOMEM;
+  int e = sipline_sdp_parse(p, sdp, len);
+  sipline_mem_free(s->m->ua->mem, p);
+  return e == SIPLINE_ERR_TOOBIG ? 0 : e; /* big but SDP: the app's call */
+}
+
 int oa_remote_offer(sess *s, const char *sdp, size_t len, const char *via) {
   if (s->oa.st != OA_IDLE)
     return SIPLINE_ERR_STATE;
+  int v = sdp_valid(s, sdp, len);
+  if (v == SIPLINE_ERR_MALFORMED) {
+    sipline__ua_warn(s->m->ua, s->line, "malformed_sdp",
+                     "call %u: the offer in the %s is not SDP", s->id, via);
+    return v;
+  }
+  if (v)
+    return v;
   int e = set_copy(s, &s->oa.offer, &s->oa.offer_len, sdp, len);
   if (e)
     return e;

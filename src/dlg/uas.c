@@ -269,8 +269,13 @@ int uas_on_invite(dlg_mod *m, sipline__stx *stx, const sipline_msg *req,
   sess_link(s);
   sess_event(s, "incoming", 0);
   if (msg_has_sdp(req)) {
-    oa_remote_offer(s, req->body.p, req->body.len, "invite");
-    s->wait = W_INVITE;
+    int oe = oa_remote_offer(s, req->body.p, req->body.len, "invite");
+    if (oe == SIPLINE_ERR_MALFORMED) {
+      uas_reject(s, 488, now);
+      return 1;
+    }
+    if (oe == 0)
+      s->wait = W_INVITE;
   }
   return 1;
 }
@@ -444,7 +449,12 @@ void uas_on_prack(sess *s, sipline__stx *stx, const sipline_msg *req,
     oa_remote_answer(s, req->body.p, req->body.len, "prack");
   } else if (has && s->oa.st == OA_IDLE && s->oa.done) {
     /* A new offer in the PRACK (RFC 3262 §5): answered in its 200. */
-    if (oa_remote_offer(s, req->body.p, req->body.len, "prack") == 0) {
+    int e = oa_remote_offer(s, req->body.p, req->body.len, "prack");
+    if (e == SIPLINE_ERR_MALFORMED) {
+      sipline__stx_reply(stx, 488, "Malformed SDP", now);
+      return;
+    }
+    if (e == 0) {
       s->prack_stx = stx;
       sipline__stx_set_handler(stx, sess_stx_cb, s);
       s->wait = W_PRACK_REQ;

@@ -952,6 +952,41 @@ static void test_alloc_sweep(void **state) {
           total[0], total[1]);
 }
 
+
+/* An offer that is not SDP: 488 "Malformed SDP", the session unchanged. */
+static int garble_hook(side *from, const char *msg, size_t len) {
+  if (from != &SA || strncmp(msg, "UPDATE ", 7) || len >= sizeof W.q[0].data)
+    return 0;
+  wire *w = &W.q[W.n_q++];
+  w->at = W.now + LAT;
+  w->to = &SB;
+  memset(&w->path, 0, sizeof w->path);
+  w->path.tp = SIPLINE_TP_UDP;
+  sipline_addr_parse(SA.ip, strlen(SA.ip), &w->path.remote);
+  w->path.remote.port = 5060;
+  memcpy(w->data, msg, len);
+  w->len = len;
+  char *v = strstr(w->data, "\r\n\r\nv=0");
+  assert_non_null(v);
+  memcpy(v + 4, "x~0", 3); /* same length: Content-Length still holds */
+  return 1;
+}
+
+static void test_update_malformed_sdp(void **state) {
+  (void)state;
+  start();
+  unsigned id = establish(SIPLINE_100REL_OFF);
+  W.hook = garble_hook;
+  assert_int_equal(
+      sipline_ua_call_update(SA.ua, id, HOLD_A, strlen(HOLD_A), AT(2)), 0);
+  run(S(3));
+  expect("2.010 B warning malformed_sdp");
+  expect("2.020 A call 1 confirmed update_failed 488");
+  assert_int_equal(count_sent("B 488 UPDATE"), 1);
+  expect_sdp(&SA, id, OFFER_A, ANSWER_B);
+  expect_sdp(&SB, 1, ANSWER_B, OFFER_A);
+}
+
 /* Requests of no dialog, and a stale CSeq. */
 static void test_481_and_cseq(void **state) {
   (void)state;
@@ -998,6 +1033,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_forking, setup, teardown),
       cmocka_unit_test_setup_teardown(test_update_auth, setup, teardown),
       cmocka_unit_test_setup_teardown(test_alloc_sweep, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_update_malformed_sdp, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
