@@ -10,7 +10,7 @@
  * What it does: G.711 PCMU (PT 0) and PCMA (PT 8) at 8 kHz with 20 ms
  * packets; RFC 4733 telephone-events sent (end packet sent three times)
  * and received; symmetric RTP (optional); a fixed 40 ms jitter buffer with
- * packet loss concealment (spandsp); RTCP SR/RR with SDES CNAME every ~5 s
+ * a simple concealment (the last frame repeated, fading); RTCP SR/RR with SDES CNAME every ~5 s
  * (RFC 3550 randomised interval) and a BYE at the end, on port+1 or muxed
  * (RFC 5761); SRTP with SDES keys (RFC 4568, AES_CM_128_HMAC_SHA1_80) via
  * libsrtp2. Sources: a sound file (libsndfile; converted to 8 kHz mono),
