@@ -95,6 +95,10 @@ void sess_stx_cb(void *arg, sipline__stx *stx, sipline__stx_evt what,
     for (size_t i = 0; i < SIPLINE__ARRAY_LEN(held); i++)
       if (*held[i] == stx)
         *held[i] = NULL;
+    /* After TPERR the transaction still says GONE: not to us, who may be
+     * freed below (found by fuzz_top_recv: a use-after-free). */
+    if (what == SIPLINE__STX_TPERR)
+      sipline__stx_set_handler(stx, NULL, NULL);
     if (initial)
       sess_end(s, 0, what == SIPLINE__STX_TPERR ? "transport" : "gone", now);
     return;

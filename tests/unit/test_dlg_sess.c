@@ -987,6 +987,30 @@ static void test_update_malformed_sdp(void **state) {
   expect_sdp(&SB, 1, ANSWER_B, OFFER_A);
 }
 
+
+/* The flow of an unanswered incoming INVITE fails: the call ends, and the
+ * transaction's last word does not reach the freed call (fuzz_top_recv
+ * found that use-after-free). */
+static void test_incoming_transport_error(void **state) {
+  (void)state;
+  start();
+  unsigned id = 0;
+  sipline_call_params cp = {.line = 1, .to = "1002"};
+  assert_int_equal(sipline_ua_call(SA.ua, &cp, &id, 0), 0);
+  run(100);
+  assert_int_equal(SB.last_call, 1);
+  sipline_path p = {.tp = SIPLINE_TP_UDP};
+  sipline_addr_parse(SA.ip, strlen(SA.ip), &p.remote);
+  p.remote.port = 5060;
+  assert_int_equal(sipline_ua_transport_error(SB.ua, &p,
+                                              SIPLINE_TPERR_UNREACHABLE, 200),
+                   0);
+  W.now = 200;
+  run(S(1));
+  expect("0.200 B call 1 ended transport 0");
+  assert_int_equal(sipline__dialog_count(SB.ua), 0);
+}
+
 /* Requests of no dialog, and a stale CSeq. */
 static void test_481_and_cseq(void **state) {
   (void)state;
@@ -1033,6 +1057,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_forking, setup, teardown),
       cmocka_unit_test_setup_teardown(test_update_auth, setup, teardown),
       cmocka_unit_test_setup_teardown(test_alloc_sweep, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_incoming_transport_error, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_update_malformed_sdp, setup,
                                       teardown),
   };
