@@ -1,27 +1,64 @@
 /*
  * daemon/calls.c: siplined as the application of its calls. The core is
- * media-free and leaves the SDP to us; until the media engine lands
- * (issue 9) the SDP names PCMU/PCMA on a port per line that nothing
- * listens to, so that signalling works against real peers:
+ * media-free and leaves the SDP to us: here every call gets an RTP session
+ * (media/media.h) bound to a real port pair, and its SDP is built from
+ * that socket and negotiated with src/sdp (RFC 3264):
+ *   - an outgoing call offers PCMU, PCMA and telephone-event at 20 ms;
  *   - an incoming call rings (180) and is answered after Auto_Answer_n_
  *     seconds, or by `siplinectl answer` (`reject` refuses it);
- *   - every remote offer (UPDATE, re-INVITE, a 2xx or reliable 1xx to an
- *     INVITE without one) is answered at once with our SDP, a=recvonly
- *     when the peer holds us (a=sendonly), as RFC 3264 §6.1 asks;
- *   - hold/resume send UPDATE with a=sendonly/a=sendrecv (the core falls
- *     back to re-INVITE when the peer refuses UPDATE); the o= version goes
- *     up by one with every new offer (RFC 3264 §8).
+ *   - every remote offer (the INVITE's, UPDATE, re-INVITE, one in a 2xx or
+ *     reliable 1xx) is answered at once by sipline_sdp_make_answer, and
+ *     every completed exchange is applied to the running stream (address,
+ *     port, codec, direction: a hold from either side takes effect);
+ *   - hold/resume send UPDATE with our SDP's direction changed (the core
+ *     falls back to re-INVITE when the peer refuses UPDATE); the o= version
+ *     goes up by one with every change (RFC 3264 §8).
+ * A call plays silence unless told to play a file, and records nothing
+ * unless told to; DTMF received shows as a "dtmf" event.
  */
+#include <arpa/inet.h>
+#include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+#include "media/media.h"
 #include "sd.h"
+
+#define SDP_CAP 2048
+#define TE_PT 101
+
+static const sipline_sdp_codec codecs[] = {
+    {.pt = 0, .name = "PCMU", .rate = 8000},
+    {.pt = 8, .name = "PCMA", .rate = 8000},
+};
 
 static struct sd_call *find(sd *d, unsigned id) {
   for (unsigned i = 0; i < d->n_calls; i++)
     if (d->calls[i].id == id)
       return &d->calls[i];
   return NULL;
+}
+
+static struct sd_call *find_media(sd *d, const sipline_media *m) {
+  for (unsigned i = 0; i < d->n_calls; i++)
+    if (d->calls[i].media == m)
+      return &d->calls[i];
+  return NULL;
+}
+
+static void on_dtmf(void *arg, sipline_media *m, char digit) {
+  sd *d = arg;
+  struct sd_call *c = find_media(d, m);
+  cJSON *o = sj_event_new("dtmf", sd_now(d), c ? c->line : 0, &d->ck);
+  if (!o)
+    return;
+  if (c)
+    cJSON_AddNumberToObject(o, "id", c->id);
+  char s[2] = {digit, 0};
+  cJSON_AddStringToObject(o, "digit", s);
+  sd_emit(d, o);
 }
 
 static struct sd_call *add(sd *d, unsigned id, unsigned line) {
@@ -35,121 +72,313 @@ static struct sd_call *add(sd *d, unsigned id, unsigned line) {
   c->id = id;
   c->line = line;
   c->answer_at = SIPLINE_TSTAMP_NONE;
+  c->origin.username = "siplined";
+  RAND_bytes((unsigned char *)&c->origin.sess_id, sizeof c->origin.sess_id);
+  c->origin.sess_id &= 0x7fffffffffffull; /* a short decimal */
+  c->origin.sess_version = 1;
   return c;
+}
+
+/* The media statistics of a call that ends, as an event. */
+static void media_report(sd *d, struct sd_call *c) {
+  sipline_media_stats st;
+  sipline_media_stats_get(c->media, &st);
+  cJSON *o = sj_event_new("media", sd_now(d), c->line, &d->ck);
+  if (!o)
+    return;
+  cJSON_AddNumberToObject(o, "id", c->id);
+  cJSON_AddNumberToObject(o, "pkts_sent", (double)st.pkts_sent);
+  cJSON_AddNumberToObject(o, "pkts_recv", (double)st.pkts_recv);
+  cJSON_AddNumberToObject(o, "lost", st.lost);
+  cJSON_AddNumberToObject(o, "jitter", st.jitter);
+  cJSON_AddNumberToObject(o, "dtmf_sent", (double)st.dtmf_sent);
+  cJSON_AddNumberToObject(o, "dtmf_recv", (double)st.dtmf_recv);
+  cJSON_AddNumberToObject(o, "recorded", (double)st.recorded);
+  sd_emit(d, o);
 }
 
 static void drop(sd *d, unsigned id) {
   struct sd_call *c = find(d, id);
-  if (c)
-    *c = d->calls[--d->n_calls];
+  if (!c)
+    return;
+  if (c->media) {
+    media_report(d, c);
+    sipline_media_del(c->media);
+  }
+  free(c->inv_offer);
+  *c = d->calls[--d->n_calls];
 }
 
-/* Our SDP for a call, into out (cap >= 512). */
-static int make_sdp(sd *d, unsigned line, unsigned version, const char *dir,
-                    char *out, size_t cap) {
-  const char *h = d->o.advertise ? d->o.advertise : d->o.bind[0];
-  const char *fam = strchr(h, ':') ? "IP6" : "IP4";
-  int n = snprintf(out, cap,
-                   "v=0\r\no=siplined %u %u IN %s %s\r\ns=-\r\n"
-                   "c=IN %s %s\r\nt=0 0\r\n"
-                   "m=audio %u RTP/AVP 0 8 101\r\n"
-                   "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
-                   "a=rtpmap:101 telephone-event/8000\r\n"
-                   "a=fmtp:101 0-15\r\na=ptime:20\r\na=%s\r\n",
-                   line, version, fam, h, fam, h,
-                   16384u + 2u * (line % 8000u), dir);
-  return n < 0 || (size_t)n >= cap ? SIPLINE_ERR_TOOBIG : n;
+void sd_calls_free(sd *d) {
+  for (unsigned i = 0; i < d->n_calls; i++) {
+    sipline_media_del(d->calls[i].media);
+    free(d->calls[i].inv_offer);
+  }
+  d->n_calls = 0;
 }
 
-int sd_call_place(sd *d, unsigned line, const char *to, unsigned *id) {
-  char sdp[768];
-  int n = make_sdp(d, line, 1, "sendrecv", sdp, sizeof sdp);
-  if (n < 0)
+/* The address media is bound to and put in c=: the signalling address. */
+static const char *media_host(const sd *d) {
+  return d->o.advertise ? d->o.advertise : d->o.bind[0];
+}
+
+/* Opens the call's RTP session (once), with its file settings. */
+static int media_open(sd *d, struct sd_call *c) {
+  if (c->media)
+    return 0;
+  sipline_media_opts mo = {.local_ip = d->o.bind[0],
+                           .on_dtmf = on_dtmf,
+                           .arg = d};
+  int e = sipline_media_new(&c->media, d->loop, &mo);
+  if (e) {
+    slog(SLOG_ERROR, "call %u: no RTP port: %s", c->id, sipline_strerror(e));
+    return e;
+  }
+  if (c->play[0] && sipline_media_play_file(c->media, c->play, false) != 0)
+    slog(SLOG_WARN, "call %u: cannot play %s", c->id, c->play);
+  if (c->record[0] && sipline_media_record(c->media, c->record) != 0)
+    slog(SLOG_WARN, "call %u: cannot record to %s", c->id, c->record);
+  return 0;
+}
+
+static void local_caps(const sd *d, struct sd_call *c, sipline_sdp_dir dir,
+                       sipline_sdp_local_media *lm, sipline_sdp_local *l) {
+  struct sockaddr_storage ss;
+  uint16_t port = 0;
+  if (sipline_media_local(c->media, &ss) == 0)
+    port = ntohs(ss.ss_family == AF_INET6
+                     ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                     : ((struct sockaddr_in *)&ss)->sin_port);
+  *lm = (sipline_sdp_local_media){.port = port,
+                                  .codecs = codecs,
+                                  .n_codecs = 2,
+                                  .te_pt = TE_PT,
+                                  .dir = dir,
+                                  .ptime = 20};
+  *l = (sipline_sdp_local){.address = media_host(d), .media = lm,
+                           .n_media = 1};
+}
+
+static int make_offer(sd *d, struct sd_call *c, sipline_sdp_dir dir, char *out,
+                      size_t cap) {
+  int e = media_open(d, c);
+  if (e)
+    return e;
+  sipline_sdp_local_media lm;
+  sipline_sdp_local l;
+  local_caps(d, c, dir, &lm, &l);
+  ptrdiff_t n = sipline_sdp_make_offer(&l, &c->origin, out, cap);
+  return n < 0 ? (int)n : (int)n;
+}
+
+/* Our answer to a remote offer; <0 when we cannot take it (488). */
+static int make_answer(sd *d, struct sd_call *c, const char *offer, size_t len,
+                       char *out, size_t cap) {
+  int e = media_open(d, c);
+  if (e)
+    return e;
+  sipline_sdp *p = malloc(sizeof *p);
+  if (!p)
+    return SIPLINE_ERR_NOMEM;
+  ptrdiff_t n = sipline_sdp_parse(p, offer, len);
+  if (n == 0) {
+    sipline_sdp_local_media lm;
+    sipline_sdp_local l;
+    local_caps(d, c, c->hold ? SIPLINE_SDP_SENDONLY : SIPLINE_SDP_SENDRECV,
+               &lm, &l);
+    n = sipline_sdp_make_answer(p, &l, &c->origin, out, cap);
+  }
+  free(p);
+  return (int)n;
+}
+
+/* Applies an agreed session (ours and theirs) to the RTP stream. */
+static void apply(struct sd_call *c, const char *local, size_t llen,
+                  const char *remote, size_t rlen) {
+  if (!c->media || !local || !remote)
+    return;
+  sipline_sdp *lp = malloc(sizeof *lp), *rp = malloc(sizeof *rp);
+  sipline_sdp_result r;
+  if (lp && rp && sipline_sdp_parse(lp, local, llen) == 0 &&
+      sipline_sdp_parse(rp, remote, rlen) == 0 &&
+      sipline_sdp_negotiated(lp, rp, 0, &r) == 0) {
+    sipline_media_params mp = {.pt = (uint8_t)r.pt,
+                               .dtmf_pt = r.te_pt,
+                               .rtcp_mux = r.rtcp_mux,
+                               .symmetric = true};
+    static const sipline_media_dir dirs[] = {
+        SIPLINE_MEDIA_SENDRECV, SIPLINE_MEDIA_SENDONLY, SIPLINE_MEDIA_RECVONLY,
+        SIPLINE_MEDIA_INACTIVE};
+    mp.dir = r.active ? dirs[r.dir] : SIPLINE_MEDIA_INACTIVE;
+    char host[64];
+    size_t hl = r.addr.len < sizeof host ? r.addr.len : sizeof host - 1;
+    memcpy(host, r.addr.p ? r.addr.p : "", hl);
+    host[hl] = 0;
+    if (r.active && r.ipv6) {
+      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&mp.remote;
+      a->sin6_family = AF_INET6;
+      a->sin6_port = htons(r.port);
+      inet_pton(AF_INET6, host, &a->sin6_addr);
+    } else if (r.active) {
+      struct sockaddr_in *a = (struct sockaddr_in *)&mp.remote;
+      a->sin_family = AF_INET;
+      a->sin_port = htons(r.port);
+      inet_pton(AF_INET, host, &a->sin_addr);
+    }
+    mp.remote_rtcp_port = r.rtcp_port;
+    if (mp.pt != 0 && mp.pt != 8)
+      mp.dir = SIPLINE_MEDIA_INACTIVE; /* not a codec we speak */
+    int e = sipline_media_set(c->media, &mp);
+    if (e)
+      slog(SLOG_WARN, "call %u: media not applied: %s", c->id,
+           sipline_strerror(e));
+    else
+      slog(SLOG_INFO, "call %u: media %s:%u pt %u %s", c->id, host, r.port,
+           mp.pt, sipline_media_dir_name(mp.dir));
+  }
+  free(lp);
+  free(rp);
+}
+
+/* After an offer/answer completed: the session as the core holds it. */
+static void apply_current(sd *d, struct sd_call *c) {
+  sipline_call_info ci;
+  if (sipline_ua_call_info(d->ua, c->id, &ci) == 0 && ci.local_sdp_len &&
+      ci.remote_sdp_len)
+    apply(c, ci.local_sdp, ci.local_sdp_len, ci.remote_sdp,
+          ci.remote_sdp_len);
+}
+
+int sd_call_place(sd *d, unsigned line, const char *to, const char *play,
+                  const char *record, unsigned *id) {
+  /* The session is opened before the call has an id: a slot of its own. */
+  struct sd_call tmp;
+  memset(&tmp, 0, sizeof tmp);
+  tmp.line = line;
+  tmp.origin.username = "siplined";
+  RAND_bytes((unsigned char *)&tmp.origin.sess_id,
+             sizeof tmp.origin.sess_id);
+  tmp.origin.sess_id &= 0x7fffffffffffull;
+  tmp.origin.sess_version = 1;
+  tmp.answer_at = SIPLINE_TSTAMP_NONE;
+  snprintf(tmp.play, sizeof tmp.play, "%s", play ? play : "");
+  snprintf(tmp.record, sizeof tmp.record, "%s", record ? record : "");
+  if (d->n_calls == sizeof d->calls / sizeof d->calls[0])
+    return SIPLINE_ERR_TOOBIG;
+  char sdp[SDP_CAP];
+  int n = make_offer(d, &tmp, SIPLINE_SDP_SENDRECV, sdp, sizeof sdp);
+  if (n < 0) {
+    sipline_media_del(tmp.media);
     return n;
+  }
   sipline_call_params p = {
       .line = line, .to = to, .sdp = sdp, .sdp_len = (size_t)n};
   unsigned cid = 0;
   int rc = sipline_ua_call(d->ua, &p, &cid, sd_now(d));
-  if (rc == 0) {
-    struct sd_call *c = add(d, cid, line);
-    if (c)
-      c->version = 1;
-    if (id)
-      *id = cid;
+  if (rc) {
+    sipline_media_del(tmp.media);
+    return rc;
   }
-  return rc;
+  tmp.id = cid;
+  d->calls[d->n_calls++] = tmp;
+  if (id)
+    *id = cid;
+  return 0;
 }
 
-/* The direction we answer with (RFC 3264 §6.1). */
-static const char *answer_dir(const char *offer, size_t len) {
-  char tmp[4096];
-  size_t n = len < sizeof tmp - 1 ? len : sizeof tmp - 1;
-  memcpy(tmp, offer, n);
-  tmp[n] = 0;
-  if (strstr(tmp, "a=sendonly"))
-    return "recvonly";
-  if (strstr(tmp, "a=recvonly"))
-    return "sendonly";
-  if (strstr(tmp, "a=inactive"))
-    return "inactive";
-  return "sendrecv";
-}
-
-static int answer_call(sd *d, struct sd_call *c) {
-  sipline_call_info ci;
-  if (sipline_ua_call_info(d->ua, c->id, &ci) != 0)
+int sd_call_media_files(sd *d, unsigned id, const char *play,
+                        const char *record) {
+  struct sd_call *c = find(d, id);
+  if (!c)
     return SIPLINE_ERR_NOTFOUND;
-  char sdp[768];
-  c->version = c->version ? c->version + 1 : 1;
-  int n = make_sdp(d, c->line, c->version,
-                   c->inv_dir[0] ? c->inv_dir : "sendrecv", sdp, sizeof sdp);
-  if (n < 0)
-    return n;
-  sipline_call_answer a = {.status = 200, .sdp = sdp, .sdp_len = (size_t)n};
+  if (play && *play) {
+    snprintf(c->play, sizeof c->play, "%s", play);
+    if (c->media && sipline_media_play_file(c->media, play, false) != 0)
+      return SIPLINE_ERR_IO;
+  }
+  if (record && *record) {
+    snprintf(c->record, sizeof c->record, "%s", record);
+    if (c->media && sipline_media_record(c->media, record) != 0)
+      return SIPLINE_ERR_IO;
+  }
+  return 0;
+}
+
+int sd_call_dtmf(sd *d, unsigned id, const char *digits) {
+  struct sd_call *c = find(d, id);
+  if (!c || !c->media)
+    return SIPLINE_ERR_NOTFOUND;
+  return sipline_media_dtmf(c->media, digits);
+}
+
+/* The application's answer to the remote offer the core holds for us. */
+static void answer_offer(sd *d, struct sd_call *c, const sipline_event *ev) {
+  char sdp[SDP_CAP];
+  int n = ev->body ? make_answer(d, c, ev->body, ev->body_len, sdp, sizeof sdp)
+                   : SIPLINE_ERR_INVAL;
+  sipline_ua_call_sdp(d->ua, ev->id, n > 0 ? sdp : NULL, n > 0 ? (size_t)n : 0,
+                      sd_now(d));
+}
+
+/* Answers an incoming call: 200 with our answer to the INVITE's offer (or
+ * our offer when it had none). */
+static int answer_call(sd *d, struct sd_call *c) {
   c->answer_at = SIPLINE_TSTAMP_NONE;
+  char sdp[SDP_CAP];
+  int n = c->inv_offer ? make_answer(d, c, c->inv_offer, c->inv_offer_len,
+                                     sdp, sizeof sdp)
+                       : make_offer(d, c, SIPLINE_SDP_SENDRECV, sdp,
+                                    sizeof sdp);
+  if (n < 0) {
+    /* nothing in common with the offer: RFC 3261 §21.4.26 */
+    return sipline_ua_call_reject(d->ua, c->id, 488, sd_now(d));
+  }
+  sipline_call_answer a = {.status = 200, .sdp = sdp, .sdp_len = (size_t)n};
   return sipline_ua_call_answer(d->ua, c->id, &a, sd_now(d));
 }
 
 void sd_calls_on_event(sd *d, const sipline_event *ev) {
   if (ev->type == SIPLINE_EV_CALL) {
+    struct sd_call *c = find(d, ev->id);
     if (ev->call_state == SIPLINE_CALL_ENDED) {
       drop(d, ev->id);
       return;
     }
-    if (ev->call_state != SIPLINE_CALL_INCOMING)
-      return;
-    struct sd_call *c = add(d, ev->id, ev->line);
-    if (!c) {
-      sipline_ua_call_reject(d->ua, ev->id, 486, sd_now(d));
-      return;
+    if (ev->call_state == SIPLINE_CALL_INCOMING) {
+      c = add(d, ev->id, ev->line);
+      if (!c) {
+        sipline_ua_call_reject(d->ua, ev->id, 486, sd_now(d));
+        return;
+      }
+      const sipline_line_cfg *lc = sipline_profile_line(d->profile, ev->line);
+      sipline_call_answer ring = {.status = 180};
+      sipline_ua_call_answer(d->ua, ev->id, &ring, sd_now(d));
+      if (lc && lc->auto_answer != UINT32_MAX)
+        c->answer_at = sd_now(d) + SIPLINE_SEC(lc->auto_answer);
     }
-    const sipline_line_cfg *lc = sipline_profile_line(d->profile, ev->line);
-    sipline_call_answer ring = {.status = 180};
-    sipline_ua_call_answer(d->ua, ev->id, &ring, sd_now(d));
-    if (lc && lc->auto_answer != UINT32_MAX)
-      c->answer_at = sd_now(d) + SIPLINE_SEC(lc->auto_answer);
     return;
   }
-  if (ev->type != SIPLINE_EV_CALL_SDP || strcmp(ev->state, "offer") != 0 ||
-      strcmp(ev->from, "remote") != 0)
+  if (ev->type != SIPLINE_EV_CALL_SDP)
     return;
-  if (!strcmp(ev->reason, "invite")) {
-    /* answered with the 200: remember the direction it asks for */
-    struct sd_call *ic = add(d, ev->id, ev->line);
-    if (ic && ev->body)
-      snprintf(ic->inv_dir, sizeof ic->inv_dir, "%s",
-               answer_dir(ev->body, ev->body_len));
-    return;
-  }
-  /* A remote offer after the INVITE's: answered at once. */
   struct sd_call *c = add(d, ev->id, ev->line);
-  char sdp[768];
-  unsigned ver = c ? ++c->version : 1;
-  int n = make_sdp(d, ev->line, ver,
-                   ev->body ? answer_dir(ev->body, ev->body_len) : "sendrecv",
-                   sdp, sizeof sdp);
-  if (n > 0)
-    sipline_ua_call_sdp(d->ua, ev->id, sdp, (size_t)n, sd_now(d));
+  if (!c)
+    return;
+  if (!strcmp(ev->state, "answer")) {
+    apply_current(d, c); /* an exchange completed, either way */
+    return;
+  }
+  if (strcmp(ev->from, "remote") != 0)
+    return; /* our own offer */
+  if (!strcmp(ev->reason, "invite")) {
+    /* answered with the 200 (answer_call): keep it until then */
+    free(c->inv_offer);
+    c->inv_offer = ev->body ? malloc(ev->body_len) : NULL;
+    c->inv_offer_len = c->inv_offer ? ev->body_len : 0;
+    if (c->inv_offer)
+      memcpy(c->inv_offer, ev->body, ev->body_len);
+    return;
+  }
+  answer_offer(d, c, ev);
 }
 
 sipline_tstamp sd_calls_next(const sd *d) {
@@ -166,6 +395,22 @@ void sd_calls_run(sd *d, sipline_tstamp now) {
       answer_call(d, &d->calls[i]);
 }
 
+/* Our current SDP with the direction changed (hold/resume), as an offer. */
+static int redirect(sd *d, struct sd_call *c, sipline_sdp_dir dir, char *out,
+                    size_t cap) {
+  sipline_call_info ci;
+  if (sipline_ua_call_info(d->ua, c->id, &ci) != 0 || !ci.local_sdp_len)
+    return make_offer(d, c, dir, out, cap);
+  sipline_sdp *p = malloc(sizeof *p);
+  if (!p)
+    return SIPLINE_ERR_NOMEM;
+  ptrdiff_t n = sipline_sdp_parse(p, ci.local_sdp, ci.local_sdp_len);
+  if (n == 0)
+    n = sipline_sdp_set_direction(p, 0, dir, &c->origin, out, cap);
+  free(p);
+  return (int)n;
+}
+
 int sd_call_cmd(sd *d, const char *cmd, unsigned id, int arg) {
   sipline_tstamp now = sd_now(d);
   struct sd_call *c = find(d, id);
@@ -175,16 +420,15 @@ int sd_call_cmd(sd *d, const char *cmd, unsigned id, int arg) {
     return sipline_ua_call_reject(d->ua, id, arg ? arg : 486, now);
   if (!c)
     return SIPLINE_ERR_NOTFOUND;
-  int hold = !strcmp(cmd, "hold");
-  int with_sdp = hold || !strcmp(cmd, "resume") || arg;
-  char sdp[768];
+  int hold = !strcmp(cmd, "hold"), resume = !strcmp(cmd, "resume");
+  int with_sdp = hold || resume || arg;
+  char sdp[SDP_CAP];
   int n = 0;
   if (with_sdp) {
-    int h = hold || (!strcmp(cmd, "update") || !strcmp(cmd, "reinvite")
-                         ? c->hold
-                         : 0);
-    n = make_sdp(d, c->line, c->version + 1, h ? "sendonly" : "sendrecv",
-                 sdp, sizeof sdp);
+    sipline_sdp_dir dir = hold || (!resume && c->hold) ? SIPLINE_SDP_SENDONLY
+                                                       : SIPLINE_SDP_SENDRECV;
+    n = hold || resume ? redirect(d, c, dir, sdp, sizeof sdp)
+                       : make_offer(d, c, dir, sdp, sizeof sdp);
     if (n < 0)
       return n;
   }
@@ -192,17 +436,14 @@ int sd_call_cmd(sd *d, const char *cmd, unsigned id, int arg) {
   if (!strcmp(cmd, "reinvite"))
     rc = sipline_ua_call_reinvite(d->ua, id, with_sdp ? sdp : NULL,
                                   with_sdp ? (size_t)n : 0, now);
-  else if (hold || !strcmp(cmd, "resume") || !strcmp(cmd, "update"))
+  else if (hold || resume || !strcmp(cmd, "update"))
     rc = sipline_ua_call_update(d->ua, id, with_sdp ? sdp : NULL,
                                 with_sdp ? (size_t)n : 0, now);
   else
     return SIPLINE_ERR_INVAL;
-  if (rc == 0 && with_sdp) {
-    c->version++;
-    if (hold)
-      c->hold = 1;
-    else if (!strcmp(cmd, "resume"))
-      c->hold = 0;
-  }
+  if (rc == 0 && hold)
+    c->hold = 1;
+  else if (rc == 0 && resume)
+    c->hold = 0;
   return rc;
 }

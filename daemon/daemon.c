@@ -210,7 +210,7 @@ static void on_execute(sd *d, const sipline_event *ev) {
   if (strncasecmp(u, "Dial:", 5) == 0 && u[5]) {
     unsigned id = 0;
     int rc =
-        sd_call_place(d, ev->line ? ev->line : 1, u + 5, &id);
+        sd_call_place(d, ev->line ? ev->line : 1, u + 5, NULL, NULL, &id);
     cJSON *o = sj_event_new("dial", sd_now(d), ev->line, &d->ck);
     cJSON_AddStringToObject(o, "target", u + 5);
     if (rc == 0)
@@ -731,7 +731,11 @@ void sd_ctl_request(sd *d, sd_ctlc *c, cJSON *req) {
       fail(c, cmd, "not running");
       return;
     }
-    int rc = sd_call_place(d, line, to->valuestring, &id);
+    const cJSON *play = cJSON_GetObjectItemCaseSensitive(req, "play");
+    const cJSON *rec = cJSON_GetObjectItemCaseSensitive(req, "record");
+    int rc = sd_call_place(d, line, to->valuestring,
+                           cJSON_IsString(play) ? play->valuestring : NULL,
+                           cJSON_IsString(rec) ? rec->valuestring : NULL, &id);
     sd_drive(d);
     if (rc) {
       fail(c, cmd, sipline_strerror(rc));
@@ -777,8 +781,29 @@ void sd_ctl_request(sd *d, sd_ctlc *c, cJSON *req) {
     int arg = !strcmp(cmd, "reject")
                   ? (int)code
                   : !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(req, "sdp"));
-    int rc = sd_call_cmd(d, cmd, id, arg);
+    const cJSON *play = cJSON_GetObjectItemCaseSensitive(req, "play");
+    const cJSON *rec = cJSON_GetObjectItemCaseSensitive(req, "record");
+    int rc = 0;
+    if (cJSON_IsString(play) || cJSON_IsString(rec))
+      rc = sd_call_media_files(d, id,
+                               cJSON_IsString(play) ? play->valuestring : NULL,
+                               cJSON_IsString(rec) ? rec->valuestring : NULL);
+    if (!rc)
+      rc = sd_call_cmd(d, cmd, id, arg);
     sd_drive(d);
+    if (rc) {
+      fail(c, cmd, sipline_strerror(rc));
+      return;
+    }
+    ctl_reply_obj(c, reply(1, cmd));
+  } else if (!strcmp(cmd, "dtmf")) {
+    unsigned id;
+    const cJSON *dg = cJSON_GetObjectItemCaseSensitive(req, "digits");
+    if (get_uint(req, "id", &id) != 0 || !cJSON_IsString(dg)) {
+      fail(c, cmd, "\"id\" and \"digits\" (0-9 * # A-D) are required");
+      return;
+    }
+    int rc = d->ua ? sd_call_dtmf(d, id, dg->valuestring) : SIPLINE_ERR_STATE;
     if (rc) {
       fail(c, cmd, sipline_strerror(rc));
       return;

@@ -15,6 +15,7 @@
 #include "ctljson.h"
 #include "opts.h"
 #include "sipline/profile.h"
+#include "sipline/sdp.h"
 #include "sipline/ua.h"
 #include "trace.h"
 
@@ -66,10 +67,13 @@ typedef struct sd {
   /* calls (calls.c): what the daemon does as the calls' application */
   struct sd_call {
     unsigned id, line;
-    unsigned version;         /* of our SDP's o= line */
     sipline_tstamp answer_at; /* Auto_Answer: NONE when not pending */
     int hold;                 /* our last offer was a=sendonly */
-    char inv_dir[10];         /* our answer's direction to the INVITE */
+    struct sipline_media *media; /* its RTP session (media/media.h) */
+    sipline_sdp_origin origin;   /* our o= line across the call */
+    char play[256], record[256]; /* what to send, where to record */
+    char *inv_offer;             /* the INVITE's offer, until answered */
+    size_t inv_offer_len;
   } calls[256];
   unsigned n_calls;
   /* traces */
@@ -81,7 +85,15 @@ typedef struct sd {
 
 /* ---- calls.c: the application side of calls ---- */
 /* Places a call from line with our SDP offer. 0 or a SIPLINE_ERR_*. */
-int sd_call_place(sd *d, unsigned line, const char *to, unsigned *id);
+int sd_call_place(sd *d, unsigned line, const char *to, const char *play,
+                  const char *record, unsigned *id);
+/* Sets what a call plays and records (before or during it). */
+int sd_call_media_files(sd *d, unsigned id, const char *play,
+                        const char *record);
+/* Sends DTMF digits on a call (RFC 4733). */
+int sd_call_dtmf(sd *d, unsigned id, const char *digits);
+/* Frees every call's media (at exit or before a new UA). */
+void sd_calls_free(sd *d);
 /* A core event about calls: ring, auto-answer, answer remote offers. */
 void sd_calls_on_event(sd *d, const sipline_event *ev);
 /* The earliest auto-answer due (NONE), and running what is due. */

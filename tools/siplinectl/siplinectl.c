@@ -29,9 +29,14 @@ static const char usage[] =
     "                          only those after sequence number N; --new only\n"
     "                          events from now on (with -f); --messages adds\n"
     "                          every SIP message sent (tx) and received (rx)\n"
-    "  call LINE TARGET        places a call from LINE to a user or SIP URI\n"
+    "  call LINE TARGET [--play WAV] [--record WAV]\n"
+    "                          places a call from LINE to a user or SIP URI;\n"
+    "                          sends WAV (any rate, converted) and records\n"
+    "                          what arrives (8 kHz mono), else silence\n"
     "  hangup ID               ends call ID (from 'call' or the events)\n"
-    "  answer ID               answers incoming call ID (200 with our SDP)\n"
+    "  answer ID [--play WAV] [--record WAV]\n"
+    "                          answers incoming call ID (200 with our SDP)\n"
+    "  dtmf ID DIGITS          sends DIGITS (0-9 * # A-D) as RFC 4733 events\n"
     "  reject ID [CODE]        refuses incoming call ID (486 by default)\n"
     "  hold ID | resume ID     UPDATE with a=sendonly / a=sendrecv (re-INVITE\n"
     "                          when the peer does not take UPDATE)\n"
@@ -195,6 +200,7 @@ static void print_event(const cJSON *o) {
 typedef struct opts {
   char sock[256];
   int json, follow, messages, fresh, nosdp;
+  const char *play, *record;
   long long since;
 } opts;
 
@@ -222,6 +228,12 @@ static int take_opt(int c, opts *o) {
   case 'N':
     o->nosdp = 1;
     return -1;
+  case 'P':
+    o->play = optarg;
+    return -1;
+  case 'R':
+    o->record = optarg;
+    return -1;
   case 'h':
     fputs(usage, stdout);
     return 0;
@@ -236,6 +248,26 @@ static int take_opt(int c, opts *o) {
 
 enum { K_ONE, K_EVENTS, K_STATUS };
 
+/* --play/--record, as absolute paths (the daemon's working directory is
+ * not ours). */
+static void media_files(cJSON *req, const opts *o) {
+  const char *v[2] = {o->play, o->record};
+  const char *k[2] = {"play", "record"};
+  for (int i = 0; i < 2; i++) {
+    if (!v[i])
+      continue;
+    char buf[4096];
+    if (v[i][0] != '/' && getcwd(buf, sizeof buf) &&
+        strlen(buf) + strlen(v[i]) + 2 < sizeof buf) {
+      strcat(buf, "/");
+      strcat(buf, v[i]);
+      cJSON_AddStringToObject(req, k[i], buf);
+    } else {
+      cJSON_AddStringToObject(req, k[i], v[i]);
+    }
+  }
+}
+
 int main(int argc, char **argv) {
   static const struct option lo[] = {{"socket", required_argument, 0, 's'},
                                      {"json", no_argument, 0, 'j'},
@@ -246,11 +278,13 @@ int main(int argc, char **argv) {
                                      {"messages", no_argument, 0, 'm'},
                                      {"new", no_argument, 0, 'n'},
                                      {"no-sdp", no_argument, 0, 'N'},
+                                     {"play", required_argument, 0, 'P'},
+                                     {"record", required_argument, 0, 'R'},
                                      {0, 0, 0, 0}};
   opts op = {.since = -1};
   default_sock(op.sock, sizeof op.sock);
   int c;
-  while ((c = getopt_long(argc, argv, "+s:jhVfS:mnN", lo, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+s:jhVfS:mnNP:R:", lo, NULL)) != -1) {
     int r = take_opt(c, &op);
     if (r >= 0)
       return r;
@@ -260,9 +294,21 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *cmd = argv[optind++];
-  /* options may also follow the command: siplinectl events --follow */
-  while (optind < argc &&
-         (c = getopt_long(argc, argv, "+s:jhVfS:mnN", lo, NULL)) != -1) {
+  /* Options may also follow the command and be mixed with its arguments
+   * (siplinectl call 1 1002 --play tone.wav): GNU getopt, restarted on
+   * what follows the command, permutes the arguments to the end. */
+  int sub_argc = argc - optind + 1;
+  static char **sub; /* lives as long as the process (argv does) */
+  sub = calloc((size_t)sub_argc + 1, sizeof *sub);
+  if (!sub)
+    return 2;
+  sub[0] = argv[0];
+  for (int i = optind; i < argc; i++)
+    sub[i - optind + 1] = argv[i];
+  argc = sub_argc;
+  argv = sub;
+  optind = 0;
+  while ((c = getopt_long(argc, argv, "s:jhVfS:mnNP:R:", lo, NULL)) != -1) {
     int r = take_opt(c, &op);
     if (r >= 0)
       return r;
@@ -293,6 +339,7 @@ int main(int argc, char **argv) {
     cJSON_AddStringToObject(req, "cmd", "call");
     cJSON_AddNumberToObject(req, "line", atoi(args[0]));
     cJSON_AddStringToObject(req, "to", args[1]);
+    media_files(req, &op);
   } else if (!strcmp(cmd, "hangup") && nargs == 1) {
     cJSON_AddStringToObject(req, "cmd", "hangup");
     cJSON_AddNumberToObject(req, "id", atoi(args[0]));
@@ -301,6 +348,11 @@ int main(int argc, char **argv) {
              nargs == 1) {
     cJSON_AddStringToObject(req, "cmd", cmd);
     cJSON_AddNumberToObject(req, "id", atoi(args[0]));
+    media_files(req, &op);
+  } else if (!strcmp(cmd, "dtmf") && nargs == 2) {
+    cJSON_AddStringToObject(req, "cmd", cmd);
+    cJSON_AddNumberToObject(req, "id", atoi(args[0]));
+    cJSON_AddStringToObject(req, "digits", args[1]);
   } else if (!strcmp(cmd, "reject") && (nargs == 1 || nargs == 2)) {
     cJSON_AddStringToObject(req, "cmd", cmd);
     cJSON_AddNumberToObject(req, "id", atoi(args[0]));
