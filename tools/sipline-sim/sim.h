@@ -24,15 +24,15 @@ extern "C" {
 typedef struct sim sim;
 
 typedef struct sim_opts {
-  int events_only;          /* leave tx/rx lines out */
-  int have_seed;            /* seed overrides the scenario's */
+  int events_only; /* leave tx/rx lines out */
+  int have_seed;   /* seed overrides the scenario's */
   uint64_t seed;
-  int have_until;           /* until_ms overrides the scenario's */
+  int have_until; /* until_ms overrides the scenario's */
   sipline_tstamp until_ms;
-  FILE *out;                /* timeline; NULL prints nothing */
-  int keep_timeline;        /* keep the lines in memory (for --check) */
+  FILE *out;                 /* timeline; NULL prints nothing */
+  int keep_timeline;         /* keep the lines in memory (for --check) */
   const sipline_mem *ua_mem; /* the UA's allocator (benchmarks); may be NULL */
-  int quiet_warnings;       /* do not print profile warnings on stderr */
+  int quiet_warnings;        /* do not print profile warnings on stderr */
   /* The UA's event queue (sipline_settings.max_events). 0: 8 per line,
      at least 4096, at most 2^20: one call can fail over every line at once
      (three events each), and events past the cap are dropped. */
