@@ -235,6 +235,7 @@ void sim_del(sim *s) {
   free(s->creds);
   free(s->credb);
   sim__print_free(s);
+  sim__svg_free(s->svg);
   cJSON_Delete(s->root);
   free(s->path);
   free(s->dir);

@@ -37,6 +37,7 @@ typedef struct sim_opts {
      at least 4096, at most 2^20: one call can fail over every line at once
      (three events each), and events past the cap are dropped. */
   unsigned max_events;
+  int svg; /* collect what sim_svg_write draws */
 } sim_opts;
 
 /* Figures a run collects (benchmarks, storms). */
@@ -81,6 +82,14 @@ int sim_run_until(sim *s, sipline_tstamp until, char *err, size_t errcap);
  * of failures (0 = all hold).
  */
 int sim_check(sim *s, FILE *report);
+
+/*
+ * Writes the run's timeline as an SVG picture (needs opts.svg): servers'
+ * scripted states, each line's registrations, REGISTER ticks, failover,
+ * recovery and fallback marks with their reasons, and calls. 0, or -1 when
+ * writing failed.
+ */
+int sim_svg_write(sim *s, FILE *f);
 
 sipline_ua *sim_ua(sim *s);
 /* The scenario's profile (the UA holds its own copy). */

@@ -13,6 +13,7 @@
  *                  refuse, close, reply:CODE, reject-auth, digest)
  *   sim_print.c    the timeline as JSON lines
  *   sim_check.c    the scenario's "expect" entries against the timeline
+ *   sim_svg.c      the timeline as an SVG picture (--svg)
  *   sim_util.c     allocation, string builder, hash
  *
  * Everything the UA talks to is an endpoint: an address with an ops table
@@ -152,6 +153,8 @@ typedef struct cred {
   int next;
 } cred;
 
+typedef struct sim_svg sim_svg;
+
 struct sim {
   char *path;
   char *dir;
@@ -192,6 +195,7 @@ struct sim {
   sb line;
   char **tl;
   size_t ntl, captl;
+  sim_svg *svg; /* the picture's data (o.svg) */
   sim_stats stats;
 };
 
@@ -287,5 +291,12 @@ void sim__print_tperr(sim *s, const sipline_path *p, int why);
 void sim__print_call_error(sim *s, const call *c, int err);
 void sim__print_profile_warnings(sim *s);
 void sim__print_free(sim *s);
+
+/* ---- picture (sim_svg.c) ------------------------------------------------ */
+
+sim_svg *sim__svg_new(const sim *s);
+/* One timeline line (every line, tx/rx too under --events-only). */
+void sim__svg_line(sim *s, const char *json);
+void sim__svg_free(sim_svg *g);
 
 #endif

@@ -764,6 +764,8 @@ int sim_load_text(sim **out, const char *path, const char *json,
   if (s->o.have_until)
     s->until = s->o.until_ms;
   build_creds(s);
+  if (s->o.svg)
+    s->svg = sim__svg_new(s);
   unsigned maxev = s->o.max_events;
   if (!maxev) {
     uint64_t m = 8ull * s->profile->n_lines;

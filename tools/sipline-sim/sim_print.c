@@ -48,7 +48,13 @@ void sim__jsecs(sb *b, const char *k, sipline_tstamp ms) {
 }
 
 int sim__printing(const sim *s) {
-  return s->o.out || s->o.keep_timeline;
+  return s->o.out || s->o.keep_timeline || s->svg;
+}
+
+/* tx/rx, dns_answer and tperr lines: --events-only leaves them out of the
+   output and the kept timeline, but the picture still draws REGISTERs. */
+static int wire_wanted(const sim *s) {
+  return sim__printing(s) && (!s->o.events_only || s->svg);
 }
 
 void sim__line_begin(sim *s, const char *event, unsigned line) {
@@ -62,8 +68,12 @@ void sim__line_begin(sim *s, const char *event, unsigned line) {
   sim__jstr(&s->line, "event", event);
 }
 
-void sim__line_end(sim *s) {
+static void line_out(sim *s, int wire) {
   sim__sb_add(&s->line, "}\n", 2);
+  if (s->svg)
+    sim__svg_line(s, s->line.p);
+  if (wire && s->o.events_only)
+    return;
   if (s->o.out)
     fwrite(s->line.p, 1, s->line.len, s->o.out);
   if (s->o.keep_timeline) {
@@ -73,6 +83,10 @@ void sim__line_end(sim *s) {
     }
     s->tl[s->ntl++] = sim__xstrdup(s->line.p);
   }
+}
+
+void sim__line_end(sim *s) {
+  line_out(s, 0);
 }
 
 void sim__peer_name(const sim *s, const sipline_addr *a, char *out,
@@ -101,7 +115,7 @@ static const char *qtype_name(int q) {
 
 void sim__print_wire(sim *s, const char *ev, const sipline_path *p,
                      const char *data, size_t len) {
-  if (s->o.events_only || !sim__printing(s))
+  if (!wire_wanted(s))
     return;
   char peer[96];
   sim__peer_name(s, &p->remote, peer, sizeof peer);
@@ -140,7 +154,7 @@ void sim__print_wire(sim *s, const char *ev, const sipline_path *p,
         sim__jint(b, "expires", ex);
     }
   }
-  sim__line_end(s);
+  line_out(s, 1);
 }
 
 void sim__print_event(sim *s, const sipline_event *ev) {
@@ -226,18 +240,18 @@ void sim__print_event(sim *s, const sipline_event *ev) {
 }
 
 void sim__print_dns_answer(sim *s, const sipline_event *ev, size_t answers) {
-  if (!sim__printing(s) || s->o.events_only)
+  if (!wire_wanted(s))
     return;
   sim__line_begin(s, "dns_answer", ev->line);
   sim__jint(&s->line, "id", ev->id);
   sim__jstr(&s->line, "name", ev->text);
   sim__jstr(&s->line, "qtype", qtype_name(ev->qtype));
   sim__jint(&s->line, "answers", (long long)answers);
-  sim__line_end(s);
+  line_out(s, 1);
 }
 
 void sim__print_tperr(sim *s, const sipline_path *p, int why) {
-  if (!sim__printing(s) || s->o.events_only)
+  if (!wire_wanted(s))
     return;
   static const char *names[] = {
       "", "unreachable", "refused", "connect_timeout", "closed", "tls"};
@@ -247,7 +261,7 @@ void sim__print_tperr(sim *s, const sipline_path *p, int why) {
   sim__jstr(&s->line, "why", why > 0 && why <= 5 ? names[why] : "?");
   sim__jstr(&s->line, "from", peer);
   sim__jstr(&s->line, "transport", sipline_transport_name(p->tp));
-  sim__line_end(s);
+  line_out(s, 1);
 }
 
 void sim__print_call_error(sim *s, const call *c, int err) {
