@@ -24,19 +24,20 @@ extern "C" {
 typedef struct sim sim;
 
 typedef struct sim_opts {
-  int events_only;          /* leave tx/rx lines out */
-  int have_seed;            /* seed overrides the scenario's */
+  int events_only; /* leave tx/rx lines out */
+  int have_seed;   /* seed overrides the scenario's */
   uint64_t seed;
-  int have_until;           /* until_ms overrides the scenario's */
+  int have_until; /* until_ms overrides the scenario's */
   sipline_tstamp until_ms;
-  FILE *out;                /* timeline; NULL prints nothing */
-  int keep_timeline;        /* keep the lines in memory (for --check) */
+  FILE *out;                 /* timeline; NULL prints nothing */
+  int keep_timeline;         /* keep the lines in memory (for --check) */
   const sipline_mem *ua_mem; /* the UA's allocator (benchmarks); may be NULL */
-  int quiet_warnings;       /* do not print profile warnings on stderr */
+  int quiet_warnings;        /* do not print profile warnings on stderr */
   /* The UA's event queue (sipline_settings.max_events). 0: 8 per line,
      at least 4096, at most 2^20: one call can fail over every line at once
      (three events each), and events past the cap are dropped. */
   unsigned max_events;
+  int svg; /* collect what sim_svg_write draws */
 } sim_opts;
 
 /* Figures a run collects (benchmarks, storms). */
@@ -81,6 +82,14 @@ int sim_run_until(sim *s, sipline_tstamp until, char *err, size_t errcap);
  * of failures (0 = all hold).
  */
 int sim_check(sim *s, FILE *report);
+
+/*
+ * Writes the run's timeline as an SVG picture (needs opts.svg): servers'
+ * scripted states, each line's registrations, REGISTER ticks, failover,
+ * recovery and fallback marks with their reasons, and calls. 0, or -1 when
+ * writing failed.
+ */
+int sim_svg_write(sim *s, FILE *f);
 
 sipline_ua *sim_ua(sim *s);
 /* The scenario's profile (the UA holds its own copy). */
