@@ -1,7 +1,6 @@
 /* daemon/ctljson.c: see ctljson.h. */
 #include "ctljson.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,15 +17,10 @@ void sj_iso(int64_t wall_ms, char *out, size_t cap) {
 }
 
 void sj_addr(const sipline_addr *a, char *out, size_t cap) {
-  char ip[INET6_ADDRSTRLEN] = "";
-  if (a->family == 4)
-    inet_ntop(AF_INET, a->ip, ip, sizeof ip);
-  else if (a->family == 6)
-    inet_ntop(AF_INET6, a->ip, ip, sizeof ip);
-  if (a->family == 6)
-    snprintf(out, cap, "[%s]:%u", ip, a->port);
-  else
-    snprintf(out, cap, "%s:%u", ip, a->port);
+  /* the engine's own spelling (RFC 5952 for IPv6), the same as the
+   * events' server names */
+  if (sipline_addr_format(a, out, cap) < 0 && cap)
+    out[0] = '\0';
 }
 
 static void add_time(cJSON *o, sipline_tstamp now, const sj_clock *ck) {
@@ -182,19 +176,6 @@ cJSON *sj_event(const sipline_event *ev, const sj_clock *ck) {
   return o;
 }
 
-static const char *tp_name(sipline_transport tp) {
-  switch (tp) {
-  case SIPLINE_TP_UDP:
-    return "UDP";
-  case SIPLINE_TP_TCP:
-    return "TCP";
-  case SIPLINE_TP_TLS:
-    return "TLS";
-  default:
-    return "Auto";
-  }
-}
-
 /* The value of header name (case-insensitive) in the header part of p. */
 static int header_value(const char *p, size_t n, const char *name,
                         const char *compact, char *out, size_t cap) {
@@ -258,7 +239,7 @@ cJSON *sj_message(int tx, const sipline_path *path, const uint8_t *p, size_t n,
   char a[80];
   sj_addr(&path->remote, a, sizeof a);
   cJSON_AddStringToObject(o, tx ? "to" : "from", a);
-  cJSON_AddStringToObject(o, "transport", tp_name(path->tp));
+  cJSON_AddStringToObject(o, "transport", sipline_transport_name(path->tp));
   char v[256];
   if (header_value(s, n, "CSeq", NULL, v, sizeof v)) {
     cJSON_AddNumberToObject(o, "cseq", strtoul(v, NULL, 10));

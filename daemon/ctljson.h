@@ -25,7 +25,8 @@ typedef struct sj_clock {
 
 /* "2026-11-24T04:33:12.123Z" from wall-clock milliseconds (cap >= 32). */
 void sj_iso(int64_t wall_ms, char *out, size_t cap);
-/* "1.2.3.4:5060" / "[::1]:5060" without the library (cap >= 64). */
+/* "1.2.3.4:5060" / "[::1]:5060" (port left out when 0): sipline_addr_format,
+ * "" for an unset address (cap >= 64). */
 void sj_addr(const sipline_addr *a, char *out, size_t cap);
 
 /*

@@ -57,16 +57,16 @@ static void answer_event(sd *d, const dq *q, const sipline_dns_rr *rr,
                rr[i].service, rr[i].target);
     else {
       char a[80];
-      sj_addr(&rr[i].addr, a, sizeof a);
-      /* sj_addr adds ":0" (and brackets for IPv6): keep the address only */
-      char *colon = strrchr(a, ':');
-      if (colon)
-        *colon = '\0';
+      sipline_addr ip = rr[i].addr;
+      ip.port = 0; /* no port: "1.2.3.4" / "[::1]"; the brackets go */
+      sj_addr(&ip, a, sizeof a);
+      size_t al = strlen(a);
+      if (al > 2 && a[0] == '[') {
+        a[al - 1] = '\0';
+        memmove(a, a + 1, al - 1);
+      }
       snprintf(b, sizeof b, "%s %s", rr[i].type == SIPLINE_DNS_A ? "A" : "AAAA",
-               a[0] == '[' ? a + 1 : a);
-      size_t bl = strlen(b);
-      if (bl && b[bl - 1] == ']')
-        b[bl - 1] = '\0';
+               a);
     }
     cJSON_AddItemToArray(arr, cJSON_CreateString(b));
   }

@@ -111,7 +111,7 @@ static void xstop(xstate *s, int rc) {
 
 static void XMLCALL x_start(void *ud, const XML_Char *name,
                             const XML_Char **atts) {
-  xstate *s = ud;
+  xstate *s = sipline__xml_ud(ud);
   if (s->rc)
     return;
   s->depth++;
@@ -180,14 +180,14 @@ static void XMLCALL x_start(void *ud, const XML_Char *name,
 }
 
 static void XMLCALL x_end(void *ud, const XML_Char *name) {
-  xstate *s = ud;
+  xstate *s = sipline__xml_ud(ud);
   (void)name;
   if (s->depth)
     s->depth--;
 }
 
 static void XMLCALL x_text(void *ud, const XML_Char *t, int len) {
-  xstate *s = ud;
+  xstate *s = sipline__xml_ud(ud);
   if (s->rc)
     return;
   /* Only layout whitespace between elements is expected; text is not
@@ -200,55 +200,24 @@ static void XMLCALL x_text(void *ud, const XML_Char *t, int len) {
     }
 }
 
-static void XMLCALL x_doctype(void *ud, const XML_Char *name,
-                              const XML_Char *sysid, const XML_Char *pubid,
-                              int has_internal_subset) {
+static void x_refuse(void *ud, sipline__xml_refusal what, const char *name) {
   xstate *s = ud;
   (void)name;
-  (void)sysid;
-  (void)pubid;
-  (void)has_internal_subset;
-  xstop(s, set_err(s->err, SIPLINE_ERR_MALFORMED, 400, "DOCTYPE not allowed"));
-}
-
-static void XMLCALL x_entity(void *ud, const XML_Char *name, int is_param,
-                             const XML_Char *value, int value_length,
-                             const XML_Char *base, const XML_Char *sysid,
-                             const XML_Char *pubid, const XML_Char *notation) {
-  xstate *s = ud;
-  (void)name;
-  (void)is_param;
-  (void)value;
-  (void)value_length;
-  (void)base;
-  (void)sysid;
-  (void)pubid;
-  (void)notation;
   xstop(s, set_err(s->err, SIPLINE_ERR_MALFORMED, 400,
-                   "entity declarations not allowed"));
-}
-
-static int XMLCALL x_ext(XML_Parser xp, const XML_Char *context,
-                         const XML_Char *base, const XML_Char *sysid,
-                         const XML_Char *pubid) {
-  (void)xp;
-  (void)context;
-  (void)base;
-  (void)sysid;
-  (void)pubid;
-  return XML_STATUS_ERROR;
+                   what == SIPLINE__XML_DOCTYPE
+                       ? "DOCTYPE not allowed"
+                       : "entity declarations not allowed"));
 }
 
 static int parse_xml(sipline_pl body, sipline_exec *out,
                      sipline_exec_error *err, const sipline_mem *mem) {
-  static const sipline__xml_guards guards = {x_doctype, x_entity, x_ext};
   xstate s;
   memset(&s, 0, sizeof(s));
   s.out = out;
   s.err = err;
   int rc = 0;
   sipline__xml x;
-  if (sipline__xml_open(&x, mem, &s, &guards)) {
+  if (sipline__xml_open(&x, mem, &s, x_refuse)) {
     rc = SIPLINE_ERR_NOMEM;
     goto done;
   }

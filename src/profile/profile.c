@@ -774,7 +774,7 @@ static unsigned cur_line(pstate *s) {
 
 static void XMLCALL on_start(void *ud, const XML_Char *name,
                              const XML_Char **atts) {
-  pstate *s = ud;
+  pstate *s = sipline__xml_ud(ud);
   (void)atts; /* ua="na" and friends mean nothing to us */
   if (s->rc)
     return;
@@ -807,7 +807,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
 }
 
 static void XMLCALL on_text(void *ud, const XML_Char *t, int len) {
-  pstate *s = ud;
+  pstate *s = sipline__xml_ud(ud);
   if (s->rc || s->depth < 2)
     return;
   /* Text around child elements belongs to a group; only leaves matter. */
@@ -827,7 +827,7 @@ static void XMLCALL on_text(void *ud, const XML_Char *t, int len) {
 }
 
 static void XMLCALL on_end(void *ud, const XML_Char *name) {
-  pstate *s = ud;
+  pstate *s = sipline__xml_ud(ud);
   if (s->rc)
     return;
   /* A leaf below the root is a parameter; elements with children are only
@@ -844,44 +844,16 @@ static void XMLCALL on_end(void *ud, const XML_Char *name) {
   s->depth--;
 }
 
-static void XMLCALL on_doctype(void *ud, const XML_Char *name,
-                               const XML_Char *sysid, const XML_Char *pubid,
-                               int has_internal_subset) {
+static void on_refuse(void *ud, sipline__xml_refusal what, const char *name) {
   pstate *s = ud;
-  (void)sysid;
-  (void)pubid;
-  (void)has_internal_subset;
-  stop(s,
-       fail(s->err, SIPLINE_ERR_MALFORMED, "", SIPLINE_PL(""), cur_line(s),
-            "a DOCTYPE (<!DOCTYPE %.40s>) is not allowed", name ? name : ""));
-}
-
-static void XMLCALL on_entity(void *ud, const XML_Char *name, int is_param,
-                              const XML_Char *value, int value_length,
-                              const XML_Char *base, const XML_Char *sysid,
-                              const XML_Char *pubid, const XML_Char *notation) {
-  pstate *s = ud;
-  (void)is_param;
-  (void)value;
-  (void)value_length;
-  (void)base;
-  (void)sysid;
-  (void)pubid;
-  (void)notation;
-  stop(s,
-       fail(s->err, SIPLINE_ERR_MALFORMED, "", SIPLINE_PL(""), cur_line(s),
-            "an entity declaration (%.40s) is not allowed", name ? name : ""));
-}
-
-static int XMLCALL on_ext_entity(XML_Parser xp, const XML_Char *context,
-                                 const XML_Char *base, const XML_Char *sysid,
-                                 const XML_Char *pubid) {
-  (void)xp;
-  (void)context;
-  (void)base;
-  (void)sysid;
-  (void)pubid;
-  return XML_STATUS_ERROR; /* never fetched */
+  if (!name)
+    name = "";
+  if (what == SIPLINE__XML_DOCTYPE)
+    stop(s, fail(s->err, SIPLINE_ERR_MALFORMED, "", SIPLINE_PL(""), cur_line(s),
+                 "a DOCTYPE (<!DOCTYPE %.40s>) is not allowed", name));
+  else
+    stop(s, fail(s->err, SIPLINE_ERR_MALFORMED, "", SIPLINE_PL(""), cur_line(s),
+                 "an entity declaration (%.40s) is not allowed", name));
 }
 
 /* Checks that need the whole profile. */
@@ -912,15 +884,13 @@ int sipline_profile_parse(sipline_profile **out, const char *xml, size_t len,
   if (rc)
     return rc;
 
-  static const sipline__xml_guards guards = {on_doctype, on_entity,
-                                             on_ext_entity};
   pstate s;
   memset(&s, 0, sizeof(s));
   s.p = p;
   s.err = err;
   sipline__buf_init(&s.text, mem);
   sipline__xml x;
-  if (sipline__xml_open(&x, mem, &s, &guards)) {
+  if (sipline__xml_open(&x, mem, &s, on_refuse)) {
     rc = SIPLINE_ERR_NOMEM;
     goto out;
   }

@@ -78,114 +78,15 @@
  *     failure fails over: a refused connect at once (a killed proxy: a
  *     few milliseconds), silence after Timer F. A close of a connection to
  *     a server the line holds no binding at changes nothing.
- *   - DNS is resolved once at start (and again after a failed resolution);
- *     record TTLs are not followed. A name's A records are asked for, and
- *     its AAAA records only when it has no A record. SRV is asked for only
- *     with Use DNS SRV = Yes (with DNS SRV Auto Prefix the _sip._udp. /
- *     _sip._tcp. / _sips._tcp. prefix is added) or SIP Transport = Auto
- *     (NAPTR first, RFC 3263 §4.1); a name with a port is looked up as A.
+ *   - DNS: see dns.c.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "reg/policy.h"
+#include "reg/polint.h"
 #include "util/util.h"
 
 #define NONE SIPLINE_TSTAMP_NONE
-#define MAX_ENTS 32
-#define MAX_UNREG 4
-
-enum ent_state {
-  ENT_READY = 0,
-  ENT_NEED_A,
-  ENT_NEED_SRV,
-  ENT_NEED_NAPTR,
-  ENT_NEED_AAAA, /* no A record: try IPv6 */
-  ENT_WAIT,
-  ENT_DONE,   /* replaced by the targets of its SRV answer */
-  ENT_FAILED, /* resolved to nothing */
-};
-
-/* An entry being resolved: a static-list entry, an SRV target, ... */
-typedef struct ent {
-  char host[128];  /* the name (SNI) or the literal */
-  char qname[160]; /* the SRV/NAPTR name to ask for */
-  uint16_t port;   /* 0: the transport's default */
-  uint16_t prio, weight;
-  uint8_t state, alt, is_name;
-  sipline_dns_qtype qt;
-  unsigned qid;
-  unsigned n_addr;
-  sipline_addr addr[SIPLINE__POL_MAX_A];
-} ent;
-
-typedef struct bind {
-  int srv;              /* index into srv[] (main), 0 for the alternate;
-                           -1: no binding */
-  uint32_t token;       /* a request in flight, 0: none */
-  uint32_t granted;     /* s, clamped (R12) */
-  sipline_tstamp reg_at, expires_at, refresh_at, retry_at;
-  unsigned fails;       /* consecutive retry-class failures (doubling) */
-  int failing;          /* the last REGISTER of this binding failed */
-  int stopped;          /* Long Intvl 0 after a failure */
-  uint32_t req_expires; /* what we ask for (423 raises it) */
-} bind;
-
-enum retry_kind { RETRY_SAME = 1, RETRY_RESTART, RETRY_RESOLVE,
-                  RETRY_FAILOVER };
-
-struct sipline__pol {
-  const sipline_profile *p;
-  const sipline_line_cfg *lc;
-  sipline_rng *rng;
-  const sipline_mem *mem;
-  const sipline__pol_ops *ops;
-  void *arg;
-  unsigned line;
-
-  sipline_transport tp; /* effective transport (AUTO resolved by NAPTR) */
-  int dual;             /* Dual Registration in effect (UDP only, R4) */
-  char *domain;         /* Request-URI host[:port] (R2); owned */
-  char *alt_domain;     /* the alternate's; owned */
-
-  sipline__srv *srv;
-  unsigned n_srv;
-  sipline__srv *alt;    /* the alternate (Dual Registration); owned */
-  int has_alt;
-
-  /* resolution */
-  ent *ents;
-  unsigned n_ent;
-  unsigned pending;
-  unsigned next_qid;
-  int resolving, resolved;
-
-  int started, shutting;
-  int cur;
-  bind reg, try_, altb;
-  int in_fb;               /* try_ is a fallback attempt */
-  int on_alt;              /* requests moved to the alternate (R4) */
-  unsigned cycle_fails;    /* R5 failures in a row (PFI 0 rotation, R6) */
-  sipline_tstamp retry_at; /* main: next TRY / restart / resolve */
-  int retry_kind;
-  sipline_tstamp fallback_at;
-  const char *fb_reason;   /* "fallback_interval" or "expiry" */
-  int fb_pending;          /* due but waiting for the calls to end (R13) */
-  sipline_tstamp fb_due;   /* when the pending fallback became due */
-  unsigned calls;
-  uint32_t unreg_tok[MAX_UNREG];
-  const sipline__srv *unreg_srv[MAX_UNREG]; /* stable: srv[] or alt */
-  const char *unreg_why[MAX_UNREG];
-  int shut_try_unreg;      /* shutdown: remove the binding try_ may make */
-
-  /* keep-alive (item 7) */
-  sipline_tstamp ka_at;
-  uint32_t ka_token;
-  int ka_srv;
-  unsigned ka_fails;
-
-  uint32_t next_token;
-};
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                        */
@@ -214,420 +115,6 @@ sipline_tstamp sipline__refresh_delay(uint32_t g, uint32_t timer_f_ms) {
   return pct;
 }
 
-/* ---- addresses ---- */
-
-static int parse_v4(const char *s, size_t len, uint8_t out[4]) {
-  unsigned part = 0, val = 0, digits = 0;
-  for (size_t i = 0; i <= len; i++) {
-    if (i == len || s[i] == '.') {
-      if (!digits || val > 255 || part > 3)
-        return -1;
-      out[part++] = (uint8_t)val;
-      val = digits = 0;
-    } else if (s[i] >= '0' && s[i] <= '9') {
-      if (++digits > 3)
-        return -1;
-      val = val * 10 + (unsigned)(s[i] - '0');
-    } else {
-      return -1;
-    }
-  }
-  return part == 4 ? 0 : -1;
-}
-
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-static int parse_v6(const char *s, size_t len, uint8_t out[16]) {
-  uint16_t w[8];
-  int n = 0, gap = -1;
-  size_t i = 0;
-  if (len >= 2 && s[0] == ':' && s[1] == ':') {
-    gap = 0;
-    i = 2;
-    if (i == len)
-      goto done;
-  } else if (len && s[0] == ':') {
-    return -1;
-  }
-  while (i < len) {
-    size_t j = i;
-    unsigned v = 0;
-    while (j < len && hexval(s[j]) >= 0 && j - i < 4)
-      v = v * 16 + (unsigned)hexval(s[j++]);
-    if (j < len && s[j] == '.') { /* embedded IPv4 at the end */
-      uint8_t v4[4];
-      if (n > 6 || parse_v4(s + i, len - i, v4))
-        return -1;
-      w[n++] = (uint16_t)(v4[0] << 8 | v4[1]);
-      w[n++] = (uint16_t)(v4[2] << 8 | v4[3]);
-      break;
-    }
-    if (j == i || n >= 8)
-      return -1;
-    w[n++] = (uint16_t)v;
-    if (j == len)
-      break;
-    if (s[j] != ':')
-      return -1;
-    j++;
-    if (j < len && s[j] == ':') {
-      if (gap >= 0)
-        return -1;
-      gap = n;
-      j++;
-      if (j == len)
-        break;
-    } else if (j == len) {
-      return -1;
-    }
-    i = j;
-  }
-done:
-  if (gap < 0 && n != 8)
-    return -1;
-  if (gap >= 0 && n > 7)
-    return -1;
-  memset(out, 0, 16);
-  {
-    int k = 0;
-    for (int a = 0; a < (gap < 0 ? n : gap); a++, k++) {
-      out[2 * k] = (uint8_t)(w[a] >> 8);
-      out[2 * k + 1] = (uint8_t)w[a];
-    }
-    if (gap >= 0) {
-      k = 8 - (n - gap);
-      for (int a = gap; a < n; a++, k++) {
-        out[2 * k] = (uint8_t)(w[a] >> 8);
-        out[2 * k + 1] = (uint8_t)w[a];
-      }
-    }
-  }
-  return 0;
-}
-
-int sipline__ip_parse(const char *s, size_t len, sipline_addr *out) {
-  sipline_addr a;
-  memset(&a, 0, sizeof a);
-  if (!s || !len)
-    return SIPLINE_ERR_MALFORMED;
-  if (s[0] == '[') {
-    if (len < 3 || s[len - 1] != ']')
-      return SIPLINE_ERR_MALFORMED;
-    s++;
-    len -= 2;
-    if (parse_v6(s, len, a.ip))
-      return SIPLINE_ERR_MALFORMED;
-    a.family = 6;
-  } else if (parse_v4(s, len, a.ip) == 0) {
-    a.family = 4;
-  } else if (memchr(s, ':', len) && parse_v6(s, len, a.ip) == 0) {
-    a.family = 6;
-  } else {
-    return SIPLINE_ERR_MALFORMED;
-  }
-  if (out)
-    *out = a;
-  return 0;
-}
-
-void sipline__addr_name(const sipline_addr *a, char *out, size_t cap) {
-  if (!cap)
-    return;
-  if (a->family == 4) {
-    snprintf(out, cap, "%u.%u.%u.%u:%u", a->ip[0], a->ip[1], a->ip[2],
-             a->ip[3], a->port);
-    return;
-  }
-  if (a->family != 6) {
-    snprintf(out, cap, "?:%u", a->port);
-    return;
-  }
-  /* RFC 5952: lower case, the longest run of zero groups as "::". */
-  char b[48];
-  size_t o = 0;
-  uint16_t w[8];
-  int best = -1, bestlen = 0;
-  for (int i = 0; i < 8; i++)
-    w[i] = (uint16_t)(a->ip[2 * i] << 8 | a->ip[2 * i + 1]);
-  for (int i = 0; i < 8;) {
-    int j = i;
-    while (j < 8 && w[j] == 0)
-      j++;
-    if (j - i > bestlen && j - i >= 2) {
-      best = i;
-      bestlen = j - i;
-    }
-    i = j > i ? j : i + 1;
-  }
-  for (int i = 0; i < 8; i++) {
-    if (i == best) {
-      o += (size_t)snprintf(b + o, sizeof b - o, "::");
-      i += bestlen - 1;
-      continue;
-    }
-    if (i && !(best >= 0 && i == best + bestlen))
-      b[o++] = ':';
-    o += (size_t)snprintf(b + o, sizeof b - o, "%x", w[i]);
-  }
-  b[o] = 0;
-  snprintf(out, cap, "[%s]:%u", b, a->port);
-}
-
-static int addr_eq(const sipline_addr *a, const sipline_addr *b) {
-  size_t n = a->family == 4 ? 4 : 16;
-  return a->family == b->family && a->port == b->port &&
-         memcmp(a->ip, b->ip, n) == 0;
-}
-
-/* ---- the static SRV list ---- */
-
-static int num16(const char *s, size_t len, uint16_t *out, unsigned min) {
-  unsigned long v = 0;
-  if (!len || len > 5)
-    return -1;
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return -1;
-    v = v * 10 + (unsigned long)(s[i] - '0');
-  }
-  if (v > 65535 || v < min)
-    return -1;
-  *out = (uint16_t)v;
-  return 0;
-}
-
-static int host_ok(const char *s, size_t len) {
-  if (!len || len >= 128)
-    return 0;
-  for (size_t i = 0; i < len; i++) {
-    char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-          (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'))
-      return 0;
-  }
-  return 1;
-}
-
-static int parse_hop(const char *s, size_t len, sipline__hop *h,
-                     const char **what) {
-  size_t i = 0, hl;
-  memset(h, 0, sizeof *h);
-  while (len && (s[0] == ' ' || s[0] == '\t')) {
-    s++;
-    len--;
-  }
-  while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-    len--;
-  if (!len) {
-    *what = "empty server entry";
-    return -1;
-  }
-  if (s[0] == '[') {
-    const char *e = memchr(s, ']', len);
-    if (!e) {
-      *what = "unbalanced [ in an IPv6 address";
-      return -1;
-    }
-    hl = (size_t)(e - s) + 1;
-    if (sipline__ip_parse(s, hl, &h->a[0])) {
-      *what = "bad IPv6 address";
-      return -1;
-    }
-    memcpy(h->host, s + 1, hl - 2);
-    h->host[hl - 2] = 0;
-    h->is_ip = 1;
-    i = hl;
-  } else {
-    /* A bare IPv6 literal (no port possible) is accepted as a whole. */
-    sipline_addr tmp;
-    const char *c1 = memchr(s, ':', len);
-    if (c1 && memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - s)) &&
-        !memchr(s, '=', len) && sipline__ip_parse(s, len, &tmp) == 0 &&
-        len < sizeof h->host) {
-      memcpy(h->host, s, len);
-      h->host[len] = 0;
-      h->is_ip = 1;
-      return 0;
-    }
-    hl = c1 ? (size_t)(c1 - s) : len;
-    if (!host_ok(s, hl)) {
-      *what = "bad host name";
-      return -1;
-    }
-    memcpy(h->host, s, hl);
-    h->host[hl] = 0;
-    h->is_ip = sipline__ip_parse(s, hl, &tmp) == 0;
-    i = hl;
-  }
-  unsigned ntok = 0;
-  while (i < len) {
-    if (s[i] != ':') {
-      *what = "expected ':' after the host";
-      return -1;
-    }
-    i++;
-    size_t j = i;
-    while (j < len && s[j] != ':')
-      j++;
-    const char *t = s + i;
-    size_t tl = j - i;
-    if (!tl) {
-      *what = "empty field";
-      return -1;
-    }
-    if (tl > 2 && (t[0] == 'p' || t[0] == 'P') && t[1] == '=') {
-      if (h->has_prio || num16(t + 2, tl - 2, &h->prio, 0)) {
-        *what = "bad p= priority";
-        return -1;
-      }
-      h->has_prio = 1;
-    } else if (tl > 2 && (t[0] == 'w' || t[0] == 'W') && t[1] == '=') {
-      if (h->has_weight || num16(t + 2, tl - 2, &h->weight, 0)) {
-        *what = "bad w= weight";
-        return -1;
-      }
-      h->has_weight = 1;
-    } else if (tl > 2 && (t[0] == 'a' || t[0] == 'A') && t[1] == '=') {
-      size_t k = 2;
-      if (h->n_a) {
-        *what = "A= given twice";
-        return -1;
-      }
-      /* The A= list may not hold ':' (IPv4 only, or bracketed IPv6 with no
-       * colon split: rejected by the ':' split above anyway). */
-      while (k < tl) {
-        size_t m = k;
-        while (m < tl && t[m] != ',')
-          m++;
-        if (h->n_a >= SIPLINE__POL_MAX_A ||
-            sipline__ip_parse(t + k, m - k, &h->a[h->n_a])) {
-          *what = "bad A= address";
-          return -1;
-        }
-        h->n_a++;
-        k = m + 1;
-      }
-      if (!h->n_a) {
-        *what = "empty A= list";
-        return -1;
-      }
-    } else if (t[0] >= '0' && t[0] <= '9') {
-      uint16_t v;
-      if (ntok == 0 && !h->port && !h->has_prio && !h->has_weight) {
-        if (num16(t, tl, &v, 1)) {
-          *what = "bad port";
-          return -1;
-        }
-        h->port = v;
-      } else if (!h->has_weight) {
-        if (num16(t, tl, &v, 0)) {
-          *what = "bad weight";
-          return -1;
-        }
-        h->weight = v;
-        h->has_weight = 1;
-      } else {
-        *what = "too many numbers";
-        return -1;
-      }
-    } else {
-      *what = "unknown field";
-      return -1;
-    }
-    ntok++;
-    i = j;
-  }
-  if (h->is_ip && !h->n_a) {
-    sipline__ip_parse(h->host, strlen(h->host), &h->a[0]);
-    /* the literal itself is the address; n_a stays 0 (is_ip says it) */
-  }
-  return 0;
-}
-
-int sipline__hops_parse(const char *s, sipline__hop *out, unsigned cap,
-                        const char **what) {
-  const char *dummy;
-  unsigned n = 0;
-  if (!what)
-    what = &dummy;
-  *what = NULL;
-  if (!s || !*s) {
-    *what = "empty";
-    return SIPLINE_ERR_MALFORMED;
-  }
-  for (const char *p = s;;) {
-    const char *e = strchr(p, '|');
-    size_t len = e ? (size_t)(e - p) : strlen(p);
-    if (n >= cap) {
-      *what = "too many entries";
-      return SIPLINE_ERR_MALFORMED;
-    }
-    if (parse_hop(p, len, &out[n], what))
-      return SIPLINE_ERR_MALFORMED;
-    n++;
-    if (!e)
-      break;
-    p = e + 1;
-  }
-  return (int)n;
-}
-
-void sipline__rfc2782_order(const uint16_t *prio, const uint16_t *weight,
-                            unsigned n, sipline_rng *rng, unsigned *idx) {
-  /* Stable sort by priority (insertion sort; n is small). */
-  for (unsigned i = 0; i < n; i++)
-    idx[i] = i;
-  for (unsigned i = 1; i < n; i++) {
-    unsigned v = idx[i], j = i;
-    while (j && prio[idx[j - 1]] > prio[v]) {
-      idx[j] = idx[j - 1];
-      j--;
-    }
-    idx[j] = v;
-  }
-  /* Within a priority, RFC 2782: zero weights first, then repeatedly pick
-   * r uniform in [0, sum] and take the first whose running sum >= r. */
-  for (unsigned a = 0; a < n;) {
-    unsigned b = a;
-    while (b < n && prio[idx[b]] == prio[idx[a]])
-      b++;
-    unsigned grp[64], m = 0;
-    for (unsigned k = a; k < b && m < 64; k++)
-      if (weight[idx[k]] == 0)
-        grp[m++] = idx[k];
-    for (unsigned k = a; k < b && m < 64; k++)
-      if (weight[idx[k]] != 0)
-        grp[m++] = idx[k];
-    for (unsigned k = a; k < b; k++) {
-      uint64_t sum = 0, run = 0, r;
-      unsigned left = b - k, pick = 0;
-      for (unsigned q = 0; q < left; q++)
-        sum += weight[grp[q]];
-      /* With one left, or all weights 0, the order is already decided:
-       * do not draw, so the random sequence does not depend on it. */
-      r = (left > 1 && sum) ? sipline_rng_below(rng, sum + 1) : 0;
-      for (unsigned q = 0; q < left; q++) {
-        run += weight[grp[q]];
-        if (run >= r) {
-          pick = q;
-          break;
-        }
-      }
-      idx[k] = grp[pick];
-      memmove(&grp[pick], &grp[pick + 1], (left - pick - 1) * sizeof grp[0]);
-    }
-    a = b;
-  }
-}
-
 /* ------------------------------------------------------------------ */
 /* Events                                                               */
 
@@ -643,25 +130,13 @@ static void ev_init(sipline_event *ev, sipline_event_type t) {
   ev->type = t;
 }
 
-/* Copies s into dst (cap bytes), truncating; always NUL-terminated. */
-static void copy(char *dst, size_t cap, const char *s) {
-  size_t n = s ? strlen(s) : 0;
-  if (!cap)
-    return;
-  if (n >= cap)
-    n = cap - 1;
-  if (n)
-    memcpy(dst, s, n);
-  dst[n] = 0;
-}
-
 static void ev_server(sipline__pol *pol, sipline_event_type t,
                       const char *server, const char *reason,
                       sipline_tstamp now) {
   sipline_event ev;
   ev_init(&ev, t);
-  copy(ev.server, sizeof ev.server, server);
-  copy(ev.reason, sizeof ev.reason, reason);
+  sipline__str_copy(ev.server, sizeof ev.server, server);
+  sipline__str_copy(ev.reason, sizeof ev.reason, reason);
   ev_emit(pol, &ev, now);
 }
 
@@ -669,9 +144,9 @@ static void ev_move(sipline__pol *pol, sipline_event_type t, const char *from,
                     const char *to, const char *reason, sipline_tstamp now) {
   sipline_event ev;
   ev_init(&ev, t);
-  copy(ev.from, sizeof ev.from, from);
-  copy(ev.to, sizeof ev.to, to);
-  copy(ev.reason, sizeof ev.reason, reason);
+  sipline__str_copy(ev.from, sizeof ev.from, from);
+  sipline__str_copy(ev.to, sizeof ev.to, to);
+  sipline__str_copy(ev.reason, sizeof ev.reason, reason);
   ev_emit(pol, &ev, now);
 }
 
@@ -680,8 +155,8 @@ static void ev_reg_failed(sipline__pol *pol, const char *server,
                           sipline_tstamp retry_in, sipline_tstamp now) {
   sipline_event ev;
   ev_init(&ev, SIPLINE_EV_REG_FAILED);
-  copy(ev.server, sizeof ev.server, server);
-  copy(ev.reason, sizeof ev.reason, reason);
+  sipline__str_copy(ev.server, sizeof ev.server, server);
+  sipline__str_copy(ev.reason, sizeof ev.reason, reason);
   ev.status = status;
   ev.retry_in = retry_in;
   ev_emit(pol, &ev, now);
@@ -691,7 +166,7 @@ static void ev_registered(sipline__pol *pol, const char *server, uint32_t g,
                           sipline_tstamp now) {
   sipline_event ev;
   ev_init(&ev, SIPLINE_EV_REGISTERED);
-  copy(ev.server, sizeof ev.server, server);
+  sipline__str_copy(ev.server, sizeof ev.server, server);
   ev.expires = g;
   ev_emit(pol, &ev, now);
 }
@@ -700,18 +175,24 @@ static void ev_warn(sipline__pol *pol, const char *reason, const char *text,
                     sipline_tstamp now) {
   sipline_event ev;
   ev_init(&ev, SIPLINE_EV_WARNING);
-  copy(ev.reason, sizeof ev.reason, reason);
-  copy(ev.text, sizeof ev.text, text);
+  sipline__str_copy(ev.reason, sizeof ev.reason, reason);
+  sipline__str_copy(ev.text, sizeof ev.text, text);
   ev_emit(pol, &ev, now);
 }
 
 static void result_reason(const sipline__pol_res *r, char *out,
                           size_t cap) {
   switch (r->outcome) {
-  case SIPLINE__POL_TIMEOUT: copy(out, cap, "timeout"); break;
-  case SIPLINE__POL_TRANSPORT: copy(out, cap, "transport"); break;
+  case SIPLINE__POL_TIMEOUT:
+    sipline__str_copy(out, cap, "timeout");
+    break;
+  case SIPLINE__POL_TRANSPORT:
+    sipline__str_copy(out, cap, "transport");
+    break;
   case SIPLINE__POL_STATUS: snprintf(out, cap, "status:%d", r->status); break;
-  default: copy(out, cap, "ok"); break;
+  default:
+    sipline__str_copy(out, cap, "ok");
+    break;
   }
 }
 
@@ -959,231 +440,6 @@ static void alt_try(sipline__pol *pol, const char *why, sipline_tstamp now) {
   }
 }
 
-/* ------------------------------------------------------------------ */
-/* DNS resolution (RFC 3263 as far as a UA needs it)                    */
-
-static ent *ent_add(sipline__pol *pol) {
-  if (pol->n_ent >= MAX_ENTS)
-    return NULL;
-  ent *e = &pol->ents[pol->n_ent++];
-  memset(e, 0, sizeof *e);
-  return e;
-}
-
-static const char *srv_prefix(sipline_transport tp) {
-  return tp == SIPLINE_TP_TLS   ? "_sips._tcp."
-         : tp == SIPLINE_TP_TCP ? "_sip._tcp."
-                                : "_sip._udp.";
-}
-
-static void build(sipline__pol *pol, sipline_tstamp now);
-
-static void resolve_step(sipline__pol *pol, sipline_tstamp now) {
-  for (unsigned i = 0; i < pol->n_ent; i++) {
-    ent *e = &pol->ents[i];
-    sipline_dns_qtype qt;
-    const char *name;
-    if (e->state == ENT_NEED_A) {
-      qt = SIPLINE_DNS_A;
-      name = e->host;
-    } else if (e->state == ENT_NEED_SRV) {
-      qt = SIPLINE_DNS_SRV;
-      name = e->qname;
-    } else if (e->state == ENT_NEED_NAPTR) {
-      qt = SIPLINE_DNS_NAPTR;
-      name = e->qname;
-    } else if (e->state == ENT_NEED_AAAA) {
-      qt = SIPLINE_DNS_AAAA;
-      name = e->host;
-    } else {
-      continue;
-    }
-    e->qt = qt;
-    e->qid = ++pol->next_qid;
-    e->state = ENT_WAIT;
-    pol->pending++;
-    if (!pol->ops->dns ||
-        pol->ops->dns(pol->arg, e->qid, qt, name, now) < 0) {
-      e->state = ENT_FAILED;
-      pol->pending--;
-    }
-  }
-  if (!pol->pending)
-    build(pol, now);
-}
-
-static int resolve_begin(sipline__pol *pol, sipline_tstamp now) {
-  sipline__hop hops[SIPLINE_MAX_SERVERS];
-  const char *what;
-  const sipline_line_cfg *lc = pol->lc;
-  const char *spec = lc->outbound_proxy && *lc->outbound_proxy
-                         ? lc->outbound_proxy
-                         : lc->proxy;
-  int n = sipline__hops_parse(spec, hops, SIPLINE_MAX_SERVERS, &what);
-  if (n < 0)
-    return SIPLINE_ERR_CONFIG;
-  if (!pol->ents) {
-    pol->ents = sipline_mem_calloc(pol->mem, MAX_ENTS, sizeof(ent));
-    if (!pol->ents)
-      return SIPLINE_ERR_NOMEM;
-  }
-  pol->n_ent = 0;
-  pol->pending = 0;
-  pol->resolving = 1;
-  int srv_lookup = n == 1 && !hops[0].is_ip && !hops[0].n_a &&
-                   !hops[0].port && !hops[0].has_prio &&
-                   (lc->use_dns_srv || lc->transport == SIPLINE_TP_AUTO);
-  for (int i = 0; i < n; i++) {
-    ent *e = ent_add(pol);
-    if (!e)
-      break;
-    copy(e->host, sizeof e->host, hops[i].host);
-    e->port = hops[i].port;
-    e->prio = hops[i].prio;
-    e->weight = hops[i].weight;
-    e->is_name = !hops[i].is_ip;
-    if (hops[i].n_a) {
-      e->n_addr = hops[i].n_a;
-      memcpy(e->addr, hops[i].a, sizeof(sipline_addr) * hops[i].n_a);
-      e->state = ENT_READY;
-    } else if (hops[i].is_ip) {
-      e->n_addr = 1;
-      e->addr[0] = hops[i].a[0];
-      e->state = ENT_READY;
-    } else if (srv_lookup && lc->transport == SIPLINE_TP_AUTO) {
-      copy(e->qname, sizeof e->qname, e->host);
-      e->state = ENT_NEED_NAPTR;
-    } else if (srv_lookup) {
-      snprintf(e->qname, sizeof e->qname, "%s%s",
-               lc->dns_srv_auto_prefix ? srv_prefix(pol->tp) : "", e->host);
-      e->state = ENT_NEED_SRV;
-    } else {
-      e->state = ENT_NEED_A;
-    }
-  }
-  if (pol->dual) {
-    const char *as = lc->alt_outbound_proxy && *lc->alt_outbound_proxy
-                         ? lc->alt_outbound_proxy
-                         : lc->alt_proxy;
-    if (sipline__hops_parse(as, hops, 1, &what) == 1) {
-      ent *e = ent_add(pol);
-      if (!e)
-        goto step;
-      copy(e->host, sizeof e->host, hops[0].host);
-      e->port = hops[0].port;
-      e->alt = 1;
-      e->is_name = !hops[0].is_ip;
-      if (hops[0].n_a || hops[0].is_ip) {
-        e->n_addr = hops[0].n_a ? hops[0].n_a : 1;
-        memcpy(e->addr, hops[0].a, sizeof(sipline_addr) * e->n_addr);
-        e->state = ENT_READY;
-      } else {
-        e->state = ENT_NEED_A;
-      }
-    }
-  }
-step:
-  resolve_step(pol, now);
-  return 0;
-}
-
-int sipline__pol_dns_answer(sipline__pol *pol, unsigned qid,
-                            const sipline_dns_rr *rr, size_t n,
-                            sipline_tstamp now) {
-  ent *e = NULL;
-  if (!pol || !pol->resolving || !pol->ents)
-    return 0;
-  for (unsigned i = 0; i < pol->n_ent; i++)
-    if (pol->ents[i].state == ENT_WAIT && pol->ents[i].qid == qid)
-      e = &pol->ents[i];
-  if (!e)
-    return 0;
-  pol->pending--;
-  if (e->qt == SIPLINE_DNS_NAPTR) {
-    /* RFC 3263 §4.1: the lowest order, then preference, among the services
-     * we speak. */
-    const sipline_dns_rr *best = NULL;
-    sipline_transport btp = SIPLINE_TP_UDP;
-    for (size_t i = 0; i < n; i++) {
-      sipline_transport t;
-      if (rr[i].type != SIPLINE_DNS_NAPTR)
-        continue;
-      if (!strcmp(rr[i].service, "SIP+D2U") ||
-          !strcmp(rr[i].service, "sip+d2u"))
-        t = SIPLINE_TP_UDP;
-      else if (!strcmp(rr[i].service, "SIP+D2T") ||
-               !strcmp(rr[i].service, "sip+d2t"))
-        t = SIPLINE_TP_TCP;
-      else if (!strcmp(rr[i].service, "SIPS+D2T") ||
-               !strcmp(rr[i].service, "sips+d2t"))
-        t = SIPLINE_TP_TLS;
-      else
-        continue;
-      if (!best || rr[i].priority < best->priority ||
-          (rr[i].priority == best->priority &&
-           rr[i].weight < best->weight)) {
-        best = &rr[i];
-        btp = t;
-      }
-    }
-    pol->tp = btp;
-    if (best && best->target[0])
-      copy(e->qname, sizeof e->qname, best->target);
-    else
-      snprintf(e->qname, sizeof e->qname, "%s%s", srv_prefix(pol->tp),
-               e->host);
-    e->state = ENT_NEED_SRV;
-  } else if (e->qt == SIPLINE_DNS_SRV) {
-    unsigned added = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (rr[i].type != SIPLINE_DNS_SRV || !rr[i].target[0] ||
-          !strcmp(rr[i].target, "."))
-        continue;
-      ent *t = ent_add(pol);
-      if (!t)
-        break;
-      copy(t->host, sizeof t->host, rr[i].target);
-      /* a trailing dot of a fully qualified target is not part of SNI */
-      size_t tl = strlen(t->host);
-      if (tl > 1 && t->host[tl - 1] == '.')
-        t->host[tl - 1] = 0;
-      t->port = rr[i].port;
-      t->prio = rr[i].priority;
-      t->weight = rr[i].weight;
-      if (sipline__ip_parse(t->host, strlen(t->host), &t->addr[0]) == 0) {
-        t->n_addr = 1;
-        t->state = ENT_READY;
-      } else {
-        t->is_name = 1;
-        t->state = ENT_NEED_A;
-      }
-      added++;
-    }
-    e = NULL; /* ent_add never moves the array, but be explicit */
-    for (unsigned i = 0; i < pol->n_ent; i++)
-      if (pol->ents[i].qid == qid)
-        e = &pol->ents[i];
-    if (added) {
-      e->state = ENT_DONE;
-    } else {
-      /* RFC 3263 §4.2: no SRV records, use the A records of the name. */
-      e->state = ENT_NEED_A;
-    }
-  } else {
-    e->n_addr = 0;
-    for (size_t i = 0; i < n && e->n_addr < SIPLINE__POL_MAX_A; i++)
-      if ((rr[i].type == SIPLINE_DNS_A || rr[i].type == SIPLINE_DNS_AAAA) &&
-          (rr[i].addr.family == 4 || rr[i].addr.family == 6))
-        e->addr[e->n_addr++] = rr[i].addr;
-    /* RFC 3263 §4.2: A or AAAA; IPv4 first, IPv6 when there is none. */
-    e->state = e->n_addr                   ? ENT_READY
-               : e->qt == SIPLINE_DNS_A ? ENT_NEED_AAAA
-                                        : ENT_FAILED;
-  }
-  resolve_step(pol, now);
-  return 1;
-}
-
 static void start_registering(sipline__pol *pol, sipline_tstamp now) {
   if (!reg_enabled(pol))
     return;
@@ -1201,7 +457,9 @@ static const char *first_hop(sipline__pol *pol) {
   return pol->ents && pol->n_ent ? pol->ents[0].host : (spec ? spec : "");
 }
 
-static void build(sipline__pol *pol, sipline_tstamp now) {
+/* The resolution is over (dns.c): the server list in RFC 2782 order, then
+ * the first REGISTERs; or, with nothing resolved, a retry (R12). */
+void sipline__pol_build(sipline__pol *pol, sipline_tstamp now) {
   uint16_t prio[MAX_ENTS], weight[MAX_ENTS];
   unsigned map[MAX_ENTS], order[MAX_ENTS], m = 0, total = 0;
   pol->resolving = 0;
@@ -1491,8 +749,8 @@ void sipline__pol_result(sipline__pol *pol, uint32_t token,
       sipline_event ev;
       pol->unreg_tok[k] = 0;
       ev_init(&ev, SIPLINE_EV_UNREGISTERED);
-      copy(ev.server, sizeof ev.server, pol->unreg_srv[k]->name);
-      copy(ev.reason, sizeof ev.reason, pol->unreg_why[k]);
+      sipline__str_copy(ev.server, sizeof ev.server, pol->unreg_srv[k]->name);
+      sipline__str_copy(ev.reason, sizeof ev.reason, pol->unreg_why[k]);
       ev.status = r->outcome == SIPLINE__POL_OK       ? 200
                   : r->outcome == SIPLINE__POL_STATUS ? r->status
                                                       : 0;
@@ -1511,11 +769,11 @@ void sipline__pol_result(sipline__pol *pol, uint32_t token,
     if (idx < 0 || (unsigned)idx >= pol->n_srv || pol->shutting)
       return;
     ev_init(&ev, SIPLINE_EV_KEEPALIVE);
-    copy(ev.server, sizeof ev.server, pol->srv[idx].name);
+    sipline__str_copy(ev.server, sizeof ev.server, pol->srv[idx].name);
     /* Any answer (even an error status) proves the server is alive. */
     if (r->outcome == SIPLINE__POL_OK || r->outcome == SIPLINE__POL_STATUS) {
       if (pol->ka_fails) {
-        copy(ev.state, sizeof ev.state, "ok");
+        sipline__str_copy(ev.state, sizeof ev.state, "ok");
         ev_emit(pol, &ev, now);
       }
       pol->ka_fails = 0;
@@ -1523,7 +781,7 @@ void sipline__pol_result(sipline__pol *pol, uint32_t token,
       return;
     }
     pol->ka_fails++;
-    copy(ev.state, sizeof ev.state, "failed");
+    sipline__str_copy(ev.state, sizeof ev.state, "failed");
     result_reason(r, ev.reason, sizeof ev.reason);
     ev_emit(pol, &ev, now);
     if (pol->ka_fails >= (pol->lc->keepalive_fail_count
@@ -1638,12 +896,12 @@ int sipline__pol_server_failed(sipline__pol *pol, const sipline_addr *addr,
   (void)tp;
   if (!pol || !addr || pol->shutting)
     return 0;
-  if (pol->has_alt && addr_eq(addr, &pol->alt->addr)) {
+  if (pol->has_alt && sipline_addr_eq(addr, &pol->alt->addr)) {
     mark_down(pol, pol->alt, reason, now);
     return 1;
   }
   for (unsigned i = 0; i < pol->n_srv; i++)
-    if (addr_eq(addr, &pol->srv[i].addr))
+    if (sipline_addr_eq(addr, &pol->srv[i].addr))
       idx = (int)i;
   if (idx < 0)
     return 0;
@@ -1693,10 +951,10 @@ int sipline__pol_conn_closed(sipline__pol *pol, const sipline_addr *addr,
   (void)tp;
   if (!pol || !addr || pol->shutting)
     return 0;
-  if (pol->has_alt && addr_eq(addr, &pol->alt->addr))
+  if (pol->has_alt && sipline_addr_eq(addr, &pol->alt->addr))
     return 1; /* the alternate is UDP only (R4): no connection to lose */
   for (unsigned i = 0; i < pol->n_srv; i++)
-    if (addr_eq(addr, &pol->srv[i].addr))
+    if (sipline_addr_eq(addr, &pol->srv[i].addr))
       idx = (int)i;
   if (idx < 0)
     return 0;
@@ -1817,7 +1075,7 @@ static void run_refresh(sipline__pol *pol, sipline_tstamp now) {
 static void run_retry(sipline__pol *pol, sipline_tstamp now) {
   switch (pol->retry_kind) {
   case RETRY_RESOLVE:
-    if (resolve_begin(pol, now) < 0) {
+    if (sipline__pol_resolve_begin(pol, now) < 0) {
       sipline_tstamp d = r12_delay(pol, &pol->try_, NULL);
       schedule_retry(pol, RETRY_RESOLVE, d, now);
     }
@@ -2046,7 +1304,7 @@ int sipline__pol_new(sipline__pol **out, const sipline_profile *p,
   if (lc->alt_proxy && *lc->alt_proxy)
     domain_of(lc->alt_proxy, adom, sizeof adom);
   else
-    copy(adom, sizeof adom, dom);
+    sipline__str_copy(adom, sizeof adom, dom);
   pol->domain = sipline__strdup(mem, dom);
   pol->alt_domain = strcmp(adom, dom) ? sipline__strdup(mem, adom)
                                       : pol->domain;
@@ -2091,7 +1349,7 @@ int sipline__pol_start(sipline__pol *pol, sipline_tstamp now) {
             "Dual Registration works on UDP only: the alternate proxy is "
             "ignored (R4)",
             now);
-  int rc = resolve_begin(pol, now);
+  int rc = sipline__pol_resolve_begin(pol, now);
   return rc < 0 ? rc : 0;
 }
 
@@ -2231,11 +1489,11 @@ void sipline__pol_status(const sipline__pol *pol, sipline_line_status *st) {
   if (!pol || !st)
     return;
   sipline__pol_state s = sipline__pol_get_state(pol);
-  copy(st->state, sizeof st->state, names[s]);
+  sipline__str_copy(st->state, sizeof st->state, names[s]);
   if (s == SIPLINE__POLS_REGISTERED && pol->in_fb)
-    copy(st->state, sizeof st->state, "falling_back");
+    sipline__str_copy(st->state, sizeof st->state, "falling_back");
   const sipline__srv *r = sipline__pol_route(pol, NULL);
-  copy(st->current, sizeof st->current, r ? r->name : "");
+  sipline__str_copy(st->current, sizeof st->current, r ? r->name : "");
   st->expires = sipline__pol_granted(pol);
   st->next_refresh = pol->reg.refresh_at;
   /* A fallback waiting for calls to end (R13) was due at fb_due. */
@@ -2249,7 +1507,7 @@ void sipline__pol_status(const sipline__pol *pol, sipline_line_status *st) {
     const bind *b = i < pol->n_srv ? &pol->reg : &pol->altb;
     int here = i < pol->n_srv ? pol->reg.srv == (int)i : b->srv >= 0;
     sipline_server_status *o = &st->servers[st->n_servers++];
-    copy(o->addr, sizeof o->addr, v->name);
+    sipline__str_copy(o->addr, sizeof o->addr, v->name);
     o->up = v->up;
     o->since = v->since;
     o->registered = here;

@@ -28,6 +28,7 @@
 
 #include "sipline/profile.h"
 #include "sipline/ua.h"
+#include "tp/tp.h"
 
 /* One address of the ordered server list (R1). */
 typedef struct sipline__srv {
@@ -244,11 +245,7 @@ typedef struct sipline__hop {
  */
 int sipline__hops_parse(const char *s, sipline__hop *out, unsigned cap,
                         const char **what);
-/* Parses an IPv4 or IPv6 literal ("1.2.3.4", "::1", "[::1]") without port.
- * 0 or SIPLINE_ERR_MALFORMED. */
-int sipline__ip_parse(const char *s, size_t len, sipline_addr *out);
-/* "1.2.3.4:5060" / "[::1]:5060". */
-void sipline__addr_name(const sipline_addr *a, char *out, size_t cap);
+/* IP literals and names: sipline__ip_parse, sipline__addr_name (tp/tp.h). */
 /*
  * RFC 2782 order of n records by priority, then weighted random within a
  * priority. idx[] gets the order (indices into prio/weight).

@@ -61,7 +61,15 @@ typedef struct reg_line {
   unsigned line;
   const sipline_line_cfg *lc;
   sipline__pol *pol;
-  sipline_auth_client *auth;     /* the main list's credential cache */
+  /* Credentials, one cache per server (issue 10): each registrar keeps its
+   * own nonce, so a move back to a server answers its last challenge again
+   * instead of costing a 401 round. auth_srv[i] is the main list's server
+   * i's, made at its first challenge; auth the one last challenged (or the
+   * first, empty), which pre-authenticates a server with none of its own:
+   * the same realm may take it. */
+  sipline_auth_client *auth;       /* not owned: auth_first or auth_srv[] */
+  sipline_auth_client *auth_first; /* owned: before any challenge */
+  sipline_auth_client *auth_srv[SIPLINE_MAX_SERVERS];
   sipline_auth_client *auth_alt; /* the alternate's (Dual Registration):
                                     two registrars, two nonces */
   char callid[SIPLINE__CALLID_LEN + 1];
@@ -130,10 +138,44 @@ static sipline_pl route_of(const reg_line *ln, const sipline__srv *s) {
   return sipline_pl_str(s->name);
 }
 
+static int auth_new(const reg_line *ln, sipline_auth_client **out) {
+  const sipline_line_cfg *lc = ln->lc;
+  const char *user = lc->use_auth_id && lc->auth_id && *lc->auth_id
+                         ? lc->auth_id
+                         : lc->user_id;
+  sipline_auth_client_cfg ac = {.username = user ? user : "",
+                                .password = lc->password};
+  return sipline_auth_client_new(out, &ac, ln->m->ua->mem);
+}
+
+/* q's server's slot in auth_srv[], NULL for the alternate. */
+static sipline_auth_client **auth_slot(reg_line *ln, const reg_rq *q) {
+  unsigned n = sipline__pol_n_servers(ln->pol);
+  for (unsigned i = 0; i < n && i < SIPLINE_MAX_SERVERS; i++)
+    if (sipline__pol_server(ln->pol, i) == q->srv)
+      return &ln->auth_srv[i];
+  return NULL;
+}
+
+/* The cache that pre-authenticates q: its server's own when it has one. */
 static sipline_auth_client *auth_of(reg_line *ln, const reg_rq *q) {
   if (ln->auth_alt && sipline__pol_is_alt(ln->pol, q->srv))
     return ln->auth_alt;
+  sipline_auth_client **own = ln->auth ? auth_slot(ln, q) : NULL;
+  if (own && *own && sipline_auth_client_count(*own))
+    return *own;
   return ln->auth;
+}
+
+/* The cache that takes q's challenge: its server's own (made now). */
+static sipline_auth_client *auth_for_challenge(reg_line *ln, const reg_rq *q) {
+  if (ln->auth_alt && sipline__pol_is_alt(ln->pol, q->srv))
+    return ln->auth_alt;
+  sipline_auth_client **own = ln->auth ? auth_slot(ln, q) : NULL;
+  if (!own || (!*own && auth_new(ln, own) != 0))
+    return ln->auth; /* no memory: the shared cache, as before */
+  ln->auth = *own;
+  return *own;
 }
 
 /* The AOR host: the domain without its port (see sipline__ua_aor_host). */
@@ -339,7 +381,9 @@ static void on_ctx(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
     deliver(ln, q, &r, now);
     return;
   }
-  sipline_auth_client *auth = auth_of(ln, q);
+  sipline_auth_client *auth = rsp->status == 401 || rsp->status == 407
+                                  ? auth_for_challenge(ln, q)
+                                  : NULL;
   /* A REGISTER the policy no longer waits for (its server went DOWN and
    * the line moved on) is not pursued: answering its challenge would
    * register the line where it no longer tracks a binding. */
@@ -552,14 +596,10 @@ static int m_init(sipline_ua *ua, void **st) {
       continue;
     }
     if (lc->password && *lc->password) {
-      const char *user = lc->use_auth_id && lc->auth_id && *lc->auth_id
-                             ? lc->auth_id
-                             : lc->user_id;
-      sipline_auth_client_cfg ac = {.username = user ? user : "",
-                                    .password = lc->password};
-      e = sipline_auth_client_new(&ln->auth, &ac, ua->mem);
+      e = auth_new(ln, &ln->auth_first);
+      ln->auth = ln->auth_first;
       if (!e && lc->dual_registration && lc->transport == SIPLINE_TP_UDP)
-        e = sipline_auth_client_new(&ln->auth_alt, &ac, ua->mem);
+        e = auth_new(ln, &ln->auth_alt);
       if (e == SIPLINE_ERR_NOMEM)
         return e;
     }
@@ -579,7 +619,9 @@ static void m_del(sipline_ua *ua, void *st) {
       if (ln->rq[k].token && ln->rq[k].ctx)
         sipline__ctx_detach(ln->rq[k].ctx);
     sipline__pol_del(ln->pol);
-    sipline_auth_client_del(ln->auth);
+    sipline_auth_client_del(ln->auth_first);
+    for (unsigned k = 0; k < SIPLINE_MAX_SERVERS; k++)
+      sipline_auth_client_del(ln->auth_srv[k]);
     sipline_auth_client_del(ln->auth_alt);
   }
   sipline_mem_free(ua->mem, m->l);

@@ -290,3 +290,24 @@ int sipline__addr_from_host(sipline_pl host, sipline_addr *out) {
   out->family = 4;
   return 0;
 }
+
+int sipline__ip_parse(const char *s, size_t len, sipline_addr *out) {
+  sipline_addr a;
+  if (!s || !len || sipline__addr_from_host((sipline_pl){s, len}, &a))
+    return SIPLINE_ERR_MALFORMED;
+  if (out)
+    *out = a;
+  return 0;
+}
+
+void sipline__addr_name(const sipline_addr *a, char *out, size_t cap) {
+  char ip[48];
+  if (!cap)
+    return;
+  if (sipline__addr_format_ip(a, ip, sizeof(ip)) < 0)
+    snprintf(out, cap, "?:%u", a->port);
+  else if (a->family == 6)
+    snprintf(out, cap, "[%s]:%u", ip, a->port);
+  else
+    snprintf(out, cap, "%s:%u", ip, a->port);
+}

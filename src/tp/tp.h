@@ -163,4 +163,13 @@ const char *sipline__tp_via_name(sipline_transport tp);
 /* Parses a Via transport token ("udp" is accepted); -1 when unknown. */
 int sipline__tp_from_via(sipline_pl name);
 
+/* Parses an IPv4 or IPv6 literal ("1.2.3.4", "::1", "[::1]") without a
+ * port: sipline__addr_from_host() for a C string. out may be NULL (a test
+ * only). 0 or SIPLINE_ERR_MALFORMED. */
+int sipline__ip_parse(const char *s, size_t len, sipline_addr *out);
+/* "1.2.3.4:5060" / "[::1]:5060": sipline_addr_format() with the port
+ * always written (":0" too; "?:port" for an unset address), the name the
+ * policy and the simulator give servers. */
+void sipline__addr_name(const sipline_addr *a, char *out, size_t cap);
+
 #endif

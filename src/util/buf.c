@@ -105,3 +105,14 @@ char *sipline__strndup(const sipline_mem *mem, const char *p, size_t n) {
 char *sipline__strdup(const sipline_mem *mem, const char *s) {
   return sipline__strndup(mem, s, strlen(s));
 }
+
+void sipline__str_copy(char *dst, size_t cap, const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (!cap)
+    return;
+  if (n >= cap)
+    n = cap - 1;
+  if (n)
+    memcpy(dst, s, n);
+  dst[n] = 0;
+}

@@ -53,6 +53,10 @@ char *sipline__buf_steal(sipline__buf *b, size_t *len);
 /* Copies a view into a NUL-terminated allocation; NULL on failure. */
 char *sipline__strndup(const sipline_mem *mem, const char *p, size_t n);
 char *sipline__strdup(const sipline_mem *mem, const char *s);
+/* Copies s (NULL: "") into dst of cap bytes, truncating; NUL-terminated
+ * when cap > 0. No snprintf: the compiler's truncation warnings stay for
+ * the places that do not mean to truncate. */
+void sipline__str_copy(char *dst, size_t cap, const char *s);
 
 /*
  * Deadlines. A timer is embedded in the object that owns it; the heap only
