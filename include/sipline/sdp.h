@@ -60,6 +60,7 @@ extern "C" {
 #define SIPLINE_SDP_MAX_TIME 8    /* t= lines */
 #define SIPLINE_SDP_MAX_REPEAT 4  /* r= lines per t= */
 #define SIPLINE_SDP_MAX_CONTACT 4 /* e= lines, and p= lines */
+#define SIPLINE_SDP_MAX_CODECS 16 /* codecs of one sipline_sdp_local_media */
 
 /* As a media index: the session level. */
 #define SIPLINE_SDP_SESSION UINT32_MAX
@@ -277,9 +278,11 @@ typedef struct sipline_sdp_codec {
 
 /* One media stream we offer or can accept. */
 typedef struct sipline_sdp_local_media {
-  const char *media;               /* NULL: "audio" */
-  uint16_t port;                   /* our RTP port (non-zero) */
-  const sipline_sdp_codec *codecs; /* in our order of preference */
+  const char *media; /* NULL: "audio" */
+  uint16_t port;     /* our RTP port (non-zero) */
+  /* In our order of preference; 1..SIPLINE_SDP_MAX_CODECS, so that what
+   * we write stays within the parser's bounds. */
+  const sipline_sdp_codec *codecs;
   size_t n_codecs;
   /* RFC 4733 telephone-event/8000 (fmtp 0-16): the payload type in our
    * offers (96..127); 0: none. Answers keep the offer's type. */
@@ -328,7 +331,8 @@ typedef struct sipline_sdp_origin {
  * default). A stream with port 0 is offered disabled (RFC 3264 §8.2): its
  * m= line only. Returns the length; SIPLINE_ERR_INVAL (no address, an
  * address, name or parameter holding CR or LF (or a space where SDP has
- * none), a stream without codecs, a payload type > 127, more than
+ * none), a stream without codecs or with more than SIPLINE_SDP_MAX_CODECS,
+ * a payload type > 127, more than
  * SIPLINE_SDP_MAX_MEDIA streams); SIPLINE_ERR_TOOBIG (cap). *o is updated
  * only on success.
  */
@@ -368,7 +372,9 @@ ptrdiff_t sipline_sdp_make_answer(const sipline_sdp *offer,
  * resume back to an offer without direction lines gives the same text and
  * keeps the version). The o= line is rebuilt from *o and cur's address,
  * with the version bumped when the text changes. Returns the length;
- * SIPLINE_ERR_INVAL (mi out of range); SIPLINE_ERR_TOOBIG.
+ * SIPLINE_ERR_INVAL (mi out of range); SIPLINE_ERR_TOOBIG (cap, or a
+ * section whose added direction line would pass SIPLINE_SDP_MAX_ATTR, so
+ * that the output would not parse).
  */
 ptrdiff_t sipline_sdp_set_direction(const sipline_sdp *cur, unsigned mi,
                                     sipline_sdp_dir dir, sipline_sdp_origin *o,

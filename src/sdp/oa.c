@@ -94,7 +94,7 @@ static bool local_ok(const sipline_sdp_local *l) {
   for (size_t i = 0; i < l->n_media; i++) {
     const sipline_sdp_local_media *m = &l->media[i];
     if ((m->media && !clean(m->media, false)) || m->n_codecs == 0 ||
-        !m->codecs || m->n_codecs > SIPLINE_SDP_MAX_FMT - 1 || m->te_pt > 127 ||
+        !m->codecs || m->n_codecs > SIPLINE_SDP_MAX_CODECS || m->te_pt > 127 ||
         (unsigned)m->dir > SIPLINE_SDP_INACTIVE ||
         (m->crypto_suite && (!clean(m->crypto_suite, false) ||
                              !clean(m->crypto_key_params, false))))
@@ -141,8 +141,9 @@ static void attr_pt(sipline__sdp_out *w, const char *name, unsigned pt,
   sipline__sdp_puts(w, value);
 }
 
-static void rtpmap(sipline__sdp_out *w, unsigned pt,
-                   const sipline_sdp_codec *c) {
+/* a=rtpmap for codec c as payload type pt, and its a=fmtp when asked. */
+static void rtpmap(sipline__sdp_out *w, unsigned pt, const sipline_sdp_codec *c,
+                   bool fmtp) {
   attr_pt(w, "rtpmap", pt, c->name);
   sipline__sdp_puts(w, "/");
   sipline__sdp_putu(w, c->rate);
@@ -151,7 +152,7 @@ static void rtpmap(sipline__sdp_out *w, unsigned pt,
     sipline__sdp_putu(w, c->channels);
   }
   sipline__sdp_eol(w);
-  if (c->fmtp) {
+  if (fmtp && c->fmtp) {
     attr_pt(w, "fmtp", pt, c->fmtp);
     sipline__sdp_eol(w);
   }
@@ -227,7 +228,7 @@ ptrdiff_t sipline_sdp_make_offer(const sipline_sdp_local *l,
     if (m->port == 0)
       continue; /* a disabled stream keeps only its m= line (§8.2) */
     for (size_t c = 0; c < m->n_codecs; c++)
-      rtpmap(&w, m->codecs[c].pt, &m->codecs[c]);
+      rtpmap(&w, m->codecs[c].pt, &m->codecs[c], true);
     if (m->te_pt)
       te_lines(&w, m->te_pt);
     tail(&w, m, m->rtcp_mux);
@@ -338,15 +339,7 @@ static bool proto_ok(const sipline_sdp *s, unsigned mi,
 static void reject(sipline__sdp_out *w, const sipline_sdp *s, unsigned mi,
                    const sipline_sdp_local *l) {
   const sipline_sdp_media *om = &s->m[mi];
-  sipline__sdp_puts(w, "m=");
-  sipline__sdp_putpl(w, om->media);
-  sipline__sdp_puts(w, " 0 ");
-  sipline__sdp_putpl(w, om->proto);
-  for (unsigned f = 0; f < om->n_fmt; f++) {
-    sipline__sdp_puts(w, " ");
-    sipline__sdp_putpl(w, om->fmt[f]);
-  }
-  sipline__sdp_eol(w);
+  sipline__sdp_mline(w, om, 0);
   for (unsigned f = 0; f < om->n_fmt; f++) {
     unsigned pt;
     if (!fmt_pt(om->fmt[f], &pt))
@@ -355,14 +348,7 @@ static void reject(sipline__sdp_out *w, const sipline_sdp *s, unsigned mi,
       const sipline_sdp_codec *c;
       if (sipline_pl_casecmp_str(om->media, media_of(&l->media[j])) &&
           (c = match(s, mi, pt, &l->media[j])) != NULL) {
-        attr_pt(w, "rtpmap", pt, c->name);
-        sipline__sdp_puts(w, "/");
-        sipline__sdp_putu(w, c->rate);
-        if (c->channels > 1) {
-          sipline__sdp_puts(w, "/");
-          sipline__sdp_putu(w, c->channels);
-        }
-        sipline__sdp_eol(w);
+        rtpmap(w, pt, c, false);
         break;
       }
     }
@@ -386,7 +372,7 @@ static void take(sipline__sdp_out *w, const sipline_sdp *s, unsigned mi,
   sipline__sdp_eol(w);
   for (unsigned k = 0; k < n; k++) {
     if (p[k].c)
-      rtpmap(w, p[k].pt, p[k].c);
+      rtpmap(w, p[k].pt, p[k].c, true);
     else
       te_lines(w, p[k].pt);
   }
