@@ -355,7 +355,8 @@ ptrdiff_t sipline_sdp_make_offer(const sipline_sdp_local *local,
  *    receive when we want to and the offer sends (sendonly -> recvonly,
  *    recvonly -> sendonly, inactive -> inactive); written unless sendrecv;
  *  - SRTP: "a=crypto:<the offer's tag> <suite> <our key_params>";
- *  - a=rtcp-mux when both sides want it; a=ptime when ours is set.
+ *  - a=rtcp-mux when both sides want it; a=ptime when ours is set;
+ *  - t= equal to the offer's first t= (§6); c= and o= carry our address.
  * Returns the length; SIPLINE_ERR_UNSUPPORTED when the offer has media but
  * none could be accepted (no codec in common: the caller answers 488);
  * SIPLINE_ERR_INVAL; SIPLINE_ERR_TOOBIG. *o is updated only on success.
@@ -406,8 +407,9 @@ typedef struct sipline_sdp_result {
  * peer's (offer and answer in either role). The codec is the first of the
  * remote's formats (other than telephone-event) that we listed, by number
  * or, for dynamic types, by name and rate. Our direction is our own
- * effective one restricted by the mirror of the remote's. Returns 0 (with
- * active false when the stream is rejected or has no common codec);
+ * effective one restricted by the mirror of the remote's, and a remote c=
+ * of 0.0.0.0 (the RFC 2543 hold of RFC 3264 §8.4) stops our sending. Returns 0
+ * (with active false when the stream is rejected or has no common codec);
  * SIPLINE_ERR_NOTFOUND (mi out of range in either); SIPLINE_ERR_MALFORMED
  * (an active remote stream without a connection address).
  */

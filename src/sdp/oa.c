@@ -112,8 +112,12 @@ static sipline_pl addrtype_of(const char *addr) {
   return strchr(addr, ':') ? SIPLINE_PL("IP6") : SIPLINE_PL("IP4");
 }
 
-/* s=, c= and t= of a description we write. */
-static void session_head(sipline__sdp_out *w, const sipline_sdp_local *l) {
+/*
+ * s=, c= and t= of a description we write. An answer's t= equals the
+ * offer's (RFC 3264 §6); an offer's is "0 0" (a SIP session is unbounded).
+ */
+static void session_head(sipline__sdp_out *w, const sipline_sdp_local *l,
+                         const sipline_sdp *offer) {
   const char *name = l->session_name ? l->session_name : "-";
   sipline__sdp_puts(w, "s=");
   sipline__sdp_puts(w, *name ? name : " ");
@@ -123,7 +127,10 @@ static void session_head(sipline__sdp_out *w, const sipline_sdp_local *l) {
   sipline__sdp_puts(w, " ");
   sipline__sdp_puts(w, l->address);
   sipline__sdp_eol(w);
-  sipline__sdp_puts(w, "t=0 0");
+  sipline__sdp_puts(w, "t=");
+  sipline__sdp_putu(w, offer && offer->n_t ? offer->t[0].start : 0);
+  sipline__sdp_puts(w, " ");
+  sipline__sdp_putu(w, offer && offer->n_t ? offer->t[0].stop : 0);
   sipline__sdp_eol(w);
 }
 
@@ -208,7 +215,7 @@ ptrdiff_t sipline_sdp_make_offer(const sipline_sdp_local *l,
     return SIPLINE_ERR_TOOBIG;
   sipline__sdp_out w = {out, 0, cap, 0};
   out[0] = '\0';
-  session_head(&w, l);
+  session_head(&w, l, NULL);
   for (size_t i = 0; i < l->n_media; i++) {
     const sipline_sdp_local_media *m = &l->media[i];
     sipline__sdp_puts(&w, "m=");
@@ -397,7 +404,7 @@ ptrdiff_t sipline_sdp_make_answer(const sipline_sdp *offer,
   bool used[SIPLINE_SDP_MAX_MEDIA] = {false};
   unsigned accepted = 0;
   out[0] = '\0';
-  session_head(&w, l);
+  session_head(&w, l, offer);
   for (unsigned i = 0; i < offer->n_m; i++) {
     const sipline_sdp_media *om = &offer->m[i];
     pick p[SIPLINE_SDP_MAX_FMT];
@@ -503,6 +510,9 @@ int sipline_sdp_negotiated(const sipline_sdp *local, const sipline_sdp *remote,
   if (!c)
     return SIPLINE_ERR_MALFORMED;
   r->addr = c->address;
+  /* RFC 2543 hold (RFC 3264 §8.4): c= 0.0.0.0 means "do not send". */
+  if (sipline_pl_casecmp_str(c->address, "0.0.0.0"))
+    r->dir = sipline__sdp_dir_meet(r->dir, SIPLINE_SDP_SENDONLY);
   r->ipv6 = sipline_pl_casecmp_str(c->addrtype, "IP6");
   r->port = rm->port;
   sipline_sdp_rtcp rtcp;

@@ -430,6 +430,28 @@ static void test_ipv6(void **state) {
                    SIPLINE_ERR_MALFORMED);
 }
 
+/* t= copied (§6), rtcp-mux agreed, and the RFC 2543 hold by 0.0.0.0. */
+static void test_time_mux_old_hold(void **state) {
+  (void)state;
+  sipline_sdp_origin o = {"me", 1, 1, 0, false};
+  sipline_sdp_local_media m = our_audio;
+  m.rtcp_mux = true;
+  const sipline_sdp_local l = {"192.0.2.1", NULL, &m, 1};
+  parse(&sa, "v=0\r\no=x 1 1 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 "
+             "0.0.0.0\r\nt=3034423619 3042462419\r\n"
+             "m=audio 5000 RTP/AVP 0\r\na=rtcp-mux\r\n");
+  assert_true(sipline_sdp_make_answer(&sa, &l, &o, out, sizeof(out)) > 0);
+  assert_non_null(strstr(out, "\r\nt=3034423619 3042462419\r\n"));
+  assert_non_null(strstr(out, "\r\na=rtcp-mux\r\n"));
+  parse(&sb, out);
+  sipline_sdp_result r;
+  assert_int_equal(sipline_sdp_negotiated(&sb, &sa, 0, &r), 0);
+  assert_true(r.active);
+  assert_true(r.rtcp_mux);
+  assert_int_equal(r.rtcp_port, 5000);
+  assert_int_equal(r.dir, SIPLINE_SDP_RECVONLY); /* they hold us */
+}
+
 static void test_versions_hold_resume(void **state) {
   (void)state;
   sipline_sdp_origin o = {"me", 42, 100, 0, false};
@@ -577,6 +599,7 @@ int main(void) {
       cmocka_unit_test(test_directions),
       cmocka_unit_test(test_srtp),
       cmocka_unit_test(test_ipv6),
+      cmocka_unit_test(test_time_mux_old_hold),
       cmocka_unit_test(test_versions_hold_resume),
       cmocka_unit_test(test_errors),
   };
