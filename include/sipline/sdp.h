@@ -60,6 +60,7 @@ extern "C" {
 #define SIPLINE_SDP_MAX_TIME 8    /* t= lines */
 #define SIPLINE_SDP_MAX_REPEAT 4  /* r= lines per t= */
 #define SIPLINE_SDP_MAX_CONTACT 4 /* e= lines, and p= lines */
+#define SIPLINE_SDP_MAX_CODECS 16 /* codecs of one sipline_sdp_local_media */
 
 /* As a media index: the session level. */
 #define SIPLINE_SDP_SESSION UINT32_MAX
@@ -277,9 +278,11 @@ typedef struct sipline_sdp_codec {
 
 /* One media stream we offer or can accept. */
 typedef struct sipline_sdp_local_media {
-  const char *media;               /* NULL: "audio" */
-  uint16_t port;                   /* our RTP port (non-zero) */
-  const sipline_sdp_codec *codecs; /* in our order of preference */
+  const char *media; /* NULL: "audio" */
+  uint16_t port;     /* our RTP port (non-zero) */
+  /* In our order of preference; 1..SIPLINE_SDP_MAX_CODECS, so that what
+   * we write stays within the parser's bounds. */
+  const sipline_sdp_codec *codecs;
   size_t n_codecs;
   /* RFC 4733 telephone-event/8000 (fmtp 0-16): the payload type in our
    * offers (96..127); 0: none. Answers keep the offer's type. */
@@ -328,7 +331,8 @@ typedef struct sipline_sdp_origin {
  * default). A stream with port 0 is offered disabled (RFC 3264 §8.2): its
  * m= line only. Returns the length; SIPLINE_ERR_INVAL (no address, an
  * address, name or parameter holding CR or LF (or a space where SDP has
- * none), a stream without codecs, a payload type > 127, more than
+ * none), a stream without codecs or with more than SIPLINE_SDP_MAX_CODECS,
+ * a payload type > 127, more than
  * SIPLINE_SDP_MAX_MEDIA streams); SIPLINE_ERR_TOOBIG (cap). *o is updated
  * only on success.
  */
@@ -351,7 +355,8 @@ ptrdiff_t sipline_sdp_make_offer(const sipline_sdp_local *local,
  *    receive when we want to and the offer sends (sendonly -> recvonly,
  *    recvonly -> sendonly, inactive -> inactive); written unless sendrecv;
  *  - SRTP: "a=crypto:<the offer's tag> <suite> <our key_params>";
- *  - a=rtcp-mux when both sides want it; a=ptime when ours is set.
+ *  - a=rtcp-mux when both sides want it; a=ptime when ours is set;
+ *  - t= equal to the offer's first t= (§6); c= and o= carry our address.
  * Returns the length; SIPLINE_ERR_UNSUPPORTED when the offer has media but
  * none could be accepted (no codec in common: the caller answers 488);
  * SIPLINE_ERR_INVAL; SIPLINE_ERR_TOOBIG. *o is updated only on success.
@@ -368,7 +373,9 @@ ptrdiff_t sipline_sdp_make_answer(const sipline_sdp *offer,
  * resume back to an offer without direction lines gives the same text and
  * keeps the version). The o= line is rebuilt from *o and cur's address,
  * with the version bumped when the text changes. Returns the length;
- * SIPLINE_ERR_INVAL (mi out of range); SIPLINE_ERR_TOOBIG.
+ * SIPLINE_ERR_INVAL (mi out of range); SIPLINE_ERR_TOOBIG (cap, or a
+ * section whose added direction line would pass SIPLINE_SDP_MAX_ATTR, so
+ * that the output would not parse).
  */
 ptrdiff_t sipline_sdp_set_direction(const sipline_sdp *cur, unsigned mi,
                                     sipline_sdp_dir dir, sipline_sdp_origin *o,
@@ -400,8 +407,9 @@ typedef struct sipline_sdp_result {
  * peer's (offer and answer in either role). The codec is the first of the
  * remote's formats (other than telephone-event) that we listed, by number
  * or, for dynamic types, by name and rate. Our direction is our own
- * effective one restricted by the mirror of the remote's. Returns 0 (with
- * active false when the stream is rejected or has no common codec);
+ * effective one restricted by the mirror of the remote's, and a remote c=
+ * of 0.0.0.0 (the RFC 2543 hold of RFC 3264 §8.4) stops our sending. Returns 0
+ * (with active false when the stream is rejected or has no common codec);
  * SIPLINE_ERR_NOTFOUND (mi out of range in either); SIPLINE_ERR_MALFORMED
  * (an active remote stream without a connection address).
  */

@@ -94,7 +94,7 @@ static bool local_ok(const sipline_sdp_local *l) {
   for (size_t i = 0; i < l->n_media; i++) {
     const sipline_sdp_local_media *m = &l->media[i];
     if ((m->media && !clean(m->media, false)) || m->n_codecs == 0 ||
-        !m->codecs || m->n_codecs > SIPLINE_SDP_MAX_FMT - 1 || m->te_pt > 127 ||
+        !m->codecs || m->n_codecs > SIPLINE_SDP_MAX_CODECS || m->te_pt > 127 ||
         (unsigned)m->dir > SIPLINE_SDP_INACTIVE ||
         (m->crypto_suite && (!clean(m->crypto_suite, false) ||
                              !clean(m->crypto_key_params, false))))
@@ -112,8 +112,12 @@ static sipline_pl addrtype_of(const char *addr) {
   return strchr(addr, ':') ? SIPLINE_PL("IP6") : SIPLINE_PL("IP4");
 }
 
-/* s=, c= and t= of a description we write. */
-static void session_head(sipline__sdp_out *w, const sipline_sdp_local *l) {
+/*
+ * s=, c= and t= of a description we write. An answer's t= equals the
+ * offer's (RFC 3264 §6); an offer's is "0 0" (a SIP session is unbounded).
+ */
+static void session_head(sipline__sdp_out *w, const sipline_sdp_local *l,
+                         const sipline_sdp *offer) {
   const char *name = l->session_name ? l->session_name : "-";
   sipline__sdp_puts(w, "s=");
   sipline__sdp_puts(w, *name ? name : " ");
@@ -123,7 +127,10 @@ static void session_head(sipline__sdp_out *w, const sipline_sdp_local *l) {
   sipline__sdp_puts(w, " ");
   sipline__sdp_puts(w, l->address);
   sipline__sdp_eol(w);
-  sipline__sdp_puts(w, "t=0 0");
+  sipline__sdp_puts(w, "t=");
+  sipline__sdp_putu(w, offer && offer->n_t ? offer->t[0].start : 0);
+  sipline__sdp_puts(w, " ");
+  sipline__sdp_putu(w, offer && offer->n_t ? offer->t[0].stop : 0);
   sipline__sdp_eol(w);
 }
 
@@ -141,8 +148,9 @@ static void attr_pt(sipline__sdp_out *w, const char *name, unsigned pt,
   sipline__sdp_puts(w, value);
 }
 
-static void rtpmap(sipline__sdp_out *w, unsigned pt,
-                   const sipline_sdp_codec *c) {
+/* a=rtpmap for codec c as payload type pt, and its a=fmtp when asked. */
+static void rtpmap(sipline__sdp_out *w, unsigned pt, const sipline_sdp_codec *c,
+                   bool fmtp) {
   attr_pt(w, "rtpmap", pt, c->name);
   sipline__sdp_puts(w, "/");
   sipline__sdp_putu(w, c->rate);
@@ -151,7 +159,7 @@ static void rtpmap(sipline__sdp_out *w, unsigned pt,
     sipline__sdp_putu(w, c->channels);
   }
   sipline__sdp_eol(w);
-  if (c->fmtp) {
+  if (fmtp && c->fmtp) {
     attr_pt(w, "fmtp", pt, c->fmtp);
     sipline__sdp_eol(w);
   }
@@ -207,7 +215,7 @@ ptrdiff_t sipline_sdp_make_offer(const sipline_sdp_local *l,
     return SIPLINE_ERR_TOOBIG;
   sipline__sdp_out w = {out, 0, cap, 0};
   out[0] = '\0';
-  session_head(&w, l);
+  session_head(&w, l, NULL);
   for (size_t i = 0; i < l->n_media; i++) {
     const sipline_sdp_local_media *m = &l->media[i];
     sipline__sdp_puts(&w, "m=");
@@ -227,7 +235,7 @@ ptrdiff_t sipline_sdp_make_offer(const sipline_sdp_local *l,
     if (m->port == 0)
       continue; /* a disabled stream keeps only its m= line (§8.2) */
     for (size_t c = 0; c < m->n_codecs; c++)
-      rtpmap(&w, m->codecs[c].pt, &m->codecs[c]);
+      rtpmap(&w, m->codecs[c].pt, &m->codecs[c], true);
     if (m->te_pt)
       te_lines(&w, m->te_pt);
     tail(&w, m, m->rtcp_mux);
@@ -338,15 +346,7 @@ static bool proto_ok(const sipline_sdp *s, unsigned mi,
 static void reject(sipline__sdp_out *w, const sipline_sdp *s, unsigned mi,
                    const sipline_sdp_local *l) {
   const sipline_sdp_media *om = &s->m[mi];
-  sipline__sdp_puts(w, "m=");
-  sipline__sdp_putpl(w, om->media);
-  sipline__sdp_puts(w, " 0 ");
-  sipline__sdp_putpl(w, om->proto);
-  for (unsigned f = 0; f < om->n_fmt; f++) {
-    sipline__sdp_puts(w, " ");
-    sipline__sdp_putpl(w, om->fmt[f]);
-  }
-  sipline__sdp_eol(w);
+  sipline__sdp_mline(w, om, 0);
   for (unsigned f = 0; f < om->n_fmt; f++) {
     unsigned pt;
     if (!fmt_pt(om->fmt[f], &pt))
@@ -355,14 +355,7 @@ static void reject(sipline__sdp_out *w, const sipline_sdp *s, unsigned mi,
       const sipline_sdp_codec *c;
       if (sipline_pl_casecmp_str(om->media, media_of(&l->media[j])) &&
           (c = match(s, mi, pt, &l->media[j])) != NULL) {
-        attr_pt(w, "rtpmap", pt, c->name);
-        sipline__sdp_puts(w, "/");
-        sipline__sdp_putu(w, c->rate);
-        if (c->channels > 1) {
-          sipline__sdp_puts(w, "/");
-          sipline__sdp_putu(w, c->channels);
-        }
-        sipline__sdp_eol(w);
+        rtpmap(w, pt, c, false);
         break;
       }
     }
@@ -386,7 +379,7 @@ static void take(sipline__sdp_out *w, const sipline_sdp *s, unsigned mi,
   sipline__sdp_eol(w);
   for (unsigned k = 0; k < n; k++) {
     if (p[k].c)
-      rtpmap(w, p[k].pt, p[k].c);
+      rtpmap(w, p[k].pt, p[k].c, true);
     else
       te_lines(w, p[k].pt);
   }
@@ -411,7 +404,7 @@ ptrdiff_t sipline_sdp_make_answer(const sipline_sdp *offer,
   bool used[SIPLINE_SDP_MAX_MEDIA] = {false};
   unsigned accepted = 0;
   out[0] = '\0';
-  session_head(&w, l);
+  session_head(&w, l, offer);
   for (unsigned i = 0; i < offer->n_m; i++) {
     const sipline_sdp_media *om = &offer->m[i];
     pick p[SIPLINE_SDP_MAX_FMT];
@@ -517,6 +510,9 @@ int sipline_sdp_negotiated(const sipline_sdp *local, const sipline_sdp *remote,
   if (!c)
     return SIPLINE_ERR_MALFORMED;
   r->addr = c->address;
+  /* RFC 2543 hold (RFC 3264 §8.4): c= 0.0.0.0 means "do not send". */
+  if (sipline_pl_casecmp_str(c->address, "0.0.0.0"))
+    r->dir = sipline__sdp_dir_meet(r->dir, SIPLINE_SDP_SENDONLY);
   r->ipv6 = sipline_pl_casecmp_str(c->addrtype, "IP6");
   r->port = rm->port;
   sipline_sdp_rtcp rtcp;

@@ -43,14 +43,8 @@ bool sipline__sdp_ip4(sipline_pl a) {
   return i == a.len;
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
+static bool hexdig(char c) {
+  return c && strchr("0123456789abcdefABCDEF", c) != NULL;
 }
 
 /*
@@ -69,7 +63,7 @@ bool sipline__sdp_ip6(sipline_pl a) {
   }
   while (i < a.len) {
     size_t start = i;
-    while (i < a.len && i - start < 5 && hexval(a.p[i]) >= 0)
+    while (i < a.len && i - start < 5 && hexdig(a.p[i]))
       i++;
     size_t nd = i - start;
     if (i < a.len && a.p[i] == '.') {
@@ -320,6 +314,18 @@ static int add_pl(sipline_pl *arr, unsigned *n, unsigned max, sipline_pl v) {
   return 0;
 }
 
+static int add_bw(sipline_sdp_bw *b, unsigned *n, sipline_pl v) {
+  if (*n == SIPLINE_SDP_MAX_BW)
+    return SIPLINE_ERR_TOOBIG;
+  return parse_bw(v, &b[(*n)++]);
+}
+
+static int add_attr(sipline_sdp_attr *a, unsigned *n, sipline_pl v) {
+  if (*n == SIPLINE_SDP_MAX_ATTR)
+    return SIPLINE_ERR_TOOBIG;
+  return parse_attr(v, &a[(*n)++]);
+}
+
 static int session_line(sipline_sdp *s, char type, sipline_pl v) {
   switch (type) {
   case 'i':
@@ -338,9 +344,7 @@ static int session_line(sipline_sdp *s, char type, sipline_pl v) {
     s->has_c = true;
     return parse_conn(v, &s->c);
   case 'b':
-    if (s->n_b == SIPLINE_SDP_MAX_BW)
-      return SIPLINE_ERR_TOOBIG;
-    return parse_bw(v, &s->b[s->n_b++]);
+    return add_bw(s->b, &s->n_b, v);
   case 't':
     if (s->n_t == SIPLINE_SDP_MAX_TIME)
       return SIPLINE_ERR_TOOBIG;
@@ -355,9 +359,7 @@ static int session_line(sipline_sdp *s, char type, sipline_pl v) {
   case 'k':
     return v.len ? once(&s->k, v) : SIPLINE_ERR_MALFORMED;
   case 'a':
-    if (s->n_a == SIPLINE_SDP_MAX_ATTR)
-      return SIPLINE_ERR_TOOBIG;
-    return parse_attr(v, &s->a[s->n_a++]);
+    return add_attr(s->a, &s->n_a, v);
   default:
     return SIPLINE_ERR_MALFORMED;
   }
@@ -372,15 +374,11 @@ static int media_line(sipline_sdp_media *m, char type, sipline_pl v) {
       return SIPLINE_ERR_TOOBIG;
     return parse_conn(v, &m->c[m->n_c++]);
   case 'b':
-    if (m->n_b == SIPLINE_SDP_MAX_BW)
-      return SIPLINE_ERR_TOOBIG;
-    return parse_bw(v, &m->b[m->n_b++]);
+    return add_bw(m->b, &m->n_b, v);
   case 'k':
     return v.len ? once(&m->k, v) : SIPLINE_ERR_MALFORMED;
   case 'a':
-    if (m->n_a == SIPLINE_SDP_MAX_ATTR)
-      return SIPLINE_ERR_TOOBIG;
-    return parse_attr(v, &m->a[m->n_a++]);
+    return add_attr(m->a, &m->n_a, v);
   default:
     return SIPLINE_ERR_MALFORMED;
   }

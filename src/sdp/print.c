@@ -131,13 +131,13 @@ static bool bad_counts(const sipline_sdp *s) {
   return false;
 }
 
-static void media(sipline__sdp_out *o, const sipline_sdp_media *m, bool set_dir,
-                  sipline_sdp_dir dir) {
+void sipline__sdp_mline(sipline__sdp_out *o, const sipline_sdp_media *m,
+                        uint16_t port) {
   sipline__sdp_puts(o, "m=");
   sipline__sdp_putpl(o, m->media);
   sipline__sdp_puts(o, " ");
-  sipline__sdp_putu(o, m->port);
-  if (m->nports) {
+  sipline__sdp_putu(o, port);
+  if (m->nports && port == m->port) {
     sipline__sdp_puts(o, "/");
     sipline__sdp_putu(o, m->nports);
   }
@@ -148,6 +148,11 @@ static void media(sipline__sdp_out *o, const sipline_sdp_media *m, bool set_dir,
     sipline__sdp_putpl(o, m->fmt[f]);
   }
   sipline__sdp_eol(o);
+}
+
+static void media(sipline__sdp_out *o, const sipline_sdp_media *m, bool set_dir,
+                  sipline_sdp_dir dir) {
+  sipline__sdp_mline(o, m, m->port);
   if (m->i.p)
     line(o, "i=", m->i);
   for (unsigned c = 0; c < m->n_c; c++)
@@ -156,6 +161,14 @@ static void media(sipline__sdp_out *o, const sipline_sdp_media *m, bool set_dir,
   if (m->k.p)
     line(o, "k=", m->k);
   attrs(o, m->a, m->n_a, set_dir);
+  if (set_dir && dir != SIPLINE_SDP_SENDRECV) {
+    /* The added line must keep the section within the parser's bound. */
+    unsigned kept = 0;
+    for (unsigned i = 0; i < m->n_a; i++)
+      kept += !sipline__sdp_is_dir(m->a[i].name, NULL);
+    if (kept == SIPLINE_SDP_MAX_ATTR && !o->err)
+      o->err = SIPLINE_ERR_TOOBIG;
+  }
   /* sendrecv is the default and stays unwritten, as make_offer does, so
    * resuming to the text we offered first keeps its version. */
   if (set_dir && dir != SIPLINE_SDP_SENDRECV) {

@@ -37,6 +37,11 @@ void sipline__sdp_putu(sipline__sdp_out *o, uint64_t v);
 /* Ends a line with CRLF (which put itself refuses). */
 void sipline__sdp_eol(sipline__sdp_out *o);
 
+/* An m= line of section m with the given port; its /nports only when the
+ * port is its own (a rejection writes a bare 0). */
+void sipline__sdp_mline(sipline__sdp_out *o, const sipline_sdp_media *m,
+                        uint16_t port);
+
 /* Printer options for the offer/answer helpers. */
 typedef struct sipline__sdp_popt {
   bool skip_vo;    /* leave out v= and o= (the caller prepends them) */

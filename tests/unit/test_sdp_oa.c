@@ -430,6 +430,28 @@ static void test_ipv6(void **state) {
                    SIPLINE_ERR_MALFORMED);
 }
 
+/* t= copied (§6), rtcp-mux agreed, and the RFC 2543 hold by 0.0.0.0. */
+static void test_time_mux_old_hold(void **state) {
+  (void)state;
+  sipline_sdp_origin o = {"me", 1, 1, 0, false};
+  sipline_sdp_local_media m = our_audio;
+  m.rtcp_mux = true;
+  const sipline_sdp_local l = {"192.0.2.1", NULL, &m, 1};
+  parse(&sa, "v=0\r\no=x 1 1 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 "
+             "0.0.0.0\r\nt=3034423619 3042462419\r\n"
+             "m=audio 5000 RTP/AVP 0\r\na=rtcp-mux\r\n");
+  assert_true(sipline_sdp_make_answer(&sa, &l, &o, out, sizeof(out)) > 0);
+  assert_non_null(strstr(out, "\r\nt=3034423619 3042462419\r\n"));
+  assert_non_null(strstr(out, "\r\na=rtcp-mux\r\n"));
+  parse(&sb, out);
+  sipline_sdp_result r;
+  assert_int_equal(sipline_sdp_negotiated(&sb, &sa, 0, &r), 0);
+  assert_true(r.active);
+  assert_true(r.rtcp_mux);
+  assert_int_equal(r.rtcp_port, 5000);
+  assert_int_equal(r.dir, SIPLINE_SDP_RECVONLY); /* they hold us */
+}
+
 static void test_versions_hold_resume(void **state) {
   (void)state;
   sipline_sdp_origin o = {"me", 42, 100, 0, false};
@@ -482,6 +504,26 @@ static void test_versions_hold_resume(void **state) {
   assert_int_equal(sipline_sdp_set_direction(&sa, 2, SIPLINE_SDP_INACTIVE, &o,
                                              out, sizeof(out)),
                    SIPLINE_ERR_INVAL);
+  /* A section already at 64 attributes cannot take its direction line
+   * (the output would not parse); with 63 it can. Found by the fuzzer. */
+  static char big[8192];
+  for (int count = 63; count <= 64; count++) {
+    int len = snprintf(big, sizeof(big),
+                       "v=0\r\no=me 42 1 IN IP4 192.0.2.1\r\ns=-\r\n"
+                       "t=0 0\r\nm=audio 1 RTP/AVP 0\r\n");
+    for (int i = 0; i < count; i++)
+      len += snprintf(big + len, sizeof(big) - (size_t)len, "a=x%d\r\n", i);
+    parse(&sa, big);
+    ptrdiff_t n = sipline_sdp_set_direction(&sa, 0, SIPLINE_SDP_INACTIVE, &o,
+                                            out, sizeof(out));
+    if (count == 63) {
+      assert_true(n > 0);
+      parse(&sb, out);
+      assert_int_equal(sb.m[0].n_a, 64);
+    } else {
+      assert_int_equal(n, SIPLINE_ERR_TOOBIG);
+    }
+  }
 }
 
 static void test_errors(void **state) {
@@ -508,6 +550,17 @@ static void test_errors(void **state) {
   m.n_codecs = 1;
   assert_int_equal(sipline_sdp_make_offer(&l, &o, out, sizeof(out)),
                    SIPLINE_ERR_INVAL);
+  static sipline_sdp_codec many[SIPLINE_SDP_MAX_CODECS + 1];
+  for (unsigned i = 0; i <= SIPLINE_SDP_MAX_CODECS; i++)
+    many[i] = (sipline_sdp_codec){96 + i, "x", 8000, 0, "a=b"};
+  m.codecs = many;
+  m.n_codecs = SIPLINE_SDP_MAX_CODECS;
+  assert_true(sipline_sdp_make_offer(&l, &o, out, sizeof(out)) > 0);
+  parse(&sa, out); /* 16 rtpmap + 16 fmtp lines still parse */
+  m.n_codecs = SIPLINE_SDP_MAX_CODECS + 1;
+  assert_int_equal(sipline_sdp_make_offer(&l, &o, out, sizeof(out)),
+                   SIPLINE_ERR_INVAL);
+  o = (sipline_sdp_origin){"me", 1, 1, 0, false};
   o.username = "two words";
   assert_int_equal(sipline_sdp_make_offer(&our_local, &o, out, sizeof(out)),
                    SIPLINE_ERR_INVAL);
@@ -546,6 +599,7 @@ int main(void) {
       cmocka_unit_test(test_directions),
       cmocka_unit_test(test_srtp),
       cmocka_unit_test(test_ipv6),
+      cmocka_unit_test(test_time_mux_old_hold),
       cmocka_unit_test(test_versions_hold_resume),
       cmocka_unit_test(test_errors),
   };
