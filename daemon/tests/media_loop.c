@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <spandsp.h>
 
 #include "media/media.h"
 
@@ -112,13 +113,16 @@ static sipline_media_stats stats(sipline_media *m) {
   return s;
 }
 
+static bool inband; /* the next sessions detect in-band DTMF */
+
 static sipline_media *new_session(pair *t, const char *ip) {
   sipline_media_opts o = {.local_ip = ip,
                           .port_min = 40000,
                           .port_max = 44999,
                           .rand = test_rand,
                           .on_dtmf = on_dtmf,
-                          .arg = t};
+                          .arg = t,
+                          .inband_dtmf = inband};
   sipline_media *m = NULL;
   assert_int_equal(sipline_media_new(&m, &t->loop, &o), 0);
   struct sockaddr_storage ss;
@@ -571,6 +575,45 @@ static void test_relay(void **state) {
   pair_close(&t);
 }
 
+/* In-band DTMF (spandsp's detector on what B plays out): A plays a file
+ * of DTMF tones spandsp generated, with no telephone-event at all. */
+static void test_inband_dtmf(void **state) {
+  (void)state;
+  char file[600];
+  path(file, sizeof file, "dtmf_inband.wav");
+  SF_INFO info = {.samplerate = 8000,
+                  .channels = 1,
+                  .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+  SNDFILE *sf = sf_open(file, SFM_WRITE, &info);
+  assert_non_null(sf);
+  dtmf_tx_state_t *tx = dtmf_tx_init(NULL);
+  dtmf_tx_put(tx, "4567", -1);
+  int16_t buf[160];
+  int n;
+  while ((n = dtmf_tx(tx, buf, 160)) > 0)
+    sf_write_short(sf, buf, n);
+  memset(buf, 0, sizeof buf);
+  for (int i = 0; i < 10; i++) /* 200 ms of silence after */
+    sf_write_short(sf, buf, 160);
+  dtmf_tx_free(tx);
+  sf_close(sf);
+  inband = true;
+  pair t;
+  pair_init(&t, "127.0.0.1");
+  inband = false;
+  sipline_media_params pa = to(t.b, 8), pb = to(t.a, 8);
+  pa.dtmf_pt = pb.dtmf_pt = -1;
+  assert_int_equal(sipline_media_set(t.a, &pa), 0);
+  assert_int_equal(sipline_media_set(t.b, &pb), 0);
+  assert_int_equal(sipline_media_play_file(t.a, file, false), 0);
+  assert_true(run_until(&t, a_done, 10000));
+  run_until(&t, four_digits, 2000);
+  printf("  inband: digits \"%.*s\"\n", (int)t.nd, t.digits);
+  assert_int_equal(t.nd, 4);
+  assert_memory_equal(t.digits, "4567", 4);
+  pair_close(&t);
+}
+
 static void test_api_errors(void **state) {
   (void)state;
   pair t;
@@ -628,6 +671,7 @@ int main(void) {
       cmocka_unit_test(test_port_change),
       cmocka_unit_test(test_direction),
       cmocka_unit_test(test_relay),
+      cmocka_unit_test(test_inband_dtmf),
       cmocka_unit_test(test_api_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
