@@ -113,6 +113,7 @@ typedef struct sipline_media_stats {
   bool remote_bye;               /* an RTCP BYE came */
   int32_t peer_lost;             /* from the peer's last report block */
   uint32_t peer_jitter;
+  uint32_t rtt_ms; /* from the peer's LSR/DLSR, 0: none */
 } sipline_media_stats;
 
 /* Creates a session bound to an even/odd UDP port pair and starts its

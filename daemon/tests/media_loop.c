@@ -468,6 +468,48 @@ static void test_direction(void **state) {
   pair_close(&t);
 }
 
+/* Symmetric RTP, rtcp-mux and a dual-stack socket: A is bound to "::" and
+ * reaches B (IPv4) through the v4-mapped address; B was told a wrong port
+ * for A and learns the right one from A's packets; RTCP shares the RTP
+ * ports both ways. */
+static bool a_heard(pair *t) {
+  return stats(t->a).recorded >= 8000 && stats(t->a).rtcp_recv >= 1 &&
+         stats(t->b).rtcp_recv >= 1;
+}
+
+static void test_symmetric_mux_dualstack(void **state) {
+  (void)state;
+  pair t;
+  memset(&t, 0, sizeof t);
+  uv_loop_init(&t.loop);
+  t.a = new_session(&t, "::");
+  t.b = new_session(&t, "127.0.0.1");
+  sipline_media_params pa = to(t.b, 0), pb = to(t.a, 0);
+  struct sockaddr_in *b4 = (struct sockaddr_in *)&pb.remote;
+  memset(&pb.remote, 0, sizeof pb.remote);
+  uv_ip4_addr("127.0.0.1", 9, b4); /* discard: nobody there */
+  pa.rtcp_mux = pb.rtcp_mux = true;
+  pb.symmetric = true;
+  char wav[600];
+  path(wav, sizeof wav, "symmetric.wav");
+  assert_int_equal(sipline_media_set(t.a, &pa), 0);
+  assert_int_equal(sipline_media_set(t.b, &pb), 0);
+  assert_int_equal(sipline_media_record(t.a, wav), 0);
+  sipline_media_play_tone(t.b, TONE_HZ, TONE_DBM0);
+  assert_true(run_until(&t, a_heard, 10000));
+  sipline_media_record(t.a, NULL);
+  tone r = measure(wav);
+  sipline_media_stats sa = stats(t.a), sb = stats(t.b);
+  printf("  symmetric: B latched onto A; A got %llu RTP, RTCP muxed "
+         "%llu/%llu, RTT %u ms; %.1f Hz, %.2f dBm0\n",
+         (unsigned long long)sa.pkts_recv, (unsigned long long)sa.rtcp_recv,
+         (unsigned long long)sb.rtcp_recv, sa.rtt_ms, r.hz, r.dbm0);
+  assert_true(r.hz > TONE_HZ - 10 && r.hz < TONE_HZ + 10);
+  assert_true(fabs(r.dbm0 - TONE_DBM0) < 1.0);
+  assert_int_equal(sa.pkts_dropped, 0);
+  pair_close(&t);
+}
+
 /* ---- a lossy relay ------------------------------------------------------ */
 
 typedef struct relay {
@@ -672,6 +714,7 @@ int main(void) {
       cmocka_unit_test(test_srtp_wrong_key),
       cmocka_unit_test(test_port_change),
       cmocka_unit_test(test_direction),
+      cmocka_unit_test(test_symmetric_mux_dualstack),
       cmocka_unit_test(test_relay),
       cmocka_unit_test(test_inband_dtmf),
       cmocka_unit_test(test_api_errors),
