@@ -32,6 +32,7 @@ static void restart(sm_jb *jb) {
   for (unsigned i = 0; i < SM_JB_SLOTS; i++)
     jb->slot[i].used = false;
   jb->playing = false;
+  jb->ran = false;
   jb->misses = 0;
   jb->st.reset++;
 }
@@ -59,6 +60,15 @@ int sm_jb_put(sm_jb *jb, uint32_t ssrc, uint16_t seq, const uint8_t *p,
     }
     jb->have_ssrc = true;
     jb->ssrc = ssrc;
+  }
+  /* After an underrun, a straggler from before the last frame played is
+   * late, not the start of a new talk spurt. */
+  if (!jb->playing && jb->ran) {
+    int16_t d = sdiff(seq, jb->last);
+    if (d <= 0 && d >= -RESTART_JUMP) {
+      jb->st.late++;
+      return SM_JB_LATE;
+    }
   }
   bool empty = sm_jb_depth(jb) == 0;
   if (!jb->playing && empty) {
@@ -121,9 +131,11 @@ int sm_jb_get(sm_jb *jb, uint8_t out[SM_JB_FRAME], size_t *n) {
   uint16_t want = jb->next++;
   if (s->used && s->seq == want) {
     s->used = false;
+    jb->last = want;
     memcpy(out, s->data, s->len);
     *n = s->len;
     jb->misses = 0;
+    jb->ran = true;
     jb->st.played++;
     return SM_JB_FRAME_OK;
   }

@@ -477,6 +477,13 @@ static void on_rtcp(sipline_media *m, uint8_t *p, int n,
     if (in.rb[i].ssrc == m->ssrc) {
       m->st.peer_lost = in.rb[i].lost;
       m->st.peer_jitter = in.rb[i].jitter;
+      if (in.rb[i].lsr) {
+        /* RFC 3550 6.4.1: RTT = A - LSR - DLSR, in 1/65536 s */
+        uint32_t a = (uint32_t)(ntp_now() >> 16);
+        uint32_t rtt = a - in.rb[i].lsr - in.rb[i].dlsr;
+        if (rtt < 0x80000000u)
+          m->st.rtt_ms = (uint32_t)((uint64_t)rtt * 1000 / 65536);
+      }
     }
 }
 

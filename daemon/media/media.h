@@ -10,12 +10,12 @@
  * What it does: G.711 PCMU (PT 0) and PCMA (PT 8) at 8 kHz with 20 ms
  * packets; RFC 4733 telephone-events sent (end packet sent three times)
  * and received; symmetric RTP (optional); a fixed 40 ms jitter buffer with
- * a simple concealment (the last frame repeated, fading); RTCP SR/RR with SDES CNAME every ~5 s
- * (RFC 3550 randomised interval) and a BYE at the end, on port+1 or muxed
- * (RFC 5761); SRTP with SDES keys (RFC 4568, AES_CM_128_HMAC_SHA1_80) via
- * libsrtp2. Sources: a sound file (libsndfile; converted to 8 kHz mono),
- * a tone or silence; sink: a WAV recording (8 kHz mono 16-bit) of what is
- * played out.
+ * a simple concealment (the last frame repeated, fading); RTCP SR/RR with SDES
+ * CNAME every ~5 s (RFC 3550 randomised interval) and a BYE at the end, on
+ * port+1 or muxed (RFC 5761); SRTP with SDES keys (RFC 4568,
+ * AES_CM_128_HMAC_SHA1_80) via libsrtp2. Sources: a sound file (libsndfile;
+ * converted to 8 kHz mono), a tone or silence; sink: a WAV recording (8 kHz
+ * mono 16-bit) of what is played out.
  *
  * Ownership: the session belongs to its creator; sipline_media_del()
  * sends the RTCP BYE and closes the sockets, and the memory is freed from
@@ -113,6 +113,7 @@ typedef struct sipline_media_stats {
   bool remote_bye;               /* an RTCP BYE came */
   int32_t peer_lost;             /* from the peer's last report block */
   uint32_t peer_jitter;
+  uint32_t rtt_ms; /* from the peer's LSR/DLSR, 0: none */
 } sipline_media_stats;
 
 /* Creates a session bound to an even/odd UDP port pair and starts its

@@ -184,6 +184,8 @@ typedef struct sm_jb_stats {
 typedef struct sm_jb {
   unsigned prefetch, max;
   bool have_ssrc, playing;
+  bool ran;      /* played since the last restart: `last` is valid */
+  uint16_t last; /* the last sequence number played */
   uint32_t ssrc;
   uint16_t next;   /* next sequence number to play */
   uint16_t hi;     /* highest sequence number stored */
