@@ -979,6 +979,7 @@ static void drain(sim *s) {
       double t0 = cpu_now();
       got = sipline_ua_poll_event(s->ua, &ev);
       s->stats.ua_cpu_s += cpu_now() - t0;
+      s->stats.ua_calls++;
       if (got <= 0)
         break;
       progress = 1;
@@ -995,6 +996,7 @@ static void drain(sim *s) {
       double t0 = cpu_now();
       n = sipline_ua_pull_tx(s->ua, &p, &d, s->now);
       s->stats.ua_cpu_s += cpu_now() - t0;
+      s->stats.ua_calls++;
       if (n < 0)
         break;
       progress = 1;
@@ -1753,6 +1755,7 @@ int sim_run_until(sim *s, sipline_tstamp until, char *err, size_t cap) {
     double t0 = cpu_now();
     r = sipline_ua_start(s->ua, 0);
     s->stats.ua_cpu_s += cpu_now() - t0;
+    s->stats.ua_calls++;
     if (r < 0) {
       snprintf(err, cap, "sipline_ua_start: %s", sipline_strerror(r));
       return 1;
@@ -1813,6 +1816,7 @@ int sim_run_until(sim *s, sipline_tstamp until, char *err, size_t cap) {
                                 .sdp_len = sizeof offer - 1};
       r = sipline_ua_call(s->ua, &cp, &c->id, s->now);
       s->stats.ua_cpu_s += cpu_now() - t0;
+      s->stats.ua_calls++;
       c->placed = 1;
       if (r < 0) {
         c->hung = 1;
