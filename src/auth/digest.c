@@ -3,6 +3,7 @@
  * §3.4) on top of OpenSSL's EVP, plus small text helpers the client and the
  * server share.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -68,18 +69,43 @@ size_t sipline_digest_alg_hexlen(sipline_digest_alg a) {
 
 /* The EVP digest for an algorithm. SHA-512/256 is the truncated SHA-512 with
  * its own initial values (FIPS 180-4 §5.3.6), not a truncated SHA-512: that
- * mix-up is what RFC 7616 erratum 4897 is about. */
+ * mix-up is what RFC 7616 erratum 4897 is about.
+ *
+ * OpenSSL 3 looks the implementation up again on every EVP_DigestInit_ex
+ * given EVP_md5() and friends (an implicit fetch: a third of a pre-
+ * authenticated REGISTER's cost), so each is fetched once and kept for the
+ * life of the process; the compare-exchange keeps that safe when several
+ * threads run UAs (the loser frees its copy). */
+static _Atomic(EVP_MD *) md_cache[3];
+
 static const EVP_MD *evp_md(sipline_digest_alg a) {
+  size_t i;
+  const char *name;
+  const EVP_MD *legacy;
   switch (sipline__digest_base(a)) {
   case SIPLINE_DIGEST_MD5:
-    return EVP_md5();
+    i = 0, name = "MD5", legacy = EVP_md5();
+    break;
   case SIPLINE_DIGEST_SHA256:
-    return EVP_sha256();
+    i = 1, name = "SHA2-256", legacy = EVP_sha256();
+    break;
   case SIPLINE_DIGEST_SHA512_256:
-    return EVP_sha512_256();
+    i = 2, name = "SHA2-512/256", legacy = EVP_sha512_256();
+    break;
   default:
     return NULL;
   }
+  EVP_MD *m = atomic_load_explicit(&md_cache[i], memory_order_acquire);
+  if (m)
+    return m;
+  EVP_MD *f = EVP_MD_fetch(NULL, name, NULL);
+  if (!f)
+    return legacy; /* slower, same result */
+  if (!atomic_compare_exchange_strong(&md_cache[i], &m, f)) {
+    EVP_MD_free(f);
+    return m;
+  }
+  return f;
 }
 
 void sipline__hex(const uint8_t *in, size_t n, char *out) {

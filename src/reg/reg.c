@@ -208,11 +208,17 @@ static sipline__req_spec spec_of(reg_line *ln, const reg_rq *q,
   };
 }
 
-/* Builds the REGISTER of q into b (a fresh branch and the next CSeq). */
-static void build_register(reg_line *ln, const reg_rq *q, sipline__buf *b) {
+/* Builds the REGISTER of q into b (a fresh branch and the next CSeq);
+ * fills what the transaction layer would otherwise parse out of it. */
+static void build_register(reg_line *ln, const reg_rq *q, sipline__buf *b,
+                           sipline__ctx_params *p) {
   char branch[SIPLINE__BRANCH_LEN + 1];
   sipline__ua_new_branch(ln->m->ua, branch);
   sipline__req_spec s = spec_of(ln, q, branch);
+  s.branch_at = &p->branch_off;
+  p->branch_len = SIPLINE__BRANCH_LEN;
+  p->method = SIPLINE_METHOD_REGISTER;
+  p->cseq = ln->cseq + 1;
   s.method = SIPLINE_PL("REGISTER");
   s.from.tag = (sipline_pl){ln->tag, SIPLINE__TAG_LEN};
   s.to = s.from;
@@ -252,21 +258,19 @@ static int rq_start(reg_line *ln, reg_rq *q, sipline_tstamp now) {
   sipline_ua *ua = ln->m->ua;
   sipline__buf b;
   sipline_path path;
+  sipline__ctx_params p = {.path = &path, .cb = on_ctx, .arg = q};
   sipline__buf_init(&b, ua->mem);
   if (q->slot == SIPLINE__POL_KA)
     build_options(ln, q, &b);
   else
-    build_register(ln, q, &b);
+    build_register(ln, q, &b, &p);
   if (b.err) {
     sipline__buf_free(&b);
     return SIPLINE_ERR_NOMEM;
   }
   path_of(q->srv, &path);
-  sipline__ctx_params p = {.path = &path,
-                           .req = b.p,
-                           .len = b.len,
-                           .cb = on_ctx,
-                           .arg = q};
+  p.req = b.p;
+  p.len = b.len;
   int r = sipline__ua_request(ua, &p, now, &q->ctx);
   sipline__buf_free(&b);
   return r;
@@ -295,8 +299,6 @@ static int hdr_uint(const sipline_msg *m, sipline_hdr_id id, uint32_t *out) {
  */
 static uint32_t granted_expires(reg_line *ln, const sipline_msg *m) {
   sipline_ua *ua = ln->m->ua;
-  char port[8];
-  snprintf(port, sizeof port, "%u", sipline__ua_local_port(ua, ln->line));
   for (unsigned k = 0;; k++) {
     const sipline_hdr *h = sipline_msg_hdr(m, SIPLINE_HDR_CONTACT, k);
     if (!h)

@@ -474,20 +474,37 @@ int sipline__ctx_new(sipline__txl *txl, const sipline__ctx_params *p,
     txn_free(txl, t);
     return SIPLINE_ERR_NOMEM;
   }
-  sipline_msg m;
-  ptrdiff_t r =
-      sipline_msg_parse(&m, t->out.p, t->out.len, SIPLINE_PARSE_DATAGRAM, NULL);
-  if (r < 0 || !m.is_request || m.method == SIPLINE_METHOD_ACK ||
-      !has_cookie(m.via.branch) || !m.n_via) {
-    txn_free(txl, t);
-    return SIPLINE_ERR_INVAL;
+  if (p->branch_len) {
+    /* The builder said where things are: no second parse of what it has
+     * just written (the views point into our own copy, so are stable). */
+    const char *sp = memchr(t->out.p, ' ', t->out.len);
+    sipline_pl br = {t->out.p + p->branch_off, p->branch_len};
+    if (!sp || p->branch_off > t->out.len ||
+        p->branch_len > t->out.len - p->branch_off || !has_cookie(br) ||
+        p->method == SIPLINE_METHOD_ACK) {
+      txn_free(txl, t);
+      return SIPLINE_ERR_INVAL;
+    }
+    t->branch = br;
+    t->method = p->method;
+    t->method_name = (sipline_pl){t->out.p, (size_t)(sp - t->out.p)};
+    t->cseq = p->cseq;
+  } else {
+    sipline_msg m;
+    ptrdiff_t r = sipline_msg_parse(&m, t->out.p, t->out.len,
+                                    SIPLINE_PARSE_DATAGRAM, NULL);
+    if (r < 0 || !m.is_request || m.method == SIPLINE_METHOD_ACK ||
+        !has_cookie(m.via.branch) || !m.n_via) {
+      txn_free(txl, t);
+      return SIPLINE_ERR_INVAL;
+    }
+    /* The branch is a view into our own copy of the request: stable. */
+    t->branch = m.via.branch;
+    t->method = m.method;
+    t->method_name = m.method_name;
+    t->cseq = m.cseq;
   }
-  /* The branch is a view into our own copy of the request: stable. */
-  t->branch = m.via.branch;
-  t->method = m.method;
-  t->method_name = m.method_name;
-  t->cseq = m.cseq;
-  t->kind = m.method == SIPLINE_METHOD_INVITE ? K_ICT : K_NICT;
+  t->kind = t->method == SIPLINE_METHOD_INVITE ? K_ICT : K_NICT;
   t->state = t->kind == K_ICT ? S_CALLING : S_TRYING;
   t->path = *p->path;
   t->out_remote = p->path->remote;

@@ -112,6 +112,12 @@ typedef struct sipline__ctx_params {
   size_t len;
   sipline__ctx_cb cb;
   void *arg;
+  /* Optional, from a builder that knows them (sipline__req_build): where
+   * the top Via's branch is in req, the method and the CSeq number. With
+   * branch_len 0 the layer parses req to find them (and to check it). */
+  size_t branch_off, branch_len;
+  sipline_method method;
+  uint32_t cseq;
 } sipline__ctx_params;
 
 /*

@@ -167,6 +167,8 @@ int sipline__req_build(sipline_ua *ua, const sipline__req_spec *s,
   add_uri(b, &s->ruri);
   ADD(b, " SIP/2.0\r\n");
   sipline__ua_append_via(ua, b, s->line, s->tp, s->branch);
+  if (s->branch_at) /* the Via ends "<branch>;rport\r\n" */
+    *s->branch_at = b->len - strlen(s->branch) - (sizeof ";rport\r\n" - 1);
   if (s->proxy.len) {
     /* The outbound proxy as a loose router (RFC 3261 §8.1.2). */
     ADD(b, "Route: <sip:");

@@ -365,6 +365,7 @@ typedef struct sipline__req_spec {
   sipline_auth_client *auth; /* credentials from this cache, or NULL */
   sipline_pl content_type;  /* with a non-empty body */
   sipline_pl body;
+  size_t *branch_at;        /* out, optional: where the branch went in b */
 } sipline__req_spec;
 
 /*

@@ -64,6 +64,7 @@ static void drain(sim *s) {
       double t0 = sim__cpu_now();
       got = sipline_ua_poll_event(s->ua, &ev);
       s->stats.ua_cpu_s += sim__cpu_now() - t0;
+      s->stats.ua_calls++;
       if (got <= 0)
         break;
       progress = 1;
@@ -91,6 +92,7 @@ static void drain(sim *s) {
       double t0 = sim__cpu_now();
       n = sipline_ua_pull_tx(s->ua, &p, &d, s->now);
       s->stats.ua_cpu_s += sim__cpu_now() - t0;
+      s->stats.ua_calls++;
       if (n < 0)
         break;
       progress = 1;
@@ -129,6 +131,7 @@ static void place_due_calls(sim *s) {
                               .sdp_len = sizeof SIM_SDP - 1};
     r = sipline_ua_call(s->ua, &cp, &c->id, s->now);
     s->stats.ua_cpu_s += sim__cpu_now() - t0;
+    s->stats.ua_calls++;
     c->placed = 1;
     if (r < 0) {
       c->hung = 1;
@@ -195,6 +198,7 @@ int sim_run_until(sim *s, sipline_tstamp until, char *err, size_t cap) {
     double t0 = sim__cpu_now();
     r = sipline_ua_start(s->ua, 0);
     s->stats.ua_cpu_s += sim__cpu_now() - t0;
+    s->stats.ua_calls++;
     if (r < 0) {
       snprintf(err, cap, "sipline_ua_start: %s", sipline_strerror(r));
       return 1;

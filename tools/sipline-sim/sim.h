@@ -46,6 +46,8 @@ typedef struct sim_stats {
   uint64_t msgs_to_ua;
   uint64_t registers;
   uint64_t events;
+  /* Timed calls into the UA: each adds one CLOCK_PROCESS_CPUTIME_ID read
+   * (a system call) to ua_cpu_s, which bench_reg subtracts. */
   uint64_t ua_calls;
   double ua_cpu_s; /* CPU time spent inside sipline_ua_* calls */
 } sim_stats;
