@@ -447,3 +447,49 @@ int sd_call_cmd(sd *d, const char *cmd, unsigned id, int arg) {
     c->hold = 0;
   return rc;
 }
+
+cJSON *sd_call_status(sd *d, const struct sd_call *c) {
+  sipline_call_info ci;
+  if (sipline_ua_call_info(d->ua, c->id, &ci) != 0)
+    return NULL;
+  cJSON *o = cJSON_CreateObject();
+  if (!o)
+    return NULL;
+  cJSON_AddNumberToObject(o, "id", ci.id);
+  cJSON_AddNumberToObject(o, "line", ci.line);
+  cJSON_AddStringToObject(o, "state", sipline_call_state_name(ci.state));
+  cJSON_AddStringToObject(o, "direction", ci.outgoing ? "out" : "in");
+  cJSON_AddStringToObject(o, "peer", ci.peer);
+  cJSON_AddStringToObject(o, "server", ci.server);
+  cJSON_AddNumberToObject(o, "session_expires", ci.session_expires);
+  if (ci.refresher[0])
+    cJSON_AddStringToObject(o, "refresher", ci.refresher);
+  cJSON_AddBoolToObject(o, "peer_allows_update", ci.peer_allows_update);
+  cJSON_AddBoolToObject(o, "offer_pending", ci.offer_pending);
+  cJSON_AddBoolToObject(o, "hold", c->hold);
+  /* the codec and our direction, as agreed */
+  if (ci.local_sdp_len && ci.remote_sdp_len) {
+    sipline_sdp *lp = malloc(sizeof *lp), *rp = malloc(sizeof *rp);
+    sipline_sdp_result r;
+    if (lp && rp && sipline_sdp_parse(lp, ci.local_sdp, ci.local_sdp_len) == 0 &&
+        sipline_sdp_parse(rp, ci.remote_sdp, ci.remote_sdp_len) == 0 &&
+        sipline_sdp_negotiated(lp, rp, 0, &r) == 0 && r.active) {
+      char codec[40];
+      snprintf(codec, sizeof codec, "%.*s/%u", (int)r.codec.name.len,
+               r.codec.name.p ? r.codec.name.p : "", (unsigned)r.codec.rate);
+      cJSON_AddStringToObject(o, "codec", codec);
+      cJSON_AddStringToObject(o, "media_direction",
+                              sipline_sdp_dir_name(r.dir));
+    }
+    free(lp);
+    free(rp);
+  }
+  if (c->media) {
+    sipline_media_stats st;
+    sipline_media_stats_get(c->media, &st);
+    cJSON_AddNumberToObject(o, "pkts_sent", (double)st.pkts_sent);
+    cJSON_AddNumberToObject(o, "pkts_recv", (double)st.pkts_recv);
+    cJSON_AddNumberToObject(o, "lost", st.lost);
+  }
+  return o;
+}

@@ -672,6 +672,12 @@ static void status(sd *d, sd_ctlc *c) {
       continue;
     cJSON_AddItemToArray(lines, sj_line_status(&st, &d->ck, now));
   }
+  cJSON *calls = cJSON_AddArrayToObject(o, "calls");
+  for (unsigned i = 0; d->ua && i < d->n_calls; i++) {
+    cJSON *cj = sd_call_status(d, &d->calls[i]);
+    if (cj)
+      cJSON_AddItemToArray(calls, cj);
+  }
   ctl_reply_obj(c, o);
 }
 

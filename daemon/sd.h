@@ -92,6 +92,9 @@ int sd_call_media_files(sd *d, unsigned id, const char *play,
                         const char *record);
 /* Sends DTMF digits on a call (RFC 4733). */
 int sd_call_dtmf(sd *d, unsigned id, const char *digits);
+/* One call for `status`: id, line, state, peer, codec, direction,
+ * session timer, RTP counts. NULL when the core no longer knows it. */
+cJSON *sd_call_status(sd *d, const struct sd_call *c);
 /* Frees every call's media (at exit or before a new UA). */
 void sd_calls_free(sd *d);
 /* A core event about calls: ring, auto-answer, answer remote offers. */

@@ -37,6 +37,11 @@ sd_ctl b answer "$bid" --record "$IT_DIR/b.wav" >/dev/null || it_fail "answer re
 sd_wait_event a 5 '.event == "call" and .state == "confirmed"' >/dev/null ||
   it_fail "A's call was not confirmed"
 sleep 3
+# status lists the call with its codec and RTP counts
+cs=$(sd_ctl a --json status | jq -c ".calls[] | select(.id == $id)")
+[ "$(echo "$cs" | jq -r .state)" = confirmed ] && [ "$(echo "$cs" | jq -r .codec)" = PCMU/8000 ] &&
+  [ "$(echo "$cs" | jq -r .pkts_sent)" -gt 50 ] || it_fail "status does not show the call: $cs"
+sd_ctl a status | grep -q "PCMU/8000" || it_fail "siplinectl status prints no call row"
 sd_ctl a dtmf "$id" '123#' >/dev/null || it_fail "dtmf refused"
 sleep 1.5
 sd_ctl a hold "$id" >/dev/null || it_fail "hold refused"

@@ -161,6 +161,29 @@ static void print_status(const cJSON *o) {
              exp);
     }
   }
+  const cJSON *calls = cJSON_GetObjectItemCaseSensitive(o, "calls");
+  if (cJSON_GetArraySize(calls) > 0)
+    printf("\n  %-4s %-4s %-10s %-3s %-30s %-10s %-8s %-14s %s\n", "call",
+           "line", "state", "dir", "peer", "codec", "media", "session timer",
+           "rtp sent/recv");
+  const cJSON *k;
+  cJSON_ArrayForEach(k, calls) {
+    char st[32] = "-", rtp[48] = "-";
+    if (num(k, "session_expires", 0) > 0)
+      snprintf(st, sizeof st, "%.0fs %s", num(k, "session_expires", 0),
+               str(k, "refresher") ? str(k, "refresher") : "");
+    if (cJSON_GetObjectItemCaseSensitive(k, "pkts_sent"))
+      snprintf(rtp, sizeof rtp, "%.0f/%.0f", num(k, "pkts_sent", 0),
+               num(k, "pkts_recv", 0));
+    printf("  %-4.0f %-4.0f %-10s %-3s %-30.30s %-10s %-8s %-14s %s\n",
+           num(k, "id", 0), num(k, "line", 0),
+           str(k, "state") ? str(k, "state") : "?",
+           str(k, "direction") ? str(k, "direction") : "?",
+           str(k, "peer") ? str(k, "peer") : "?",
+           str(k, "codec") ? str(k, "codec") : "-",
+           str(k, "media_direction") ? str(k, "media_direction") : "-", st,
+           rtp);
+  }
 }
 
 static void print_event(const cJSON *o) {
