@@ -141,6 +141,28 @@ static int media_open(sd *d, struct sd_call *c) {
   return 0;
 }
 
+static void rand_bytes(void *arg, uint8_t *buf, size_t n) {
+  (void)arg;
+  RAND_bytes(buf, (int)n);
+}
+
+/* Secure_Call_Setting_n_: our SDES key for the call (made once). */
+static const char *call_key(const sd *d, struct sd_call *c) {
+  const sipline_line_cfg *lc = sipline_profile_line(d->profile, c->line);
+  if (!lc || !lc->secure_call)
+    return NULL;
+  if (!c->key[0]) {
+    char v[128];
+    if (sipline_media_sdes_new(v, sizeof v, 1, rand_bytes, NULL) < 0)
+      return NULL;
+    const char *k = strstr(v, "inline:");
+    if (!k)
+      return NULL;
+    snprintf(c->key, sizeof c->key, "%s", k);
+  }
+  return c->key;
+}
+
 static void local_caps(const sd *d, struct sd_call *c, sipline_sdp_dir dir,
                        sipline_sdp_local_media *lm, sipline_sdp_local *l) {
   struct sockaddr_storage ss;
@@ -155,6 +177,11 @@ static void local_caps(const sd *d, struct sd_call *c, sipline_sdp_dir dir,
                                   .te_pt = TE_PT,
                                   .dir = dir,
                                   .ptime = 20};
+  const char *key = call_key(d, c);
+  if (key) {
+    lm->crypto_suite = "AES_CM_128_HMAC_SHA1_80";
+    lm->crypto_key_params = key;
+  }
   *l = (sipline_sdp_local){.address = media_host(d), .media = lm,
                            .n_media = 1};
 }
@@ -193,6 +220,13 @@ static int make_answer(sd *d, struct sd_call *c, const char *offer, size_t len,
 }
 
 /* Applies an agreed session (ours and theirs) to the RTP stream. */
+/* "TAG SUITE KEY-PARAMS" of a crypto view, for the media engine. */
+static void crypto_text(const sipline_sdp_crypto *k, char *out, size_t cap) {
+  snprintf(out, cap, "%u %.*s %.*s", k->tag, (int)k->suite.len,
+           k->suite.p ? k->suite.p : "", (int)k->key_params.len,
+           k->key_params.p ? k->key_params.p : "");
+}
+
 static void apply(struct sd_call *c, const char *local, size_t llen,
                   const char *remote, size_t rlen) {
   if (!c->media || !local || !remote)
@@ -226,6 +260,13 @@ static void apply(struct sd_call *c, const char *local, size_t llen,
       inet_pton(AF_INET, host, &a->sin_addr);
     }
     mp.remote_rtcp_port = r.rtcp_port;
+    char lk[160], rk[160];
+    if (r.local_crypto.tag && r.remote_crypto.tag) {
+      crypto_text(&r.local_crypto, lk, sizeof lk);
+      crypto_text(&r.remote_crypto, rk, sizeof rk);
+      mp.srtp_local = lk;
+      mp.srtp_remote = rk;
+    }
     if (mp.pt != 0 && mp.pt != 8)
       mp.dir = SIPLINE_MEDIA_INACTIVE; /* not a codec we speak */
     int e = sipline_media_set(c->media, &mp);

@@ -73,6 +73,7 @@ typedef struct sd {
     sipline_sdp_origin origin;   /* our o= line across the call */
     char play[256], record[256]; /* what to send, where to record */
     char *inv_offer;             /* the INVITE's offer, until answered */
+    char key[64];                /* our SDES key params ("inline:...") */
     size_t inv_offer_len;
   } calls[256];
   unsigned n_calls;

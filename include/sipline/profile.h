@@ -68,6 +68,9 @@ typedef struct sipline_line_cfg {
   /* Auto_Answer_n_: answer incoming calls after this many seconds
    * (0..3600); UINT32_MAX (empty, No, Off) = off, the default. */
   uint32_t auto_answer;
+  /* Secure_Call_Setting_n_: calls offer RTP/SAVP with an SDES key
+   * (AES_CM_128_HMAC_SHA1_80) and take only SRTP (No by default). */
+  int secure_call;
 } sipline_line_cfg;
 
 /* An unknown tag, kept as read. */

@@ -151,6 +151,8 @@ static const tagdef line_tags[] = {
     L("Min_SE", K_U32, min_se, 90, 86400),
     /* Answer incoming calls after N s (the daemon's; Off by default). */
     L("Auto_Answer", K_OFFU32, auto_answer, 0, 3600),
+    /* SRTP with SDES keys (RFC 4568) on calls: the daemon's. */
+    L("Secure_Call_Setting", K_BOOL, secure_call, 0, 0),
 };
 
 /*

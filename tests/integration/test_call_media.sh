@@ -5,10 +5,16 @@
 # A sends DTMF 123#; A holds (UPDATE a=sendonly) and resumes; A hangs up.
 # Checked: the tone's frequency and level in B's recording (Goertzel,
 # tone.py), the digits B reports (RFC 4733), RTP counted both ways.
+# With "srtp" as $2 both lines have Secure_Call_Setting_1_=Yes: the call
+# offers and answers RTP/SAVP with SDES keys (RFC 4568) and the tone
+# crosses as SRTP.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 tp=${1:-udp}
-it_init "media-$tp"
+sec=${2:-}
+it_init "media-$tp$sec"
+SEC=()
+[ "$sec" = srtp ] && SEC=("Secure_Call_Setting_1_=Yes")
 it_need_daemon
 TONE="$(dirname "$0")/tone.py"
 
@@ -19,9 +25,11 @@ start_kamailio proxy "$kp" >/dev/null
 python3 "$TONE" gen "$IT_DIR/tone.wav" 1000 6
 T=$(it_tp_profile "$tp")
 it_profile "$IT_DIR/a.xml" "Proxy_1_=127.0.0.1:$kp" "User_ID_1_=1001" \
-  "Password_1_=secret1001" "Register_Expires_1_=60" "SIP_Transport_1_=$T"
+  "Password_1_=secret1001" "Register_Expires_1_=60" "SIP_Transport_1_=$T" \
+  "${SEC[@]}"
 it_profile "$IT_DIR/b.xml" "Proxy_1_=127.0.0.1:$kp" "User_ID_1_=1002" \
-  "Password_1_=secret1002" "Register_Expires_1_=60" "SIP_Transport_1_=$T"
+  "Password_1_=secret1002" "Register_Expires_1_=60" "SIP_Transport_1_=$T" \
+  "${SEC[@]}"
 start_siplined a "$IT_DIR/a.xml" "$pa"
 start_siplined b "$IT_DIR/b.xml" "$pb"
 sd_wait_event a 10 '.event == "registered"' >/dev/null || it_fail "A did not register"
@@ -64,8 +72,12 @@ ra=$(echo "$ma" | jq .pkts_recv) sb=$(echo "$mb" | jq .pkts_sent)
 rb=$(echo "$mb" | jq .pkts_recv)
 [ "$rb" -ge 150 ] || it_fail "B received only $rb RTP packets"
 [ "$ra" -ge 150 ] || it_fail "A received only $ra RTP packets (B's silence)"
+if [ "$sec" = srtp ]; then
+  [ "$(sd_count b '.event == "call_sdp" and .state == "answer" and .from == "local" and ((.sdp // "") | test("RTP/SAVP")) and ((.sdp // "") | test("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"))')" -ge 1 ] ||
+    it_fail "B's answer is not RTP/SAVP with an SDES key"
+fi
 it_log "B heard: $m; digits $digits; RTP A<-B $ra, B<-A $rb (B sent $sb)"
-echo "MEASURE call_media_$tp: $m digits=$digits rtp_b_recv=$rb rtp_a_recv=$ra"
+echo "MEASURE call_media_$tp$sec: $m digits=$digits rtp_b_recv=$rb rtp_a_recv=$ra"
 stop_siplined a
 stop_siplined b
-echo "PASS call_media_$tp"
+echo "PASS call_media_$tp$sec"
