@@ -117,14 +117,14 @@ void sipline__hex(const uint8_t *in, size_t n, char *out) {
   out[2 * n] = '\0';
 }
 
-int sipline__digest_hex(sipline_digest_alg alg, const sipline_pl *parts,
-                        size_t n, char *hex) {
+/* One hash of parts joined by ':' into lowercase hex, on a context the
+ * caller owns (EVP_DigestInit_ex resets it, so a response's three hashes
+ * share one context instead of allocating and freeing three). */
+static int hash_hex(EVP_MD_CTX *ctx, sipline_digest_alg alg,
+                    const sipline_pl *parts, size_t n, char *hex) {
   const EVP_MD *md = evp_md(alg);
   if (!md)
     return SIPLINE_ERR_INVAL;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  if (!ctx)
-    return SIPLINE_ERR_CRYPTO;
   int ok = EVP_DigestInit_ex(ctx, md, NULL);
   for (size_t i = 0; ok && i < n; i++) {
     if (i)
@@ -136,12 +136,23 @@ int sipline__digest_hex(sipline_digest_alg alg, const sipline_pl *parts,
   unsigned int md_len = 0;
   if (ok)
     ok = EVP_DigestFinal_ex(ctx, md_out, &md_len);
-  EVP_MD_CTX_free(ctx);
   if (!ok || md_len * 2 != sipline_digest_alg_hexlen(alg))
     return SIPLINE_ERR_CRYPTO;
   sipline__hex(md_out, md_len, hex);
   OPENSSL_cleanse(md_out, sizeof(md_out));
   return 0;
+}
+
+int sipline__digest_hex(sipline_digest_alg alg, const sipline_pl *parts,
+                        size_t n, char *hex) {
+  if (!evp_md(alg))
+    return SIPLINE_ERR_INVAL;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  if (!ctx)
+    return SIPLINE_ERR_CRYPTO;
+  int err = hash_hex(ctx, alg, parts, n, hex);
+  EVP_MD_CTX_free(ctx);
+  return err;
 }
 
 int sipline_digest_ha1(sipline_digest_alg alg, sipline_pl username,
@@ -173,18 +184,23 @@ int sipline_digest_response(const sipline_digest_params *p,
   char ha1[SIPLINE_DIGEST_HEX_MAX + 1], ha2[SIPLINE_DIGEST_HEX_MAX + 1];
   char bh[SIPLINE_DIGEST_HEX_MAX + 1];
   int err;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  if (!ctx)
+    return SIPLINE_ERR_CRYPTO;
   if (p->password.p) {
-    err = sipline_digest_ha1(p->alg, p->username, p->realm, p->password, ha1);
+    sipline_pl a1[3] = {p->username, p->realm, p->password};
+    err = hash_hex(ctx, p->alg, a1, 3, ha1);
     if (err)
-      return err;
+      goto out;
   } else {
+    err = SIPLINE_ERR_INVAL;
     if (p->ha1.len != hl)
-      return SIPLINE_ERR_INVAL;
+      goto out;
     /* A stored HA1 may be upper-case; the hash input is lowercase hex. */
     for (size_t i = 0; i < hl; i++) {
       char ch = p->ha1.p[i];
       if (!is_hex(ch))
-        return SIPLINE_ERR_INVAL;
+        goto out;
       ha1[i] = (ch >= 'A' && ch <= 'F') ? (char)(ch + 32) : ch;
     }
     ha1[hl] = '\0';
@@ -192,25 +208,25 @@ int sipline_digest_response(const sipline_digest_params *p,
   if (sipline__digest_is_sess(p->alg)) {
     /* RFC 7616 §3.4.2: the session key, HA1 = H(H(A1):nonce:cnonce). */
     sipline_pl s[3] = {{ha1, hl}, p->nonce, p->cnonce};
-    err = sipline__digest_hex(p->alg, s, 3, ha1);
+    err = hash_hex(ctx, p->alg, s, 3, ha1);
     if (err)
       goto out;
   }
   if (p->qop == SIPLINE_QOP_AUTH_INT) {
-    err = sipline__digest_hex(p->alg, &p->body, 1, bh);
+    err = hash_hex(ctx, p->alg, &p->body, 1, bh);
     if (err)
       goto out;
     sipline_pl a2[3] = {p->method, p->uri, {bh, hl}};
-    err = sipline__digest_hex(p->alg, a2, 3, ha2);
+    err = hash_hex(ctx, p->alg, a2, 3, ha2);
   } else {
     sipline_pl a2[2] = {p->method, p->uri};
-    err = sipline__digest_hex(p->alg, a2, 2, ha2);
+    err = hash_hex(ctx, p->alg, a2, 2, ha2);
   }
   if (err)
     goto out;
   if (p->qop == SIPLINE_QOP_NONE) {
     sipline_pl r[3] = {{ha1, hl}, p->nonce, {ha2, hl}};
-    err = sipline__digest_hex(p->alg, r, 3, out);
+    err = hash_hex(ctx, p->alg, r, 3, out);
   } else {
     char nc[9];
     static const char hx[] = "0123456789abcdef";
@@ -220,12 +236,13 @@ int sipline_digest_response(const sipline_digest_params *p,
     sipline_pl qop = p->qop == SIPLINE_QOP_AUTH ? SIPLINE_PL("auth")
                                                 : SIPLINE_PL("auth-int");
     sipline_pl r[6] = {{ha1, hl}, p->nonce, {nc, 8}, p->cnonce, qop, {ha2, hl}};
-    err = sipline__digest_hex(p->alg, r, 6, out);
+    err = hash_hex(ctx, p->alg, r, 6, out);
   }
 out:
   /* HA1 is as good as the password for this realm: do not leave it on the
    * stack. */
   OPENSSL_cleanse(ha1, sizeof(ha1));
+  EVP_MD_CTX_free(ctx);
   return err;
 }
 

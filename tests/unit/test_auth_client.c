@@ -322,6 +322,45 @@ static void test_nc_counting(void **state) {
   sipline_auth_client_del(c);
 }
 
+/* The client keeps HA1 per cached challenge (a refresh hashes twice, not
+ * three times): it must follow the realm and the algorithm, including a
+ * realm that moves to another algorithm and an -sess algorithm built on
+ * the kept HA1. Every header is recomputed from the password. */
+static void test_ha1_kept_per_challenge(void **state) {
+  (void)state;
+  sipline_rng_seed(&rng, 7);
+  sipline_auth_client *c = mk(0);
+  sipline_auth_req rq = req_of("REGISTER", "sip:r", "");
+  char out[1024], b[64];
+  static const char *const chs[] = {
+      "Digest realm=\"r\", nonce=\"N1\", qop=\"auth\"",
+      "Digest realm=\"r\", nonce=\"N2\", qop=\"auth\", "
+      "algorithm=SHA-256",
+      "Digest realm=\"r2\", nonce=\"N3\", qop=\"auth\", "
+      "algorithm=SHA-256",
+      "Digest realm=\"r2\", nonce=\"N4\", qop=\"auth\", "
+      "algorithm=MD5-sess, stale=true",
+      "Digest realm=\"r\", nonce=\"N5\", algorithm=SHA-512-256",
+  };
+  static const char *const algs[] = {"MD5", "SHA-256", "SHA-256", "MD5-sess",
+                                     "SHA-512-256"};
+  for (size_t k = 0; k < sizeof chs / sizeof chs[0]; k++) {
+    sipline_pl ch[] = {pl(chs[k])};
+    /* A new realm starts over; the same realm replaces its entry (and
+     * its HA1) in place. */
+    if (k == 2 || k == 4)
+      sipline_auth_client_reset(c);
+    assert_int_equal(sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, ch, 1),
+                     0);
+    for (int i = 0; i < 3; i++) {
+      assert_true(sipline_auth_client_header(c, 0, &rq, out, sizeof(out)) > 0);
+      check_header(out, "alice", "s3cr3t-pw", "REGISTER", pl(""));
+      assert_string_equal(param(out, "algorithm", b, sizeof(b)), algs[k]);
+    }
+  }
+  sipline_auth_client_del(c);
+}
+
 /* stale=true means: same credentials, new nonce. Without it after one
  * answer, the credentials were refused. */
 static void test_stale_and_refused(void **state) {
@@ -621,6 +660,7 @@ int main(void) {
       cmocka_unit_test(test_strongest),
       cmocka_unit_test(test_401_407),
       cmocka_unit_test(test_nc_counting),
+      cmocka_unit_test(test_ha1_kept_per_challenge),
       cmocka_unit_test(test_stale_and_refused),
       cmocka_unit_test(test_auth_int),
       cmocka_unit_test(test_rfc2069),
