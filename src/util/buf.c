@@ -45,6 +45,17 @@ int sipline__buf_reserve(sipline__buf *b, size_t extra) {
 }
 
 void sipline__buf_append(sipline__buf *b, const void *p, size_t n) {
+  /* The common case first: a builder sizes the buffer once, then makes a
+   * few dozen small appends per message. With a buffer allocated,
+   * len < cap always holds (room for the NUL), so n < cap - len cannot
+   * wrap and leaves room for n bytes and the NUL. */
+  if (!b->err && n < b->cap - b->len) {
+    if (n)
+      memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return;
+  }
   if (sipline__buf_reserve(b, n))
     return;
   if (n)
