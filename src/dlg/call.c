@@ -833,12 +833,13 @@ static void m_del(sipline_ua *ua, void *st) {
 
 static int m_shutdown(sipline_ua *ua, void *st, sipline_tstamp now) {
   dlg_mod *m = st;
-  /* Hang up everything; sess_end unlinks, so walk a snapshot of ids. */
-  unsigned ids[256], n = 0;
-  for (sess *s = m->calls; s && n < 256; s = s->next)
-    ids[n++] = s->id;
-  for (unsigned i = 0; i < n; i++)
-    sipline__dlg_hangup(ua, ids[i], now);
+  /* Hang up everything. A hangup may end (unlink and free) that call and
+   * no other, so the next one is taken first. (A snapshot of ids capped
+   * at 256 left the rest of a busy UA's calls up.) */
+  for (sess *s = m->calls, *next; s; s = next) {
+    next = s->next;
+    sipline__dlg_hangup(ua, s->id, now);
+  }
   return 0;
 }
 

@@ -155,7 +155,6 @@ struct sess {
   /* Session timer (timer.c). */
   uint32_t se;          /* the interval in s; 0: no session timer */
   uint8_t st_local;     /* we are the refresher */
-  uint8_t st_refreshing; /* a refresh of ours is in progress */
   sipline__timer t_st;
   sipline_tstamp st_due; /* when t_st fires */
   const char *end_reason; /* why our BYE went (static string) */
