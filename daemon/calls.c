@@ -61,13 +61,8 @@ static void on_dtmf(void *arg, sipline_media *m, char digit) {
   sd_emit(d, o);
 }
 
-static struct sd_call *add(sd *d, unsigned id, unsigned line) {
-  struct sd_call *c = find(d, id);
-  if (c)
-    return c;
-  if (d->n_calls == sizeof d->calls / sizeof d->calls[0])
-    return NULL;
-  c = &d->calls[d->n_calls++];
+/* A fresh call record: no media yet, our o= line started (RFC 3264 §5). */
+static void call_init(struct sd_call *c, unsigned id, unsigned line) {
   memset(c, 0, sizeof *c);
   c->id = id;
   c->line = line;
@@ -76,6 +71,16 @@ static struct sd_call *add(sd *d, unsigned id, unsigned line) {
   RAND_bytes((unsigned char *)&c->origin.sess_id, sizeof c->origin.sess_id);
   c->origin.sess_id &= 0x7fffffffffffull; /* a short decimal */
   c->origin.sess_version = 1;
+}
+
+static struct sd_call *add(sd *d, unsigned id, unsigned line) {
+  struct sd_call *c = find(d, id);
+  if (c)
+    return c;
+  if (d->n_calls == sizeof d->calls / sizeof d->calls[0])
+    return NULL;
+  c = &d->calls[d->n_calls++];
+  call_init(c, id, line);
   return c;
 }
 
@@ -194,8 +199,7 @@ static int make_offer(sd *d, struct sd_call *c, sipline_sdp_dir dir, char *out,
   sipline_sdp_local_media lm;
   sipline_sdp_local l;
   local_caps(d, c, dir, &lm, &l);
-  ptrdiff_t n = sipline_sdp_make_offer(&l, &c->origin, out, cap);
-  return n < 0 ? (int)n : (int)n;
+  return (int)sipline_sdp_make_offer(&l, &c->origin, out, cap);
 }
 
 /* Our answer to a remote offer; <0 when we cannot take it (488). */
@@ -219,6 +223,26 @@ static int make_answer(sd *d, struct sd_call *c, const char *offer, size_t len,
   return (int)n;
 }
 
+/*
+ * What our SDP and the peer's agree on for the (only) stream. The parse
+ * results are big and short-lived; r's views point into the SDP texts,
+ * which the caller keeps. 0, or an error (not SDP, no memory).
+ */
+static int agree(const char *local, size_t llen, const char *remote,
+                 size_t rlen, sipline_sdp_result *r) {
+  sipline_sdp *lp = malloc(sizeof *lp), *rp = malloc(sizeof *rp);
+  int e = lp && rp ? 0 : SIPLINE_ERR_NOMEM;
+  if (!e)
+    e = sipline_sdp_parse(lp, local, llen);
+  if (!e)
+    e = sipline_sdp_parse(rp, remote, rlen);
+  if (!e)
+    e = sipline_sdp_negotiated(lp, rp, 0, r);
+  free(lp);
+  free(rp);
+  return e;
+}
+
 /* Applies an agreed session (ours and theirs) to the RTP stream. */
 /* "TAG SUITE KEY-PARAMS" of a crypto view, for the media engine. */
 static void crypto_text(const sipline_sdp_crypto *k, char *out, size_t cap) {
@@ -229,13 +253,10 @@ static void crypto_text(const sipline_sdp_crypto *k, char *out, size_t cap) {
 
 static void apply(struct sd_call *c, const char *local, size_t llen,
                   const char *remote, size_t rlen) {
+  sipline_sdp_result r;
   if (!c->media || !local || !remote)
     return;
-  sipline_sdp *lp = malloc(sizeof *lp), *rp = malloc(sizeof *rp);
-  sipline_sdp_result r;
-  if (lp && rp && sipline_sdp_parse(lp, local, llen) == 0 &&
-      sipline_sdp_parse(rp, remote, rlen) == 0 &&
-      sipline_sdp_negotiated(lp, rp, 0, &r) == 0) {
+  if (agree(local, llen, remote, rlen, &r) == 0) {
     sipline_media_params mp = {.pt = (uint8_t)r.pt,
                                .dtmf_pt = r.te_pt,
                                .rtcp_mux = r.rtcp_mux,
@@ -277,8 +298,6 @@ static void apply(struct sd_call *c, const char *local, size_t llen,
       slog(SLOG_INFO, "call %u: media %s:%u pt %u %s", c->id, host, r.port,
            mp.pt, sipline_media_dir_name(mp.dir));
   }
-  free(lp);
-  free(rp);
 }
 
 /* After an offer/answer completed: the session as the core holds it. */
@@ -294,14 +313,7 @@ int sd_call_place(sd *d, unsigned line, const char *to, const char *play,
                   const char *record, unsigned *id) {
   /* The session is opened before the call has an id: a slot of its own. */
   struct sd_call tmp;
-  memset(&tmp, 0, sizeof tmp);
-  tmp.line = line;
-  tmp.origin.username = "siplined";
-  RAND_bytes((unsigned char *)&tmp.origin.sess_id,
-             sizeof tmp.origin.sess_id);
-  tmp.origin.sess_id &= 0x7fffffffffffull;
-  tmp.origin.sess_version = 1;
-  tmp.answer_at = SIPLINE_TSTAMP_NONE;
+  call_init(&tmp, 0, line);
   snprintf(tmp.play, sizeof tmp.play, "%s", play ? play : "");
   snprintf(tmp.record, sizeof tmp.record, "%s", record ? record : "");
   if (d->n_calls == sizeof d->calls / sizeof d->calls[0])
@@ -509,21 +521,16 @@ cJSON *sd_call_status(sd *d, const struct sd_call *c) {
   cJSON_AddBoolToObject(o, "offer_pending", ci.offer_pending);
   cJSON_AddBoolToObject(o, "hold", c->hold);
   /* the codec and our direction, as agreed */
-  if (ci.local_sdp_len && ci.remote_sdp_len) {
-    sipline_sdp *lp = malloc(sizeof *lp), *rp = malloc(sizeof *rp);
-    sipline_sdp_result r;
-    if (lp && rp && sipline_sdp_parse(lp, ci.local_sdp, ci.local_sdp_len) == 0 &&
-        sipline_sdp_parse(rp, ci.remote_sdp, ci.remote_sdp_len) == 0 &&
-        sipline_sdp_negotiated(lp, rp, 0, &r) == 0 && r.active) {
-      char codec[40];
-      snprintf(codec, sizeof codec, "%.*s/%u", (int)r.codec.name.len,
-               r.codec.name.p ? r.codec.name.p : "", (unsigned)r.codec.rate);
-      cJSON_AddStringToObject(o, "codec", codec);
-      cJSON_AddStringToObject(o, "media_direction",
-                              sipline_sdp_dir_name(r.dir));
-    }
-    free(lp);
-    free(rp);
+  sipline_sdp_result r;
+  if (ci.local_sdp_len && ci.remote_sdp_len &&
+      agree(ci.local_sdp, ci.local_sdp_len, ci.remote_sdp, ci.remote_sdp_len,
+            &r) == 0 &&
+      r.active) {
+    char codec[40];
+    snprintf(codec, sizeof codec, "%.*s/%u", (int)r.codec.name.len,
+             r.codec.name.p ? r.codec.name.p : "", (unsigned)r.codec.rate);
+    cJSON_AddStringToObject(o, "codec", codec);
+    cJSON_AddStringToObject(o, "media_direction", sipline_sdp_dir_name(r.dir));
   }
   if (c->media) {
     sipline_media_stats st;

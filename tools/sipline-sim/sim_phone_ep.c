@@ -23,10 +23,18 @@ typedef struct phone_ep {
   char name[96];
 } phone_ep;
 
+/* The wrapped registrar as an endpoint of its own, to call its ops. */
+static sim_endpoint inner_of(const sim_endpoint *ep, const phone_ep *pe) {
+  sim_endpoint e = ep ? *ep : (sim_endpoint){0};
+  e.ops = pe->inner;
+  e.impl = pe->inner_impl;
+  return e;
+}
+
 /* The registrar's state now (its last script entry at or before now). */
 static sim_ep_state inner_state(const sim *s, const phone_ep *pe) {
   sim_script_entry e, cur = {.state = SIM_EP_DOWN};
-  sim_endpoint tmp = {.impl = pe->inner_impl, .ops = pe->inner};
+  sim_endpoint tmp = inner_of(NULL, pe);
   for (size_t k = 0; pe->inner->script_entry &&
                      pe->inner->script_entry(&tmp, k, &e) == 0 && e.at <= s->now;
        k++)
@@ -85,9 +93,7 @@ static void p_rx(sim *s, sim_endpoint *ep, const sipline_path *p, int ci,
   int is_register = len >= 9 && !memcmp(data, "REGISTER ", 9);
   int ping = len && (data[0] == '\r' || data[0] == '\n');
   if (is_register || ping || inner_state(s, pe) == SIM_EP_DOWN) {
-    sim_endpoint tmp = *ep;
-    tmp.ops = pe->inner;
-    tmp.impl = pe->inner_impl;
+    sim_endpoint tmp = inner_of(ep, pe);
     pe->inner->rx(s, &tmp, p, ci, data, len);
     return;
   }
@@ -99,7 +105,7 @@ static void p_rx(sim *s, sim_endpoint *ep, const sipline_path *p, int ci,
 
 static sipline_tstamp p_next_due(const sim_endpoint *ep) {
   const phone_ep *pe = ep->impl;
-  sim_endpoint tmp = {.impl = pe->inner_impl, .ops = pe->inner};
+  sim_endpoint tmp = inner_of(NULL, pe);
   sipline_tstamp a = pe->inner->next_due ? pe->inner->next_due(&tmp)
                                          : SIPLINE_TSTAMP_NONE;
   sipline_tstamp b = sim_phone_next(pe->ph);
@@ -108,9 +114,7 @@ static sipline_tstamp p_next_due(const sim_endpoint *ep) {
 
 static void p_run_due(sim *s, sim_endpoint *ep) {
   phone_ep *pe = ep->impl;
-  sim_endpoint tmp = *ep;
-  tmp.ops = pe->inner;
-  tmp.impl = pe->inner_impl;
+  sim_endpoint tmp = inner_of(ep, pe);
   if (pe->inner->run_due)
     pe->inner->run_due(s, &tmp);
   if (sim_phone_next(pe->ph) <= s->now) {
@@ -121,22 +125,20 @@ static void p_run_due(sim *s, sim_endpoint *ep) {
 
 static int p_refuses(const sim_endpoint *ep) {
   const phone_ep *pe = ep->impl;
-  sim_endpoint tmp = {.impl = pe->inner_impl, .ops = pe->inner};
+  sim_endpoint tmp = inner_of(NULL, pe);
   return pe->inner->refuses_streams ? pe->inner->refuses_streams(&tmp) : 0;
 }
 
 static int p_script_entry(const sim_endpoint *ep, size_t k,
                           sim_script_entry *out) {
   const phone_ep *pe = ep->impl;
-  sim_endpoint tmp = {.impl = pe->inner_impl, .ops = pe->inner};
+  sim_endpoint tmp = inner_of(NULL, pe);
   return pe->inner->script_entry ? pe->inner->script_entry(&tmp, k, out) : -1;
 }
 
 static void p_del(sim_endpoint *ep) {
   phone_ep *pe = ep->impl;
-  sim_endpoint tmp = *ep;
-  tmp.ops = pe->inner;
-  tmp.impl = pe->inner_impl;
+  sim_endpoint tmp = inner_of(ep, pe);
   if (pe->inner->del)
     pe->inner->del(&tmp);
   sim_phone_del(pe->ph);
