@@ -246,7 +246,6 @@ static void on_event(sd *d, const sipline_event *ev) {
     break;
   case SIPLINE_EV_EXECUTE:
     on_execute(d, ev);
-    d->drive_again = 1; /* a Dial: INVITE is queued in the core */
     break;
   case SIPLINE_EV_NOTIFY:
     on_notify(d, ev);
@@ -254,7 +253,6 @@ static void on_event(sd *d, const sipline_event *ev) {
   case SIPLINE_EV_CALL:
   case SIPLINE_EV_CALL_SDP:
     sd_calls_on_event(d, ev);
-    d->drive_again = 1; /* what it sent is queued in the core: pull it */
     break;
   default:
     break;
@@ -297,9 +295,14 @@ void sd_drive(sd *d) {
         net_send(d, &path, p, (size_t)n);
     if (n != SIPLINE_ERR_AGAIN)
       slog(SLOG_WARN, "pull_tx: %s", sipline_strerror((int)n));
+    /* An event handler may call into the core (answer an offer, dial):
+     * what that queued is pulled on the next pass, not at the next wake-up
+     * (an UPDATE's 200 waited for the peer's retransmission). */
     sipline_event ev;
-    while (d->ua && sipline_ua_poll_event(d->ua, &ev) == 1)
+    while (d->ua && sipline_ua_poll_event(d->ua, &ev) == 1) {
       on_event(d, &ev);
+      d->drive_again = 1;
+    }
   } while (d->drive_again);
   d->driving = 0;
   if (d->ua && (d->stopping || d->reloading) &&
