@@ -105,21 +105,6 @@ static unsigned fields_of(sipline_event_type t, const char **text_key) {
   }
 }
 
-static const char *qtype_name(int q) {
-  switch (q) {
-  case SIPLINE_DNS_A:
-    return "A";
-  case SIPLINE_DNS_AAAA:
-    return "AAAA";
-  case SIPLINE_DNS_SRV:
-    return "SRV";
-  case SIPLINE_DNS_NAPTR:
-    return "NAPTR";
-  default:
-    return "?";
-  }
-}
-
 cJSON *sj_event(const sipline_event *ev, const sj_clock *ck) {
   const char *name = sipline_event_name(ev->type);
   char fallback[24];
@@ -157,7 +142,7 @@ cJSON *sj_event(const sipline_event *ev, const sj_clock *ck) {
   if (f & F_PRIO)
     cJSON_AddNumberToObject(o, "priority", ev->priority);
   if (f & F_QTYPE)
-    cJSON_AddStringToObject(o, "qtype", qtype_name(ev->qtype));
+    cJSON_AddStringToObject(o, "qtype", sipline_dns_qtype_name((sipline_dns_qtype)ev->qtype));
   if ((f & F_TEXT) && ev->text[0])
     cJSON_AddStringToObject(o, tk, ev->text);
   if (ev->type == SIPLINE_EV_CALL && ev->expires)

@@ -66,6 +66,9 @@ typedef enum sipline_dns_qtype {
   SIPLINE_DNS_NAPTR = 35,
 } sipline_dns_qtype;
 
+/* "A", "AAAA", "SRV", "NAPTR"; "?" for anything else. */
+const char *sipline_dns_qtype_name(sipline_dns_qtype q);
+
 /*
  * An event. Strings are NUL-terminated and empty when not used; which fields
  * a type uses is listed beside it above. line is 1-based, 0 when the event is

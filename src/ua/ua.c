@@ -166,6 +166,21 @@ const char *sipline_event_name(sipline_event_type t) {
   }
 }
 
+const char *sipline_dns_qtype_name(sipline_dns_qtype q) {
+  switch (q) {
+  case SIPLINE_DNS_A:
+    return "A";
+  case SIPLINE_DNS_AAAA:
+    return "AAAA";
+  case SIPLINE_DNS_SRV:
+    return "SRV";
+  case SIPLINE_DNS_NAPTR:
+    return "NAPTR";
+  default:
+    return "?";
+  }
+}
+
 /* ------------------------------------------------------------------ */
 /* services */
 

@@ -98,21 +98,6 @@ void sim__peer_name(const sim *s, const sipline_addr *a, char *out,
     snprintf(out, cap, "?");
 }
 
-static const char *qtype_name(int q) {
-  switch (q) {
-  case SIPLINE_DNS_A:
-    return "A";
-  case SIPLINE_DNS_AAAA:
-    return "AAAA";
-  case SIPLINE_DNS_SRV:
-    return "SRV";
-  case SIPLINE_DNS_NAPTR:
-    return "NAPTR";
-  default:
-    return "?";
-  }
-}
-
 void sim__print_wire(sim *s, const char *ev, const sipline_path *p,
                      const char *data, size_t len) {
   if (!wire_wanted(s))
@@ -211,7 +196,7 @@ void sim__print_event(sim *s, const sipline_event *ev) {
   case SIPLINE_EV_DNS_QUERY:
     sim__jint(b, "id", ev->id);
     sim__jstr(b, "name", ev->text);
-    sim__jstr(b, "qtype", qtype_name(ev->qtype));
+    sim__jstr(b, "qtype", sipline_dns_qtype_name((sipline_dns_qtype)ev->qtype));
     break;
   case SIPLINE_EV_KEEPALIVE:
     sim__jstr(b, "server", ev->server);
@@ -245,7 +230,7 @@ void sim__print_dns_answer(sim *s, const sipline_event *ev, size_t answers) {
   sim__line_begin(s, "dns_answer", ev->line);
   sim__jint(&s->line, "id", ev->id);
   sim__jstr(&s->line, "name", ev->text);
-  sim__jstr(&s->line, "qtype", qtype_name(ev->qtype));
+  sim__jstr(&s->line, "qtype", sipline_dns_qtype_name((sipline_dns_qtype)ev->qtype));
   sim__jint(&s->line, "answers", (long long)answers);
   line_out(s, 1);
 }
