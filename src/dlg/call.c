@@ -693,6 +693,16 @@ static sess *get(sipline_ua *ua, unsigned id, sipline_tstamp now) {
   return find(sipline__ua_module_state(ua, "dlg"), id);
 }
 
+/* The call id names and an SDP argument that is coherent (a length needs
+ * bytes): 0 with *out set, NOTFOUND or INVAL. */
+static int get_sdp_call(sipline_ua *ua, unsigned id, const char *sdp,
+                        size_t len, sipline_tstamp now, sess **out) {
+  *out = get(ua, id, now);
+  if (!*out)
+    return SIPLINE_ERR_NOTFOUND;
+  return len && !sdp ? SIPLINE_ERR_INVAL : 0;
+}
+
 int sipline__dlg_answer(sipline_ua *ua, unsigned id,
                         const sipline_call_answer *a, sipline_tstamp now) {
   sess *s = get(ua, id, now);
@@ -713,32 +723,23 @@ int sipline__dlg_reject(sipline_ua *ua, unsigned id, int status,
 
 int sipline__dlg_update(sipline_ua *ua, unsigned id, const char *sdp,
                         size_t len, sipline_tstamp now) {
-  sess *s = get(ua, id, now);
-  if (!s)
-    return SIPLINE_ERR_NOTFOUND;
-  if (len && !sdp)
-    return SIPLINE_ERR_INVAL;
-  return indlg_update(s, sdp, len, 0, now);
+  sess *s;
+  int e = get_sdp_call(ua, id, sdp, len, now, &s);
+  return e ? e : indlg_update(s, sdp, len, 0, now);
 }
 
 int sipline__dlg_reinvite(sipline_ua *ua, unsigned id, const char *sdp,
                           size_t len, sipline_tstamp now) {
-  sess *s = get(ua, id, now);
-  if (!s)
-    return SIPLINE_ERR_NOTFOUND;
-  if (len && !sdp)
-    return SIPLINE_ERR_INVAL;
-  return indlg_reinvite(s, sdp, len, 0, now);
+  sess *s;
+  int e = get_sdp_call(ua, id, sdp, len, now, &s);
+  return e ? e : indlg_reinvite(s, sdp, len, 0, now);
 }
 
 int sipline__dlg_sdp(sipline_ua *ua, unsigned id, const char *sdp, size_t len,
                      sipline_tstamp now) {
-  sess *s = get(ua, id, now);
-  if (!s)
-    return SIPLINE_ERR_NOTFOUND;
-  if (len && !sdp)
-    return SIPLINE_ERR_INVAL;
-  return indlg_sdp(s, sdp, len, now);
+  sess *s;
+  int e = get_sdp_call(ua, id, sdp, len, now, &s);
+  return e ? e : indlg_sdp(s, sdp, len, now);
 }
 
 int sipline__dlg_hangup(sipline_ua *ua, unsigned id, sipline_tstamp now) {
