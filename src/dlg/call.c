@@ -497,6 +497,16 @@ static void on_2xx(sess *s, sipline__ctx *ctx, const sipline_msg *rsp,
   st_arm(s, now);
 }
 
+/* A new INVITE of the call carries the initial offer again (after a
+ * challenge, a 422 or a failover): whatever an early dialog did with the
+ * last one is forgotten. 0, or the error of making the offer. */
+static int reoffer(sess *s) {
+  oa_rollback(s);
+  return s->inv_offer
+             ? oa_local_offer(s, s->inv_offer, s->inv_offer_len, "invite")
+             : 0;
+}
+
 static void on_inv(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
                    int err, sipline_tstamp now) {
   sess *s = arg;
@@ -540,20 +550,14 @@ static void on_inv(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
   if ((rsp->status == 401 || rsp->status == 407) && !s->hangup_req &&
       sess_take_challenge(s, rsp)) {
     drop_early(s, NULL);
-    oa_rollback(s);
-    if ((!s->inv_offer || oa_local_offer(s, s->inv_offer, s->inv_offer_len,
-                                         "invite") == 0) &&
-        send_invite(s, now) == 0)
+    if (reoffer(s) == 0 && send_invite(s, now) == 0)
       return;
   }
   if (rsp->status == 422 && !s->hangup_req && !s->tried_422 &&
       st_on_422(s, rsp)) {
     s->tried_422 = 1;
     drop_early(s, NULL);
-    oa_rollback(s);
-    if ((!s->inv_offer || oa_local_offer(s, s->inv_offer, s->inv_offer_len,
-                                         "invite") == 0) &&
-        send_invite(s, now) == 0) {
+    if (reoffer(s) == 0 && send_invite(s, now) == 0) {
       sess_event(s, "session_interval_raised", 422);
       return;
     }
@@ -564,9 +568,7 @@ static void on_inv(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
    * follows (R7). */
   sipline__ua_request_failed(ua, s->line, &s->tgt, rsp->status, now);
   if (rsp->status != 487 && rsp->status != 422 && resend(s, 0, now)) {
-    oa_rollback(s);
-    if (s->inv_offer)
-      oa_local_offer(s, s->inv_offer, s->inv_offer_len, "invite");
+    reoffer(s);
     return;
   }
   sess_end(s, rsp->status, s->hangup_req ? "cancelled" : reason, now);
