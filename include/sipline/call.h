@@ -106,8 +106,14 @@ int sipline_ua_call_reject(sipline_ua *ua, unsigned call_id, int status,
  * the INVITE's offer/answer is complete. sdp NULL: no offer (a session
  * refresh or a target refresh); otherwise an offer whose answer comes as an
  * event. A 491 is retried automatically after the RFC 3261 §14.1 delay; a
- * failure leaves the session as it was. Errors: NOTFOUND, STATE (no dialog
- * yet, an offer outstanding, or another UPDATE in progress), NOMEM.
+ * failure leaves the session as it was. A peer that answers UPDATE 501 or
+ * 405 (baresip 1.0.0) gets the same offer, or the current SDP when there
+ * is none, by re-INVITE (event reason "update_unsupported_reinvite" with
+ * that status), and in a confirmed dialog every later call of this
+ * function for that call goes by re-INVITE at once (the same reason,
+ * status 0); the answer then comes as for sipline_ua_call_reinvite.
+ * Errors: NOTFOUND, STATE (no dialog yet, an offer outstanding, or
+ * another UPDATE or re-INVITE in progress), NOMEM.
  */
 int sipline_ua_call_update(sipline_ua *ua, unsigned call_id, const char *sdp,
                            size_t sdp_len, sipline_tstamp now);

@@ -14,8 +14,9 @@
  * application, its issue #1169). A failed UPDATE or re-INVITE leaves the
  * session as it was (R15); 481 ends the call, 408 or no answer at all
  * ends it with a BYE (RFC 3261 §12.2.1.2). A peer that answers UPDATE
- * with 501/405 is not sent UPDATE again: the same offer goes by re-INVITE
- * (baresip 1.0.0 answers UPDATE 501).
+ * with 501/405 is not sent UPDATE again in that call: that offer, and
+ * every later one or refresh, goes by re-INVITE (baresip 1.0.0 answers
+ * UPDATE 501).
  */
 #include <stdio.h>
 #include <string.h>
@@ -206,6 +207,18 @@ int indlg_update(sess *s, const char *sdp, size_t len, int refresh,
                  sipline_tstamp now) {
   if (!can_update(s) || s->upd || (sdp && s->oa.st != OA_IDLE))
     return SIPLINE_ERR_STATE;
+  if (s->upd_refused && s->state == SIPLINE_CALL_CONFIRMED) {
+    /* The peer already answered an UPDATE of this call 501/405 (baresip
+     * 1.0.0 does, for every one): asking again would only cost a round
+     * trip, so the offer, or the current SDP for a refresh, goes by
+     * re-INVITE at once. Status 0: no response to this request said so. */
+    int r = sdp ? indlg_reinvite(s, sdp, len, refresh, now)
+                : indlg_reinvite(s, s->oa.local, s->oa.local_len, refresh,
+                                 now);
+    if (r == 0)
+      sess_event(s, "update_unsupported_reinvite", 0);
+    return r;
+  }
   if (sdp) {
     int e = oa_local_offer(s, sdp, len, "update");
     if (e)
@@ -374,12 +387,14 @@ static void on_update(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
     /* The peer does not take UPDATE: the same offer (or the refresh) goes
      * by re-INVITE (R16: "otherwise re-INVITE"). */
     s->peer_update = 0;
+    s->upd_refused = 1;
     if (!reinvite_busy(s) && s->state == SIPLINE_CALL_CONFIRMED) {
       int r;
       if (offered)
         r = send_reinvite(s, offer, olen, now);
-      else if (s->upd_refresh && s->oa.st == OA_IDLE)
-        r = indlg_reinvite(s, s->oa.local, s->oa.local_len, 1, now);
+      else if (s->oa.st == OA_IDLE) /* a refresh: the SDP as it is */
+        r = indlg_reinvite(s, s->oa.local, s->oa.local_len, s->upd_refresh,
+                           now);
       else
         r = SIPLINE_ERR_STATE;
       if (offered && r == 0)

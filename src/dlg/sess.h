@@ -144,6 +144,7 @@ struct sess {
   uint8_t peer_100rel;     /* 0 no, 1 Supported, 2 Require */
   uint8_t peer_timer;      /* the peer listed timer in Supported */
   int peer_update;         /* the peer allows UPDATE: -1 unknown, 0, 1 */
+  uint8_t upd_refused;     /* it answered an UPDATE of ours 501 or 405 */
   saved_rsp x2xx;          /* our 2xx to an INVITE, until its ACK */
   saved_rsp rel;           /* our reliable 1xx, until its PRACK */
   uint32_t rseq;           /* the last RSeq we sent */

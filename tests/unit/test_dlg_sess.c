@@ -605,6 +605,41 @@ static void test_update_501_falls_back(void **state) {
   sipline_call_info ci;
   assert_int_equal(sipline_ua_call_info(SA.ua, id, &ci), 0);
   assert_int_equal(ci.peer_allows_update, 0);
+  assert_int_equal(W.n_intercepted, 1);
+  assert_int_equal(count_sent("A INVITE"), 2);
+  /* The resume is not offered by UPDATE again (baresip refuses every
+   * one): it goes by re-INVITE at once, and so does an UPDATE without
+   * SDP (the current SDP, as a refresh does). */
+  assert_int_equal(
+      sipline_ua_call_update(SA.ua, id, OFFER_A, strlen(OFFER_A), AT(4)), 0);
+  run(S(5));
+  expect("4.000 A call 1 confirmed update_unsupported_reinvite 0");
+  expect("4.020 A call 1 confirmed reinvite_ok 200");
+  expect_sdp(&SA, id, OFFER_A, ANSWER_B);
+  assert_int_equal(sipline_ua_call_update(SA.ua, id, NULL, 0, AT(6)), 0);
+  run(S(7));
+  expect("6.000 A call 1 confirmed update_unsupported_reinvite 0");
+  expect("6.020 A call 1 confirmed reinvite_ok 200");
+  expect_sdp(&SA, id, OFFER_A, ANSWER_B);
+  assert_int_equal(W.n_intercepted, 1);
+  assert_int_equal(count_sent("A UPDATE"), 1);
+  assert_int_equal(count_sent("A INVITE"), 4);
+}
+
+/* An UPDATE without SDP answered 501 is a refresh the peer still wants:
+ * it goes by re-INVITE with the SDP as it is (no offer is lost). */
+static void test_update_501_nosdp_falls_back(void **state) {
+  (void)state;
+  start();
+  unsigned id = establish(SIPLINE_100REL_OFF);
+  W.intercept_method = "UPDATE";
+  W.intercept_status = 501;
+  assert_int_equal(sipline_ua_call_update(SA.ua, id, NULL, 0, AT(2)), 0);
+  run(S(3));
+  expect("2.010 A call 1 confirmed update_unsupported_reinvite 501");
+  expect("2.030 A call 1 confirmed reinvite_ok 200");
+  expect_sdp(&SA, id, OFFER_A, ANSWER_B);
+  assert_int_equal(count_sent("A INVITE"), 2);
 }
 
 /* R16: A asks for 90 s; B lets A refresh (refresher=uac) by UPDATE every
@@ -1043,6 +1078,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_reinvite, setup, teardown),
       cmocka_unit_test_setup_teardown(test_update_501_falls_back, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_update_501_nosdp_falls_back,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_session_timer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_session_timer_reinvite, setup,
                                       teardown),
