@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "log.h"
+#include "rxframe.h"
 #include "sd.h"
 
 struct sd_udp {
@@ -49,6 +50,7 @@ struct sd_conn {
   BIO *rbio, *wbio;
   uint8_t *pend; /* plaintext waiting for connect/handshake */
   size_t npend;
+  sd_rxframe rxf; /* received bytes cut into messages for the tracers */
   int handles; /* open libuv handles (h, timer); freed at 0 */
   sd_conn *next;
 };
@@ -363,6 +365,7 @@ static void conn_handle_closed(uv_handle_t *h) {
     if (c->ssl)
       SSL_free(c->ssl); /* frees the BIOs too */
     free(c->pend);
+    sd_rxframe_free(&c->rxf);
     free(c);
   }
 }
@@ -479,9 +482,17 @@ static void conn_flush_pending(sd_conn *c) {
   c->npend = 0;
 }
 
+static void trace_rx(void *arg, const uint8_t *p, size_t n) {
+  sd_conn *c = arg;
+  sd_wire(c->d, 0, STRACE_TCP, &c->path, &c->path.remote, &c->real_local, p,
+          n);
+}
+
 static void conn_deliver(sd_conn *c, const uint8_t *p, size_t n) {
   sd *d = c->d;
-  sd_wire(d, 0, STRACE_TCP, &c->path, &c->path.remote, &c->real_local, p, n);
+  /* One trace record (pcap frame, HEP packet, rx event) per message, not
+   * per read: a read may hold two messages, or part of one. */
+  sd_rxframe_feed(&c->rxf, p, n, trace_rx, c);
   if (!d->ua || c->gen != d->ua_gen)
     return;
   int rc = sipline_ua_recv(d->ua, &c->path, p, n, sd_now(d));
