@@ -18,7 +18,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 tp=${1:-udp}
-case $tp in udp | tcp) ;; *) echo "usage: $0 [udp|tcp]" >&2; exit 2 ;; esac
+case $tp in
+  udp | tcp) ;;
+  -h | --help) sed -n "2,18s/^# \{0,1\}//p" "$0"; echo "usage: $0 [udp|tcp]"; exit 0 ;;
+  *) echo "usage: $0 [udp|tcp]" >&2; exit 2 ;;
+esac
 it_init "baresip-$tp"
 it_need_daemon
 command -v baresip >/dev/null ||
