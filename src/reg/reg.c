@@ -723,6 +723,34 @@ static int m_on_dns(sipline_ua *ua, void *st, unsigned id,
   return 0;
 }
 
+/* The pong (RFC 5626 §4.4.1: any bytes back on the flow) ends the wait
+ * of the pings on that flow at once, so the next keep-alive comes Keep
+ * Alive Intvl after it, not after the 10 s pong wait (which made the
+ * interval on TCP/TLS Keep Alive Intvl + 10 s). */
+static void m_on_flow_rx(sipline_ua *ua, void *st, const sipline_path *path,
+                         sipline_tstamp now) {
+  reg_mod *m = st;
+  (void)ua;
+  for (unsigned i = 0; i < m->n; i++) {
+    reg_line *ln = &m->l[i];
+    int any = 0;
+    if (!ln->pol)
+      continue;
+    for (unsigned k = 0; k < REG_MAX_RQ; k++) {
+      reg_rq *q = &ln->rq[k];
+      if (q->token && q->slot == SIPLINE__POL_KA && !q->ctx &&
+          q->sent_at <= now && q->srv->tp == path->tp &&
+          sipline_addr_eq(&q->srv->addr, &path->remote)) {
+        sipline__pol_res r = {.outcome = SIPLINE__POL_OK};
+        deliver(ln, q, &r, now);
+        any = 1;
+      }
+    }
+    if (any)
+      pong_rearm(ln);
+  }
+}
+
 static void m_on_transport_error(sipline_ua *ua, void *st,
                                  const sipline_path *path, int why,
                                  sipline_tstamp now) {
@@ -835,6 +863,7 @@ const sipline__module sipline__reg_module = {
     .is_shut_down = m_is_shut_down,
     .on_dns = m_on_dns,
     .on_transport_error = m_on_transport_error,
+    .on_flow_rx = m_on_flow_rx,
     .line_status = m_line_status,
     .line_target = m_line_target,
     .line_alt_target = m_line_alt_target,
