@@ -348,6 +348,15 @@ echo "expected wall time: about $((est / 60)) min $((est % 60)) s (at most ~$(aw
 echo "output: $FC_OUT"
 start=$(date +%s)
 pids=()
+# Stopped early: each combination's own trap (lib.sh) stops its processes.
+stop_all() {
+  trap - INT TERM
+  echo "campaign: stopping every combination" >&2
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait
+  exit 130
+}
+trap stop_all INT TERM
 for f in "${faults[@]}"; do
   for t in "${tps[@]}"; do
     bash "$0" --combo "$f" "$t" "$CYCLES" "$FC_OUT/$f-$t" \
