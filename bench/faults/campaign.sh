@@ -41,6 +41,9 @@
 #   FC_KA=2         Keep_Alive_Intvl (s; Keep_Alive_Fail_Count 1); 0 = off
 #   FC_FALLBACK=3   Proxy_Fallback_Intvl (s)
 #   FC_RT_ALLOW=0.5 round trips allowance (s)
+#   FC_SD_ARGS=     more siplined options (e.g. "--event-history 100": its
+#                   event ring, 10000 events by default, fills as the
+#                   campaign goes, which shows as RSS growth until it wraps)
 #   FC_OUT=DIR      where results and every log go (default
 #                   bench-out/faults-DATE under the worktree)
 # Output: one table row per fault x transport; per-cycle rows in
@@ -118,7 +121,9 @@ combo() {
   # Cores of a crash would land in siplined's working directory.
   cd "$IT_DIR"
   ulimit -c unlimited 2>/dev/null || true
-  IT_SD_LOG=info IT_SD_MESSAGES=0 start_siplined sd "$IT_DIR/profile.xml" "$lp" "${ca[@]}" ||
+  local extra=()
+  read -r -a extra <<<"${FC_SD_ARGS:-}"
+  IT_SD_LOG=info IT_SD_MESSAGES=0 start_siplined sd "$IT_DIR/profile.xml" "$lp" "${ca[@]}" "${extra[@]}" ||
     it_fail "siplined did not start"
   local sdpid
   sdpid=$(cat "$IT_DIR/sd.daemon.pid")
@@ -201,11 +206,13 @@ combo() {
     sleep "$(awk -v r="$R" -v x="$RANDOM" 'BEGIN { printf "%.3f", r * x / 32768 }')"
     # 2. the fault.
     case $fault in
+    # t0 is taken just before the signals (IT_SIGNAL_AT comes after them,
+    # and siplined may have noticed a kill by then).
     killed)
+      t0=$(it_now)
       it_signal_group "$(kam_pid primary)" KILL
-      t0=$IT_SIGNAL_AT
       stop_kamailio primary KILL || true ;;
-    frozen) freeze_kamailio primary; t0=$IT_SIGNAL_AT ;;
+    frozen) t0=$(it_now); freeze_kamailio primary ;;
     503) kam_fail503 primary 1 || err="kamcmd"; t0=$IT_SIGNAL_AT ;;
     esac
     # 3. failover and registration at the backup.
@@ -325,7 +332,7 @@ for p in kamailio kamcmd jq openssl ss; do
 done
 FC_OUT=${FC_OUT:-$ROOT/bench-out/faults-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$FC_OUT"
-export FC_GRANT FC_TIMER_F FC_KA FC_FALLBACK FC_RT_ALLOW
+export FC_GRANT FC_TIMER_F FC_KA FC_FALLBACK FC_RT_ALLOW FC_SD_ARGS
 
 IFS=, read -r -a faults <<<"$FAULTS"
 IFS=, read -r -a tps <<<"$TRANSPORTS"
