@@ -118,13 +118,16 @@ combo() {
     "SIP_Transport_1_=$(it_tp_profile "$tp")" "SIP_Timer_F=$FC_TIMER_F" \
     "SIP_Timer_B=$FC_TIMER_F" "Reg_Retry_Intvl=1" "Try_Backup_RSC=5??" \
     "Keep_Alive_Intvl_1_=$FC_KA" "Keep_Alive_Fail_Count_1_=1"
-  # Cores of a crash would land in siplined's working directory.
-  cd "$IT_DIR"
+  # Cores of a crash land in the working directory (core_pattern "core"):
+  # siplined gets one of its own, so that a core there is siplined's.
+  mkdir -p "$IT_DIR/sd-cwd"
+  cd "$IT_DIR/sd-cwd"
   ulimit -c unlimited 2>/dev/null || true
   local extra=()
   read -r -a extra <<<"${FC_SD_ARGS:-}"
   IT_SD_LOG=info IT_SD_MESSAGES=0 start_siplined sd "$IT_DIR/profile.xml" "$lp" "${ca[@]}" "${extra[@]}" ||
     it_fail "siplined did not start"
+  cd "$IT_DIR"
   local sdpid
   sdpid=$(cat "$IT_DIR/sd.daemon.pid")
 
@@ -280,7 +283,7 @@ combo() {
     [ "$rss" = NA ] && break
   done
   local cores
-  cores=$(find "$IT_DIR" -maxdepth 1 -name 'core*' | grep -c . || true)
+  cores=$(find "$IT_DIR/sd-cwd" -maxdepth 1 -name 'core*' | grep -c . || true)
   # The end: siplined stops (un-registering), nothing may stay behind.
   local end_left=NA
   if kill -0 "$sdpid" 2>/dev/null; then
