@@ -6,7 +6,8 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libssl-dev libexpat1-dev libuv1-dev libc-ares-dev
       libcurl4-openssl-dev libcmocka-dev libcjson-dev
       libsndfile1-dev libsrtp2-dev libspandsp-dev
-      kamailio sip-tester baresip-core python3 jq valgrind
+      kamailio kamailio-tls-modules sip-tester baresip-core python3 jq
+      valgrind
       libosip2-dev libsofia-sip-ua-dev libre-dev
       openssl tshark sngrep chromium fonts-dejavu-core)
 missing=()

@@ -103,13 +103,47 @@ static void rearm(reg_line *ln) {
 }
 
 static reg_rq *rq_alloc(reg_line *ln) {
-  for (unsigned i = 0; i < REG_MAX_RQ; i++)
-    if (!ln->rq[i].token) {
-      memset(&ln->rq[i], 0, sizeof ln->rq[i]);
-      ln->rq[i].ln = ln;
-      return &ln->rq[i];
+  reg_rq *q = NULL;
+  for (unsigned i = 0; i < REG_MAX_RQ && !q; i++)
+    if (!ln->rq[i].token)
+      q = &ln->rq[i];
+  /* None free: take back a keep-alive the policy no longer waits for. Each
+   * new registration starts the keep-alive afresh (policy.c ka_arm), which
+   * orphans a ping still in flight; it tells nobody anything, while a
+   * REGISTER refused here for want of a slot would hold the line at a
+   * dead server (found by bench/faults/campaign.sh: a failover plus a
+   * fallback every few seconds with CRLF pings held 10 s each). */
+  for (unsigned i = 0; i < REG_MAX_RQ && !q; i++)
+    if (ln->rq[i].slot == SIPLINE__POL_KA &&
+        !sipline__pol_wants(ln->pol, ln->rq[i].token)) {
+      q = &ln->rq[i];
+      if (q->ctx)
+        sipline__ctx_detach(q->ctx);
     }
-  return NULL;
+  if (q) {
+    memset(q, 0, sizeof *q);
+    q->ln = ln;
+  }
+  return q;
+}
+
+/* The pong wait runs to the earliest deadline of the CRLF pings in flight
+ * (one timer for them all: arming it for a new ping must not push an
+ * earlier ping's deadline back, or pings every few seconds would keep it
+ * from ever firing and their slots would never be freed). */
+static void pong_rearm(reg_line *ln) {
+  sipline_ua *ua = ln->m->ua;
+  sipline_tstamp t = SIPLINE_TSTAMP_NONE;
+  for (unsigned i = 0; i < REG_MAX_RQ; i++) {
+    const reg_rq *q = &ln->rq[i];
+    if (q->token && q->slot == SIPLINE__POL_KA && !q->ctx &&
+        q->sent_at + REG_PONG_WAIT_MS < t)
+      t = q->sent_at + REG_PONG_WAIT_MS;
+  }
+  if (t == SIPLINE_TSTAMP_NONE)
+    sipline__timer_cancel(&ua->timers, &ln->pong);
+  else if (!sipline__timer_armed(&ln->pong) || ln->pong.when != t)
+    sipline__timer_arm(&ua->timers, &ln->pong, t);
 }
 
 static void rq_free(reg_rq *q) {
@@ -441,13 +475,9 @@ static void on_pong(sipline__timer *t, void *arg, sipline_tstamp now) {
   (void)t;
   for (unsigned i = 0; i < REG_MAX_RQ; i++) {
     reg_rq *q = &ln->rq[i];
-    if (!q->token || q->slot != SIPLINE__POL_KA || q->ctx)
+    if (!q->token || q->slot != SIPLINE__POL_KA || q->ctx ||
+        now < q->sent_at + REG_PONG_WAIT_MS)
       continue;
-    if (now < q->sent_at + REG_PONG_WAIT_MS) {
-      sipline__timer_arm(&ua->timers, &ln->pong,
-                         q->sent_at + REG_PONG_WAIT_MS);
-      continue;
-    }
     sipline_path path;
     path_of(q->srv, &path);
     sipline__flow *f = sipline__tp_flow(&ua->tp, &path);
@@ -461,6 +491,7 @@ static void on_pong(sipline__timer *t, void *arg, sipline_tstamp now) {
       r.outcome = SIPLINE__POL_TIMEOUT;
     deliver(ln, q, &r, now);
   }
+  pong_rearm(ln);
 }
 
 static int op_keepalive(void *arg, const sipline__pol_req *req,
@@ -481,13 +512,12 @@ static int op_keepalive(void *arg, const sipline__pol_req *req,
     path_of(req->srv, &path);
     q->sent_at = now;
     r = sipline__ua_send(ua, &path, "\r\n\r\n", 4);
-    if (r == 0)
-      r = sipline__timer_arm(&ua->timers, &ln->pong, now + REG_PONG_WAIT_MS);
   } else {
     r = rq_start(ln, q, now);
   }
   if (r < 0)
     rq_free(q);
+  pong_rearm(ln);
   return r;
 }
 
@@ -693,6 +723,34 @@ static int m_on_dns(sipline_ua *ua, void *st, unsigned id,
   return 0;
 }
 
+/* The pong (RFC 5626 §4.4.1: any bytes back on the flow) ends the wait
+ * of the pings on that flow at once, so the next keep-alive comes Keep
+ * Alive Intvl after it, not after the 10 s pong wait (which made the
+ * interval on TCP/TLS Keep Alive Intvl + 10 s). */
+static void m_on_flow_rx(sipline_ua *ua, void *st, const sipline_path *path,
+                         sipline_tstamp now) {
+  reg_mod *m = st;
+  (void)ua;
+  for (unsigned i = 0; i < m->n; i++) {
+    reg_line *ln = &m->l[i];
+    int any = 0;
+    if (!ln->pol)
+      continue;
+    for (unsigned k = 0; k < REG_MAX_RQ; k++) {
+      reg_rq *q = &ln->rq[k];
+      if (q->token && q->slot == SIPLINE__POL_KA && !q->ctx &&
+          q->sent_at <= now && q->srv->tp == path->tp &&
+          sipline_addr_eq(&q->srv->addr, &path->remote)) {
+        sipline__pol_res r = {.outcome = SIPLINE__POL_OK};
+        deliver(ln, q, &r, now);
+        any = 1;
+      }
+    }
+    if (any)
+      pong_rearm(ln);
+  }
+}
+
 static void m_on_transport_error(sipline_ua *ua, void *st,
                                  const sipline_path *path, int why,
                                  sipline_tstamp now) {
@@ -805,6 +863,7 @@ const sipline__module sipline__reg_module = {
     .is_shut_down = m_is_shut_down,
     .on_dns = m_on_dns,
     .on_transport_error = m_on_transport_error,
+    .on_flow_rx = m_on_flow_rx,
     .line_status = m_line_status,
     .line_target = m_line_target,
     .line_alt_target = m_line_alt_target,

@@ -139,8 +139,11 @@ int sipline__tp_send(sipline__tp *tp, const sipline_path *path, const void *p,
   if (sipline__tp_reliable(path->tp)) {
     int err = 0;
     sipline__flow *f = flow_get(tp, path, &err);
-    if (f)
+    if (f) {
       f->last_tx = now;
+      if (n == 4 && memcmp(p, "\r\n\r\n", 4) == 0)
+        f->pong_due = 1; /* our RFC 5626 ping: its pong is one CRLF */
+    }
     /* A full flow table only costs the reassembly of responses on the new
      * connection (they are framed when they arrive, see tp_recv), so the
      * send itself still goes out. */
@@ -278,6 +281,12 @@ static int recv_stream(sipline__tp *tp, const sipline_path *path, const char *p,
      * (counted across reads: it may come one byte at a time). A lone CRLF
      * is a pong to our own ping and needs no answer. */
     f->crlf += (unsigned)skip;
+    /* With a ping of ours out, the first CRLF is its pong: pongs arriving
+     * one per read must not add up to a "ping" that gets a CRLF back. */
+    if (f->pong_due && f->crlf >= 2) {
+      f->crlf -= 2;
+      f->pong_due = 0;
+    }
     while (f->crlf >= 4) {
       f->crlf -= 4;
       f->n_pings++;

@@ -34,6 +34,7 @@ typedef struct sipline__flow {
   sipline__buf rx;   /* stream reassembly: bytes not yet framed */
   sipline_tstamp last_rx, last_tx;
   unsigned crlf;    /* CR/LF bytes seen between messages (keep-alive ping) */
+  unsigned pong_due; /* 1 after we sent a CRLFCRLF ping, until a CRLF back */
   size_t skip;      /* body bytes still to drop of a refused message */
   uint64_t n_pings; /* double-CRLF pings received (answered with CRLF) */
 } sipline__flow;

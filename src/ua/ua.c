@@ -858,6 +858,10 @@ int sipline_ua_recv(sipline_ua *ua, const sipline_path *path, const uint8_t *p,
     return SIPLINE_ERR_INVAL;
   set_now(ua, now);
   int r = sipline__tp_recv(&ua->tp, path, p, n, ua->now);
+  if (n && sipline__tp_reliable(path->tp))
+    for (unsigned i = 0; i < ua->n_mods; i++)
+      if (ua->mods[i].m->on_flow_rx)
+        ua->mods[i].m->on_flow_rx(ua, ua->mods[i].st, path, ua->now);
   finish(ua);
   return r;
 }

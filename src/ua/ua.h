@@ -98,6 +98,10 @@ typedef struct sipline__module {
    * been failed). why is a sipline_tperr. */
   void (*on_transport_error)(sipline_ua *ua, void *st, const sipline_path *path,
                              int why, sipline_tstamp now);
+  /* Bytes arrived on the TCP/TLS flow of path (after the engine handled
+   * them): the pong to a RFC 5626 CRLF ping is any bytes back. */
+  void (*on_flow_rx)(sipline_ua *ua, void *st, const sipline_path *path,
+                     sipline_tstamp now);
 
   /* Fills the module's part of a line's status (the engine filled line,
    * aor and state "unregistered" first). */

@@ -6,8 +6,10 @@
 #
 #   it_init [name]                 temp dir + cleanup trap (call first)
 #   it_free_port                   a port free on 127.0.0.1 for UDP and TCP
-#   start_kamailio NAME PORT [MAXEXP] [TCPLIFE]
+#   start_kamailio NAME PORT [MAXEXP] [TCPLIFE] [TLSPORT]
 #                                  a registrar (kamailio/kamailio.cfg)
+#   it_tls_cert                    self-signed cert for 127.0.0.1 (openssl)
+#   kam_fail503 NAME 0|1           that instance answers everything 503
 #   kam_pids NAME                  every PID of that instance (main + workers)
 #   stop_kamailio NAME [SIG]       signal all of them (KILL), wait until gone
 #   freeze_kamailio / thaw_kamailio NAME   SIGSTOP / SIGCONT all of them
@@ -197,21 +199,46 @@ stop_bg() {
 kam_dir() { echo "$IT_DIR/kam-$1"; }
 kam_ctl() { echo "unix:$(kam_dir "$1")/ctl.sock"; }
 
-# start_kamailio NAME PORT [MAXEXP] [TCPLIFE]: starts an instance listening
-# on 127.0.0.1:PORT (UDP and TCP), granting registrations of at most MAXEXP s
-# (default 7200) and closing TCP connections idle for TCPLIFE s (Kamailio's
-# tcp_connection_lifetime; default 3605, longer than any test), waits until
-# it answers kamcmd, prints its main PID.
+# it_tls_cert: a self-signed certificate for IP 127.0.0.1 (subjectAltName,
+# which siplined verifies; pass it as --ca-file) in $IT_DIR/tls/{cert,key}.pem
+# (made once per $IT_DIR).
+it_tls_cert() {
+  local t=$IT_DIR/tls
+  [ -s "$t/cert.pem" ] && return 0
+  command -v openssl >/dev/null || it_fail "openssl is missing (bash scripts/deps.sh)"
+  mkdir -p "$t"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$t/key.pem" \
+    -out "$t/cert.pem" >/dev/null 2>&1 || it_fail "openssl req failed"
+}
+
+# start_kamailio NAME PORT [MAXEXP] [TCPLIFE] [TLSPORT]: starts an instance
+# listening on 127.0.0.1:PORT (UDP and TCP), granting registrations of at
+# most MAXEXP s (default 7200) and closing TCP connections idle for TCPLIFE s
+# (Kamailio's tcp_connection_lifetime; default 3605, longer than any test),
+# with TLS on TLSPORT too when given (it_tls_cert's certificate; needs the
+# kamailio-tls-modules package), waits until it answers kamcmd, prints its
+# main PID.
 start_kamailio() {
-  local name=$1 port=$2 maxexp=${3:-7200} tcplife=${4:-3605} d
+  local name=$1 port=$2 maxexp=${3:-7200} tcplife=${4:-3605} tlsport=${5:-} d
+  local tls=()
   d=$(kam_dir "$name")
   mkdir -p "$d"
   rm -rf "$d/db"
   cp -r "$IT_KAM_DB" "$d/db"
   echo "$port" >"$d/port"
-  setsid kamailio -f "$IT_KAM_CFG" -DD -E -m 32 -M 8 -w "$d" -Y "$d" \
-    -P "$d/kamailio.pid" \
-    -l "udp:127.0.0.1:$port" -l "tcp:127.0.0.1:$port" \
+  if [ -n "$tlsport" ]; then
+    it_tls_cert
+    [ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so ] ||
+      it_fail "Kamailio's tls module is missing (apt-get install kamailio-tls-modules)"
+    tls=(-l "tls:127.0.0.1:$tlsport" -A WITH_TLS
+         -A "TLSCERT=\"$IT_DIR/tls/cert.pem\"" -A "TLSKEY=\"$IT_DIR/tls/key.pem\"")
+  fi
+  echo "$tlsport" >"$d/tlsport"
+  # TLS (OpenSSL) wants more shared memory than the 32 MB that do otherwise.
+  setsid kamailio -f "$IT_KAM_CFG" -DD -E -m "$([ -n "$tlsport" ] && echo 64 || echo 32)" \
+    -M 8 -w "$d" -Y "$d" -P "$d/kamailio.pid" \
+    -l "udp:127.0.0.1:$port" -l "tcp:127.0.0.1:$port" "${tls[@]}" \
     -A "CTLSOCK=\"unix:$d/ctl.sock\"" -A "RPCFIFO=\"$d/rpc.fifo\"" \
     -A "DBURL=\"text://$d/db\"" -A "MAXEXP=$maxexp" \
     -A "TCPLIFE=$tcplife" \
@@ -229,7 +256,9 @@ start_kamailio() {
     fi
     # The ctl socket answers, and both SIP sockets are bound.
     timeout 2 kamcmd -s "unix:$d/ctl.sock" core.version >/dev/null 2>&1 &&
-      kam_listening "$port" && break
+      kam_listening "$port" &&
+      { [ -z "$tlsport" ] || ss -Hlnt "sport = :$tlsport" | grep -q 127.0.0.1; } &&
+      break
     sleep 0.1
   done
   if [ "$i" -ge 100 ]; then
@@ -258,6 +287,14 @@ stop_kamailio() {
 }
 
 freeze_kamailio() { it_signal_group "$(kam_pid "$1")" STOP; }
+# kam_fail503 NAME 0|1: the instance answers every request with 503 while 1
+# (the shared variable fail503 of kamailio.cfg); IT_SIGNAL_AT is when.
+# (taken just before kamcmd: the switch happens during the call).
+kam_fail503() {
+  IT_SIGNAL_AT=$(it_now)
+  timeout 3 kamcmd -s "$(kam_ctl "$1")" pv.shvSet fail503 int "$2" >/dev/null ||
+    { it_log "kamcmd pv.shvSet on $1 failed"; return 1; }
+}
 thaw_kamailio() { it_signal_group "$(kam_pid "$1")" CONT; }
 
 # kam_ul_dump NAME: the instance's usrloc (kamcmd output; times out after
@@ -407,7 +444,7 @@ it_profile() {
 }
 
 # it_transport udp|tcp -> the profile's SIP_Transport value and SIPp's -t.
-it_tp_profile() { case $1 in udp) echo UDP ;; tcp) echo TCP ;; *) it_fail "transport $1?" ;; esac; }
+it_tp_profile() { case $1 in udp) echo UDP ;; tcp) echo TCP ;; tls) echo TLS ;; *) it_fail "transport $1?" ;; esac; }
 it_tp_sipp() { case $1 in udp) echo u1 ;; tcp) echo t1 ;; *) it_fail "transport $1?" ;; esac; }
 
 # it_agree NAME USER KAMNAME...: `siplinectl status` and `kamcmd ul.dump`

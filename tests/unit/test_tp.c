@@ -168,6 +168,31 @@ static void test_stream_one_byte(void **state) {
   assert_null(sipline__tp_pop(&TP));
 }
 
+/* RFC 5626 pongs to our own pings, each in its own read, are pongs: two
+ * of them in a row are not a double-CRLF ping from the server (which would
+ * get a needless CRLF back); a ping from the server still gets its pong. */
+static void test_pongs_not_a_ping(void **state) {
+  (void)state;
+  sipline_path p = mkpath(SIPLINE_TP_TCP, "10.0.0.1:40000");
+  for (int k = 0; k < 3; k++) {
+    assert_int_equal(sipline__tp_send(&TP, &p, "\r\n\r\n", 4, k), 0);
+    sipline__qitem *it = sipline__tp_pop(&TP);
+    assert_non_null(it);
+    sipline_mem_free(TP.mem, it);
+    assert_int_equal(
+        sipline__tp_recv(&TP, &p, (const uint8_t *)"\r\n", 2, k), 0);
+  }
+  assert_null(sipline__tp_pop(&TP));
+  /* no ping of ours out: a CRLFCRLF from the server is its ping */
+  assert_int_equal(
+      sipline__tp_recv(&TP, &p, (const uint8_t *)"\r\n\r\n", 4, 9), 0);
+  sipline__qitem *it = sipline__tp_pop(&TP);
+  assert_non_null(it);
+  assert_int_equal(it->len, 2);
+  sipline_mem_free(TP.mem, it);
+  assert_null(sipline__tp_pop(&TP));
+}
+
 /* Every split point of two messages gives the same two messages. */
 static void test_stream_every_split(void **state) {
   (void)state;
@@ -397,6 +422,7 @@ int main(void) {
       cmocka_unit_test(test_addr),
       cmocka_unit_test_setup_teardown(test_stream_one_byte, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream_every_split, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pongs_not_a_ping, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flows_separate, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream_malformed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream_resync, setup, teardown),
