@@ -6,11 +6,13 @@
 # it hears; it is driven through a FIFO on its stdin and its stdout is read
 # for what it reports ("Receiving tone 5", "Call 1 ... ended").
 #   1. A (siplined, 1001) calls L (linphonec, 1003), which auto-answers. A
-#      plays 1000 Hz, L plays 600 Hz; A sends DTMF 123#, L sends 456*; A
-#      hangs up (BYE through Kamailio).
+#      plays 1000 Hz, L plays 600 Hz; A holds (UPDATE a=sendonly; L answers
+#      a=recvonly and says it is paused) and resumes (UPDATE); A sends DTMF
+#      123#, L sends 456*; A hangs up (BYE through Kamailio).
 #   2. L calls A (its offer: opus, speex, PCMU, ... with dynamic payload
-#      types); A answers; A plays 1400 Hz, L 800 Hz; A sends 7*, L sends 90#;
-#      L hangs up.
+#      types); A answers; A plays 1400 Hz, L 800 Hz; L pauses (re-INVITE
+#      a=sendonly; A answers a=recvonly) and resumes (re-INVITE, A answers
+#      sendrecv); A sends 7*, L sends 90#; L hangs up.
 # Checked each time: both recordings hold the other side's tone (Goertzel,
 # tone.py) at a sane level, the digits each side reports (RFC 4733), RTP
 # counted both ways, the call ended on both sides; and that A answered
@@ -142,8 +144,24 @@ id=$(sd_ctl a --json call 1 1003 --play "$IT_DIR/tone1000.wav" \
 [ -n "$id" ] && [ "$id" != null ] || it_fail "A's call gave no id"
 sd_wait_event a 10 ".event == \"call\" and .id == $id and .state == \"confirmed\"" >/dev/null ||
   it_fail "A's call to linphonec was not confirmed"
-lin_wait 5 '^Media streams established' || it_fail "linphonec started no media"
+lin_wait 5 '^Media streams established .* for call 1 ' || it_fail "linphonec started no media"
 sleep 2
+s_h=$(last_seq)
+sd_ctl a hold "$id" >/dev/null || it_fail "hold refused"
+sd_wait_event a 5 ".event == \"call\" and .id == $id and .reason == \"update_ok\" and .seq > $s_h" >/dev/null ||
+  it_fail "linphonec did not answer A's hold (UPDATE)"
+sd_events a ".event == \"call_sdp\" and .id == $id and .from == \"remote\" and .state == \"answer\" and .reason == \"update\" and .seq > $s_h" |
+  jq -r .sdp | grep -q '^a=recvonly' || it_fail "linphonec's answer to the hold is not a=recvonly"
+lin_wait 5 '^Call 1 has been paused' || it_fail "linphonec does not say it is paused"
+sleep 1
+s_h=$(last_seq)
+sd_ctl a resume "$id" >/dev/null || it_fail "resume refused"
+sd_wait_event a 5 ".event == \"call\" and .id == $id and .reason == \"update_ok\" and .seq > $s_h" >/dev/null ||
+  it_fail "linphonec did not answer A's resume (UPDATE)"
+sd_events a ".event == \"call_sdp\" and .id == $id and .from == \"remote\" and .state == \"answer\" and .reason == \"update\" and .seq > $s_h" |
+  jq -r .sdp | grep -qE '^a=(recvonly|sendonly|inactive)' && it_fail "linphonec's answer to the resume is not sendrecv"
+lin_wait 5 '^Media streams established .* for call 1 ' 2 || it_fail "linphonec did not resume its media"
+sleep 1
 sd_ctl a dtmf "$id" '123#' >/dev/null || it_fail "dtmf refused"
 lin_wait 5 '^Receiving tone' 4 || it_fail "linphonec did not report 4 digits: $(digits_at_l 1)"
 lc "456*"
@@ -179,8 +197,27 @@ sd_ctl a answer "$bid" --play "$IT_DIR/tone1400.wav" --record "$IT_DIR/a2.wav" >
   it_fail "answer refused"
 sd_wait_event a 5 ".event == \"call\" and .id == $bid and .state == \"confirmed\"" >/dev/null ||
   it_fail "A's answered call was not confirmed (no ACK?)"
-lin_wait 5 '^Media streams established' 2 || it_fail "linphonec started no media for its call"
+lin_wait 5 '^Media streams established .* for call 2 ' || it_fail "linphonec started no media for its call"
 sleep 2
+# local_answer_after SEQ: A's answer to the re-INVITE received after SEQ.
+local_answer_after() {
+  sd_events a ".event == \"call_sdp\" and .id == $bid and .from == \"local\" and .state == \"answer\" and .seq > $1" |
+    head -n 1 | jq -r .sdp
+}
+s_h=$(last_seq)
+lc "pause"
+sd_wait_event a 5 ".event == \"call\" and .id == $bid and .reason == \"reinvite_rx\" and .seq > $s_h" >/dev/null ||
+  it_fail "linphonec's pause (re-INVITE) did not reach A"
+lin_wait 5 '^Call 2 with .* is now paused' || it_fail "linphonec's call was not paused"
+local_answer_after "$s_h" | grep -q '^a=recvonly' || it_fail "A's answer to the pause is not a=recvonly"
+sleep 1
+s_h=$(last_seq)
+lc "resume"
+sd_wait_event a 5 ".event == \"call\" and .id == $bid and .reason == \"reinvite_rx\" and .seq > $s_h" >/dev/null ||
+  it_fail "linphonec's resume (re-INVITE) did not reach A"
+lin_wait 5 '^Media streams established .* for call 2 ' 2 || it_fail "linphonec did not resume its media"
+local_answer_after "$s_h" | grep -qE '^a=(recvonly|sendonly|inactive)' && it_fail "A's answer to the resume is not sendrecv"
+sleep 1
 if [ "$timer" = timer ]; then
   cf=$(sd_events a ".event == \"call\" and .id == $bid and .state == \"confirmed\"" | head -n 1)
   [ "$(jq -r .session_expires <<<"$cf")" = 90 ] || it_fail "A's call has no 90 s session timer: $cf"
