@@ -9,7 +9,8 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       kamailio kamailio-tls-modules sip-tester baresip-core python3 jq
       valgrind
       libosip2-dev libsofia-sip-ua-dev libre-dev
-      openssl tshark sngrep chromium fonts-dejavu-core)
+      openssl tshark sngrep chromium fonts-dejavu-core
+      linphone-cli)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

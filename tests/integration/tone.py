@@ -20,8 +20,12 @@ def goertzel(x, f, rate):
 
 def measure(path):
     with wave.open(path, "rb") as w:
-        rate, n = w.getframerate(), w.getnframes()
-        x = struct.unpack("<%dh" % n, w.readframes(n))
+        rate = w.getframerate()
+        raw = w.readframes(w.getnframes())
+    # Count the samples actually there: linphonec's recorder (mediastreamer
+    # MSFileRec) writes a data chunk size 44 bytes (its header) too large.
+    n = len(raw) // 2
+    x = struct.unpack("<%dh" % n, raw[:2 * n])
     best, at = None, 0
     for s in range(0, max(1, len(x) - rate), rate // 2):  # loudest second
         e = sum(v * v for v in x[s:s + rate])
