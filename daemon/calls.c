@@ -14,13 +14,19 @@
  *     falls back to re-INVITE when the peer refuses UPDATE); the o= version
  *     goes up by one with every change (RFC 3264 §8).
  * A call plays silence unless told to play a file, and records nothing
- * unless told to; DTMF received shows as a "dtmf" event.
+ * unless told to (`siplinectl call/answer --play/--record`, or for the
+ * incoming calls we answer the line's Answer_Play_n_ and
+ * Answer_Record_Dir_n_); DTMF received shows as a "dtmf" event.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "media/media.h"
@@ -373,10 +379,110 @@ static void answer_offer(sd *d, struct sd_call *c, const sipline_event *ev) {
                       sd_now(d));
 }
 
+/* A recording's file name: DIR/CALLID-YYYYMMDDTHHMMSSZ.wav, the Call-ID
+ * cut to 64 characters of [A-Za-z0-9._-] (others become '_': a Call-ID may
+ * hold '/' or '@'), so that the name is a plain file in DIR. 0, or
+ * SIPLINE_ERR_TOOBIG when it does not fit out. */
+static int record_name(sd *d, const struct sd_call *c, const char *dir,
+                       char *out, size_t cap) {
+  sipline_call_info ci;
+  char cid[65] = "";
+  if (sipline_ua_call_info(d->ua, c->id, &ci) == 0) {
+    size_t n = strnlen(ci.call_id, sizeof cid - 1);
+    memcpy(cid, ci.call_id, n);
+    cid[n] = '\0';
+  }
+  if (!cid[0])
+    snprintf(cid, sizeof cid, "call%u", c->id);
+  for (char *p = cid; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_'))
+      *p = '_';
+  if (cid[0] == '.')
+    cid[0] = '_'; /* never a hidden file */
+  char when[32];
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
+  size_t dl = strlen(dir);
+  while (dl > 1 && dir[dl - 1] == '/')
+    dl--;
+  int n = snprintf(out, cap, "%.*s/%s-%s.wav", (int)dl, dir, cid, when);
+  return n < 0 || (size_t)n >= cap ? SIPLINE_ERR_TOOBIG : 0;
+}
+
+/*
+ * Answer_Play_n_ / Answer_Record_Dir_n_: what an incoming call we answer
+ * plays and where what it receives is recorded, unless `answer --play /
+ * --record` already chose (those are set before this runs). The paths were
+ * checked when the profile was loaded (sd_calls_check_profile); a failure
+ * now (the file removed since) is logged and the call goes on without it.
+ */
+static void answer_media(sd *d, struct sd_call *c) {
+  const sipline_line_cfg *lc = sipline_profile_line(d->profile, c->line);
+  sipline_call_info ci;
+  if (!lc || (!lc->answer_play && !lc->answer_record_dir) ||
+      sipline_ua_call_info(d->ua, c->id, &ci) != 0 || ci.outgoing)
+    return;
+  const char *play = !c->play[0] ? lc->answer_play : NULL;
+  char rec[sizeof c->record] = "";
+  if (!c->record[0] && lc->answer_record_dir &&
+      record_name(d, c, lc->answer_record_dir, rec, sizeof rec) != 0) {
+    slog(SLOG_WARN, "call %u: Answer_Record_Dir_%u_ too long for a file name",
+         c->id, c->line);
+    rec[0] = '\0';
+  }
+  if (!play && !rec[0])
+    return;
+  int e = sd_call_media_files(d, c->id, play, rec[0] ? rec : NULL);
+  if (e)
+    slog(SLOG_WARN, "call %u: answer media (%s, %s): %s", c->id,
+         play ? play : "-", rec[0] ? rec : "-", sipline_strerror(e));
+  cJSON *o = sj_event_new("answer_media", sd_now(d), c->line, &d->ck);
+  if (!o)
+    return;
+  cJSON_AddNumberToObject(o, "id", c->id);
+  if (play)
+    cJSON_AddStringToObject(o, "play", play);
+  if (rec[0])
+    cJSON_AddStringToObject(o, "record", rec);
+  sd_emit(d, o);
+}
+
+int sd_calls_check_profile(const sipline_profile *p, char *err, size_t cap) {
+  for (unsigned n = 1; n <= p->n_lines; n++) {
+    const sipline_line_cfg *lc = sipline_profile_line(p, n);
+    char why[160];
+    if (lc->answer_play &&
+        sipline_media_file_check(lc->answer_play, why, sizeof why) != 0) {
+      snprintf(err, cap, "Answer_Play_%u_: \"%s\": %s", n, lc->answer_play,
+               why);
+      return -1;
+    }
+    const char *dir = lc->answer_record_dir;
+    struct stat st;
+    if (!dir)
+      continue;
+    if (stat(dir, &st) != 0)
+      snprintf(why, sizeof why, "%s", strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+      snprintf(why, sizeof why, "not a directory");
+    else if (access(dir, W_OK | X_OK) != 0)
+      snprintf(why, sizeof why, "not writable: %s", strerror(errno));
+    else
+      continue;
+    snprintf(err, cap, "Answer_Record_Dir_%u_: \"%s\": %s", n, dir, why);
+    return -1;
+  }
+  return 0;
+}
+
 /* Answers an incoming call: 200 with our answer to the INVITE's offer (or
  * our offer when it had none). */
 static int answer_call(sd *d, struct sd_call *c) {
   c->answer_at = SIPLINE_TSTAMP_NONE;
+  answer_media(d, c);
   char sdp[SDP_CAP];
   int n = c->inv_offer ? make_answer(d, c, c->inv_offer, c->inv_offer_len,
                                      sdp, sizeof sdp)

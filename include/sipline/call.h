@@ -141,6 +141,8 @@ typedef struct sipline_call_info {
   int outgoing;
   char peer[160];   /* the remote URI */
   char server[80];  /* the first hop the call was set up on (R13) */
+  /* The call's Call-ID (cut to fit), e.g. to name a recording. */
+  char call_id[128];
   /* Session timer (RFC 4028): 0 when off. refresher is "local" or
    * "remote". */
   uint32_t session_expires;

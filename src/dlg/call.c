@@ -784,6 +784,9 @@ int sipline__dlg_info(sipline_ua *ua, unsigned id, sipline_call_info *info) {
   info->outgoing = s->uac;
   snprintf(info->peer, sizeof info->peer, "%s", s->peer);
   snprintf(info->server, sizeof info->server, "%s", s->tgt.server);
+  /* The dialog's copy is whole; the session's own is cut to our length. */
+  snprintf(info->call_id, sizeof info->call_id, "%s",
+           s->dlg && s->dlg->call_id ? s->dlg->call_id : s->callid);
   info->session_expires = s->se;
   if (s->se)
     snprintf(info->refresher, sizeof info->refresher, "%s",
