@@ -68,6 +68,7 @@ typedef struct sd {
   struct sd_call {
     unsigned id, line;
     sipline_tstamp answer_at; /* Auto_Answer: NONE when not pending */
+    int ring_pending;         /* secure line: 180 once the offer passed */
     int hold;                 /* our last offer was a=sendonly */
     struct sipline_media *media; /* its RTP session (media/media.h) */
     sipline_sdp_origin origin;   /* our o= line across the call */

@@ -56,8 +56,8 @@ int sm_src_check(const char *path, char *why, size_t cap) {
     rc = SIPLINE_ERR_IO;
   } else if ((double)info.frames * SM_RATE / info.samplerate >
              (double)SM_SRC_MAX_SAMPLES) {
-    snprintf(why, cap, "longer than %u s", (unsigned)(SM_SRC_MAX_SAMPLES /
-                                                      SM_RATE));
+    snprintf(why, cap, "longer than %u s",
+             (unsigned)(SM_SRC_MAX_SAMPLES / SM_RATE));
     rc = SIPLINE_ERR_TOOBIG;
   }
   sf_close(sf);
