@@ -14,13 +14,19 @@
  *     falls back to re-INVITE when the peer refuses UPDATE); the o= version
  *     goes up by one with every change (RFC 3264 §8).
  * A call plays silence unless told to play a file, and records nothing
- * unless told to; DTMF received shows as a "dtmf" event.
+ * unless told to (`siplinectl call/answer --play/--record`, or for the
+ * incoming calls we answer the line's Answer_Play_n_ and
+ * Answer_Record_Dir_n_); DTMF received shows as a "dtmf" event.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "media/media.h"
@@ -28,6 +34,7 @@
 
 #define SDP_CAP 2048
 #define TE_PT 101
+#define SRTP_SUITE "AES_CM_128_HMAC_SHA1_80"
 
 static const sipline_sdp_codec codecs[] = {
     {.pt = 0, .name = "PCMU", .rate = 8000},
@@ -184,8 +191,9 @@ static void local_caps(const sd *d, struct sd_call *c, sipline_sdp_dir dir,
                                   .ptime = 20};
   const char *key = call_key(d, c);
   if (key) {
-    lm->crypto_suite = "AES_CM_128_HMAC_SHA1_80";
+    lm->crypto_suite = SRTP_SUITE;
     lm->crypto_key_params = key;
+    lm->srtp_only = true; /* a secure line never answers in the clear */
   }
   *l = (sipline_sdp_local){.address = media_host(d), .media = lm,
                            .n_media = 1};
@@ -300,6 +308,74 @@ static void apply(struct sd_call *c, const char *local, size_t llen,
   }
 }
 
+/*
+ * Secure_Call_Setting_n_ = Yes: what an offer lacks for us to take it as
+ * SRTP, as a Warning (RFC 3261 §20.43), or NULL when some audio stream is
+ * RTP/SAVP with an a=crypto of our suite. SDP calls the m= proto field the
+ * "transport protocol", hence 303 for a plain RTP/AVP offer; an SAVP offer
+ * without our suite is a media format we do not have, 305.
+ */
+static const char *srtp_lacking(const char *offer, size_t len) {
+  sipline_sdp *p = malloc(sizeof *p);
+  const char *why = "303 Incompatible transport protocol";
+  if (!p || sipline_sdp_parse(p, offer, len) != 0) {
+    free(p);
+    return why;
+  }
+  for (unsigned i = 0; i < p->n_m; i++) {
+    const sipline_sdp_media *m = &p->m[i];
+    if (m->port == 0 || !sipline_pl_casecmp_str(m->media, "audio") ||
+        !sipline_pl_casecmp_str(m->proto, "RTP/SAVP"))
+      continue;
+    why = "305 Incompatible media format";
+    sipline_sdp_crypto cr[8];
+    unsigned n = sipline_sdp_crypto_list(p, i, cr, 8);
+    for (unsigned k = 0; k < n && k < 8; k++)
+      if (sipline_pl_casecmp_str(cr[k].suite, SRTP_SUITE)) {
+        free(p);
+        return NULL;
+      }
+  }
+  free(p);
+  return why;
+}
+
+/* Refuses an incoming call on a secure line whose INVITE offers no SRTP we
+ * take: 488 with a Warning saying what is missing (rather than ringing and
+ * answering in the clear, or 488 only once someone answers). */
+static void refuse_insecure(sd *d, struct sd_call *c, const char *warn) {
+  char h[256];
+  snprintf(h, sizeof h,
+           "Warning: %.3s %s \"%s: this line takes only RTP/SAVP with "
+           "a=crypto " SRTP_SUITE "\"\r\n",
+           warn, media_host(d), warn + 4);
+  sipline_call_end e = {.status = 488, .headers = h,
+                        .reason = "srtp_required"};
+  c->answer_at = SIPLINE_TSTAMP_NONE; /* Auto_Answer must not try it */
+  c->ring_pending = 0;
+  slog(SLOG_WARN, "call %u: line %u is secure and the offer has no SRTP "
+       "(%s): 488", c->id, c->line, warn + 4);
+  sipline_ua_call_end(d->ua, c->id, &e, sd_now(d));
+}
+
+/*
+ * Secure line: whether the completed exchange agreed on SRTP both ways.
+ * A peer that answers our RTP/SAVP offer without a=crypto (or with plain
+ * RTP/AVP) would otherwise get a clear stream; 1 when it did not happen
+ * (SRTP agreed, or no active stream at all).
+ */
+static int srtp_agreed(sd *d, const struct sd_call *c) {
+  sipline_call_info ci;
+  sipline_sdp_result r;
+  if (sipline_ua_call_info(d->ua, c->id, &ci) != 0 || !ci.local_sdp_len ||
+      !ci.remote_sdp_len)
+    return 1;
+  if (agree(ci.local_sdp, ci.local_sdp_len, ci.remote_sdp, ci.remote_sdp_len,
+            &r) != 0)
+    return 0; /* an answer we cannot read is no SRTP either */
+  return !r.active || (r.local_crypto.tag && r.remote_crypto.tag);
+}
+
 /* After an offer/answer completed: the session as the core holds it. */
 static void apply_current(sd *d, struct sd_call *c) {
   sipline_call_info ci;
@@ -373,10 +449,117 @@ static void answer_offer(sd *d, struct sd_call *c, const sipline_event *ev) {
                       sd_now(d));
 }
 
+/* A recording's file name: DIR/CALLID-YYYYMMDDTHHMMSSZ.wav, the Call-ID
+ * cut to 64 characters of [A-Za-z0-9._-] (others become '_': a Call-ID may
+ * hold '/' or '@'), so that the name is a plain file in DIR. 0, or
+ * SIPLINE_ERR_TOOBIG when it does not fit out. */
+static int record_name(sd *d, const struct sd_call *c, const char *dir,
+                       char *out, size_t cap) {
+  sipline_call_info ci;
+  char cid[65] = "";
+  if (sipline_ua_call_info(d->ua, c->id, &ci) == 0) {
+    size_t n = strnlen(ci.call_id, sizeof cid - 1);
+    memcpy(cid, ci.call_id, n);
+    cid[n] = '\0';
+  }
+  if (!cid[0])
+    snprintf(cid, sizeof cid, "call%u", c->id);
+  for (char *p = cid; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_'))
+      *p = '_';
+  if (cid[0] == '.')
+    cid[0] = '_'; /* never a hidden file */
+  char when[32];
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
+  size_t dl = strlen(dir);
+  while (dl > 1 && dir[dl - 1] == '/')
+    dl--;
+  int n = snprintf(out, cap, "%.*s/%s-%s.wav", (int)dl, dir, cid, when);
+  return n < 0 || (size_t)n >= cap ? SIPLINE_ERR_TOOBIG : 0;
+}
+
+/*
+ * Answer_Play_n_ / Answer_Record_Dir_n_: what an incoming call we answer
+ * plays and where what it receives is recorded, unless `answer --play /
+ * --record` already chose (those are set before this runs). The paths were
+ * checked when the profile was loaded (sd_calls_check_profile); a failure
+ * now (the file removed since) is logged and the call goes on without it.
+ */
+static void answer_media(sd *d, struct sd_call *c) {
+  const sipline_line_cfg *lc = sipline_profile_line(d->profile, c->line);
+  sipline_call_info ci;
+  if (!lc || (!lc->answer_play && !lc->answer_record_dir) ||
+      sipline_ua_call_info(d->ua, c->id, &ci) != 0 || ci.outgoing)
+    return;
+  const char *play = !c->play[0] ? lc->answer_play : NULL;
+  char rec[sizeof c->record] = "";
+  if (!c->record[0] && lc->answer_record_dir &&
+      record_name(d, c, lc->answer_record_dir, rec, sizeof rec) != 0) {
+    slog(SLOG_WARN, "call %u: Answer_Record_Dir_%u_ too long for a file name",
+         c->id, c->line);
+    rec[0] = '\0';
+  }
+  if (!play && !rec[0])
+    return;
+  int e = sd_call_media_files(d, c->id, play, rec[0] ? rec : NULL);
+  if (e)
+    slog(SLOG_WARN, "call %u: answer media (%s, %s): %s", c->id,
+         play ? play : "-", rec[0] ? rec : "-", sipline_strerror(e));
+  cJSON *o = sj_event_new("answer_media", sd_now(d), c->line, &d->ck);
+  if (!o)
+    return;
+  cJSON_AddNumberToObject(o, "id", c->id);
+  if (play)
+    cJSON_AddStringToObject(o, "play", play);
+  if (rec[0])
+    cJSON_AddStringToObject(o, "record", rec);
+  sd_emit(d, o);
+}
+
+int sd_calls_check_profile(const sipline_profile *p, char *err, size_t cap) {
+  for (unsigned n = 1; n <= p->n_lines; n++) {
+    const sipline_line_cfg *lc = sipline_profile_line(p, n);
+    char why[160];
+    if (lc->answer_play &&
+        sipline_media_file_check(lc->answer_play, why, sizeof why) != 0) {
+      snprintf(err, cap, "Answer_Play_%u_: \"%s\": %s", n, lc->answer_play,
+               why);
+      return -1;
+    }
+    const char *dir = lc->answer_record_dir;
+    struct stat st;
+    if (!dir)
+      continue;
+    if (stat(dir, &st) != 0)
+      snprintf(why, sizeof why, "%s", strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+      snprintf(why, sizeof why, "not a directory");
+    else if (access(dir, W_OK | X_OK) != 0)
+      snprintf(why, sizeof why, "not writable: %s", strerror(errno));
+    else
+      continue;
+    snprintf(err, cap, "Answer_Record_Dir_%u_: \"%s\": %s", n, dir, why);
+    return -1;
+  }
+  return 0;
+}
+
+/* 180 Ringing to an incoming call. */
+static void ring(sd *d, struct sd_call *c) {
+  c->ring_pending = 0;
+  sipline_call_answer r = {.status = 180};
+  sipline_ua_call_answer(d->ua, c->id, &r, sd_now(d));
+}
+
 /* Answers an incoming call: 200 with our answer to the INVITE's offer (or
  * our offer when it had none). */
 static int answer_call(sd *d, struct sd_call *c) {
   c->answer_at = SIPLINE_TSTAMP_NONE;
+  answer_media(d, c);
   char sdp[SDP_CAP];
   int n = c->inv_offer ? make_answer(d, c, c->inv_offer, c->inv_offer_len,
                                      sdp, sizeof sdp)
@@ -404,8 +587,13 @@ void sd_calls_on_event(sd *d, const sipline_event *ev) {
         return;
       }
       const sipline_line_cfg *lc = sipline_profile_line(d->profile, ev->line);
-      sipline_call_answer ring = {.status = 180};
-      sipline_ua_call_answer(d->ua, ev->id, &ring, sd_now(d));
+      /* A secure line rings only once the INVITE's offer (the event that
+       * follows this one) is seen to carry SRTP: a plain offer is refused
+       * without ringing first. sd_calls_run rings an INVITE without one. */
+      if (lc && lc->secure_call)
+        c->ring_pending = 1;
+      else
+        ring(d, c);
       if (lc && lc->auto_answer != UINT32_MAX)
         c->answer_at = sd_now(d) + SIPLINE_SEC(lc->auto_answer);
     }
@@ -417,11 +605,32 @@ void sd_calls_on_event(sd *d, const sipline_event *ev) {
   if (!c)
     return;
   if (!strcmp(ev->state, "answer")) {
+    if (call_key(d, c) && !srtp_agreed(d, c)) {
+      /* Never a clear stream on a secure line: the call ends (BYE, or
+       * CANCEL while early) saying why, and the media is never set. */
+      slog(SLOG_WARN, "call %u: line %u is secure and the answer has no "
+           "SRTP: hanging up", c->id, c->line);
+      sipline_call_end e = {
+          .headers = "Reason: SIP;cause=488;text=\"SRTP required: the "
+                     "answer has no a=crypto\"\r\n",
+          .reason = "srtp_required"};
+      sipline_ua_call_end(d->ua, c->id, &e, sd_now(d));
+      return;
+    }
     apply_current(d, c); /* an exchange completed, either way */
     return;
   }
   if (strcmp(ev->from, "remote") != 0)
     return; /* our own offer */
+  const char *warn;
+  if (!strcmp(ev->reason, "invite") && call_key(d, c) &&
+      (warn = srtp_lacking(ev->body ? ev->body : "",
+                           ev->body ? ev->body_len : 0))) {
+    refuse_insecure(d, c, warn);
+    return;
+  }
+  if (c->ring_pending)
+    ring(d, c);
   if (!strcmp(ev->reason, "invite")) {
     /* answered with the 200 (answer_call): keep it until then */
     free(c->inv_offer);
@@ -436,16 +645,22 @@ void sd_calls_on_event(sd *d, const sipline_event *ev) {
 
 sipline_tstamp sd_calls_next(const sd *d) {
   sipline_tstamp t = SIPLINE_TSTAMP_NONE;
-  for (unsigned i = 0; i < d->n_calls; i++)
+  for (unsigned i = 0; i < d->n_calls; i++) {
     if (d->calls[i].answer_at < t)
       t = d->calls[i].answer_at;
+    if (d->calls[i].ring_pending)
+      t = 0; /* at once, after the events of this pass */
+  }
   return t;
 }
 
 void sd_calls_run(sd *d, sipline_tstamp now) {
-  for (unsigned i = 0; i < d->n_calls; i++)
+  for (unsigned i = 0; i < d->n_calls; i++) {
+    if (d->calls[i].ring_pending)
+      ring(d, &d->calls[i]);
     if (d->calls[i].answer_at <= now)
       answer_call(d, &d->calls[i]);
+  }
 }
 
 /* Our current SDP with the direction changed (hold/resume), as an offer. */

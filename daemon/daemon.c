@@ -362,8 +362,17 @@ int sd_load_profile(const char *path, sipline_profile **out, char *err,
   memset(&pe, 0, sizeof pe);
   int rc = sipline_profile_parse(out, buf, n, NULL, &pe);
   free(buf);
-  if (rc == 0)
-    return 0;
+  if (rc == 0) {
+    /* Paths the daemon will open during calls: refused now, at load (and
+     * at reload, which keeps the running profile), not at the first call. */
+    char why[512];
+    if (sd_calls_check_profile(*out, why, sizeof why) == 0)
+      return 0;
+    snprintf(err, cap, "%s: %s", path, why);
+    sipline_profile_del(*out);
+    *out = NULL;
+    return -1;
+  }
   /* One line naming the file line, the tag and the value; never the value
    * of a password (the sentence from the library names only the tag then). */
   int secret = strncasecmp(pe.tag, "Password", 8) == 0;

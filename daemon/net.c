@@ -20,6 +20,10 @@
 #include "rxframe.h"
 #include "sd.h"
 
+/* SO_RCVBUF asked for the SIP UDP sockets (the kernel doubles it for its
+ * bookkeeping and caps it at net.core.rmem_max). */
+#define SD_UDP_RCVBUF (2 * 1024 * 1024)
+
 struct sd_udp {
   uv_udp_t h;
   sd *d;
@@ -270,6 +274,13 @@ static int udp_open(sd *d, const sipline_addr *local) {
         setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof one);
       else
         setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof one);
+      /* Room for a burst: with the default (~208 KiB) a few hundred
+       * requests arriving while the loop is busy overflow it, the kernel
+       * drops them and each costs the peer a 500 ms retransmission
+       * (bench/calls: UdpRcvbufErrors). The kernel caps this at
+       * net.core.rmem_max; a failure only leaves the default. */
+      int rcv = SD_UDP_RCVBUF;
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
     }
     rc = uv_udp_recv_start(&u->h, alloc_cb, udp_recv);
   }

@@ -68,6 +68,7 @@ typedef struct sd {
   struct sd_call {
     unsigned id, line;
     sipline_tstamp answer_at; /* Auto_Answer: NONE when not pending */
+    int ring_pending;         /* secure line: 180 once the offer passed */
     int hold;                 /* our last offer was a=sendonly */
     struct sipline_media *media; /* its RTP session (media/media.h) */
     sipline_sdp_origin origin;   /* our o= line across the call */
@@ -100,6 +101,10 @@ cJSON *sd_call_status(sd *d, const struct sd_call *c);
 void sd_calls_free(sd *d);
 /* A core event about calls: ring, auto-answer, answer remote offers. */
 void sd_calls_on_event(sd *d, const sipline_event *ev);
+/* Checks the lines' Answer_Play_n_ (a sound file we can play) and
+ * Answer_Record_Dir_n_ (a writable directory): 0, or -1 with one line in
+ * err naming the tag, the path and what is wrong. */
+int sd_calls_check_profile(const sipline_profile *p, char *err, size_t cap);
 /* The earliest auto-answer due (NONE), and running what is due. */
 sipline_tstamp sd_calls_next(const sd *d);
 void sd_calls_run(sd *d, sipline_tstamp now);

@@ -4,7 +4,9 @@
  */
 #include "audio.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,37 @@ void sm_src_tone(sm_src *s, double hz, double dbm0) {
   s->amp = 32767.0 * pow(10.0, (dbm0 - 3.14) / 20.0);
   if (s->amp > 32767)
     s->amp = 32767;
+}
+
+int sm_src_check(const char *path, char *why, size_t cap) {
+  /* fopen first: errno's sentence is clearer than libsndfile's for a file
+   * that is missing or unreadable. */
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(why, cap, "%s", strerror(errno));
+    return SIPLINE_ERR_IO;
+  }
+  fclose(f);
+  SF_INFO info;
+  memset(&info, 0, sizeof info);
+  SNDFILE *sf = sf_open(path, SFM_READ, &info);
+  if (!sf) {
+    snprintf(why, cap, "not a sound file libsndfile reads (%s)",
+             sf_strerror(NULL));
+    return SIPLINE_ERR_IO;
+  }
+  int rc = 0;
+  if (info.channels < 1 || info.samplerate < 1 || info.frames < 0) {
+    snprintf(why, cap, "no audio in it");
+    rc = SIPLINE_ERR_IO;
+  } else if ((double)info.frames * SM_RATE / info.samplerate >
+             (double)SM_SRC_MAX_SAMPLES) {
+    snprintf(why, cap, "longer than %u s",
+             (unsigned)(SM_SRC_MAX_SAMPLES / SM_RATE));
+    rc = SIPLINE_ERR_TOOBIG;
+  }
+  sf_close(sf);
+  return rc;
 }
 
 int sm_src_file(sm_src *s, const char *path, bool loop) {

@@ -37,6 +37,10 @@ void sm_src_tone(sm_src *s, double hz, double dbm0);
  * files are fine). SIPLINE_ERR_IO when it cannot be opened or read,
  * SIPLINE_ERR_TOOBIG beyond SM_SRC_MAX_SAMPLES, SIPLINE_ERR_NOMEM. */
 int sm_src_file(sm_src *s, const char *path, bool loop);
+/* Whether path is a sound file sm_src_file would load (opened and closed,
+ * nothing read): 0, or SIPLINE_ERR_IO / SIPLINE_ERR_TOOBIG with a sentence
+ * in why ("No such file or directory", libsndfile's reason). */
+int sm_src_check(const char *path, char *why, size_t cap);
 /* Fills one frame; after the end of a file that does not loop, silence
  * (and ended is set). */
 void sm_src_read(sm_src *s, int16_t out[SM_FRAME]);

@@ -785,6 +785,10 @@ int sipline_media_play_file(sipline_media *m, const char *path, bool loop) {
   return sm_src_file(&m->src, path, loop);
 }
 
+int sipline_media_file_check(const char *path, char *why, size_t cap) {
+  return sm_src_check(path, why, cap);
+}
+
 void sipline_media_play_tone(sipline_media *m, double hz, double dbm0) {
   sm_src_tone(&m->src, hz, dbm0);
 }

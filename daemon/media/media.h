@@ -143,6 +143,10 @@ int sipline_media_set(sipline_media *m, const sipline_media_params *p);
  * tone, or silence (the default). A file that ends is followed by silence
  * (the stream goes on). */
 int sipline_media_play_file(sipline_media *m, const char *path, bool loop);
+/* Whether sipline_media_play_file could play path (for checking a
+ * configuration before any call): 0, or SIPLINE_ERR_IO /
+ * SIPLINE_ERR_TOOBIG with the reason in why. */
+int sipline_media_file_check(const char *path, char *why, size_t cap);
 void sipline_media_play_tone(sipline_media *m, double hz, double dbm0);
 void sipline_media_play_silence(sipline_media *m);
 /* Whether a file that does not loop has played to its end. */

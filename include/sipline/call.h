@@ -139,6 +139,31 @@ int sipline_ua_call_sdp(sipline_ua *ua, unsigned call_id, const char *sdp,
 /* Ends a call: CANCEL, BYE, or 603 for an incoming call not answered. */
 int sipline_ua_hangup(sipline_ua *ua, unsigned call_id, sipline_tstamp now);
 
+/* How sipline_ua_call_end ends a call, and what the peer and the
+ * application are told why. */
+typedef struct sipline_call_end {
+  /* An incoming call not yet answered is refused with this final status,
+   * 300..699 (603 when 0); otherwise unused. */
+  int status;
+  /* Extra header lines, CRLF each, for that final response or for our BYE
+   * (e.g. "Warning: 303 host \"...\"\r\n", RFC 3261 §20.43, or
+   * "Reason: SIP;cause=488;text=\"...\"\r\n", RFC 3326); NULL for none.
+   * Not sent with a CANCEL. Copied. */
+  const char *headers;
+  /* The reason of our "ended" event: a token of at most 31 characters
+   * ("srtp_required"); NULL for the usual "hangup" / "rejected:STATUS". */
+  const char *reason;
+} sipline_call_end;
+
+/*
+ * Ends a call as sipline_ua_hangup does, with the status, headers and
+ * reason of *e. Errors: SIPLINE_ERR_NOTFOUND, SIPLINE_ERR_INVAL (a status
+ * out of range, headers as for sipline_call_params, a reason that is not
+ * a token of 1..31 characters), SIPLINE_ERR_NOMEM.
+ */
+int sipline_ua_call_end(sipline_ua *ua, unsigned call_id,
+                        const sipline_call_end *e, sipline_tstamp now);
+
 /* What sipline_ua_call_info tells. Strings are copies, NUL-terminated. */
 typedef struct sipline_call_info {
   unsigned id;
@@ -147,6 +172,8 @@ typedef struct sipline_call_info {
   int outgoing;
   char peer[160];   /* the remote URI */
   char server[80];  /* the first hop the call was set up on (R13) */
+  /* The call's Call-ID (cut to fit), e.g. to name a recording. */
+  char call_id[128];
   /* Session timer (RFC 4028): 0 when off. refresher is "local" or
    * "remote". */
   uint32_t session_expires;

@@ -71,6 +71,15 @@ typedef struct sipline_line_cfg {
   /* Secure_Call_Setting_n_: calls offer RTP/SAVP with an SDES key
    * (AES_CM_128_HMAC_SHA1_80) and take only SRTP (No by default). */
   int secure_call;
+  /* What the daemon does with the media of incoming calls it answers
+   * (auto-answer or a plain `answer`), NULL when not set:
+   * Answer_Play_n_: a WAV file played into each answered call;
+   * Answer_Record_Dir_n_: a directory where each answered call's received
+   * audio is recorded as a WAV named by the call's Call-ID and time.
+   * The library only keeps the text; siplined checks at load that the file
+   * is readable and the directory writable. */
+  char *answer_play;
+  char *answer_record_dir;
 } sipline_line_cfg;
 
 /* An unknown tag, kept as read. */

@@ -295,6 +295,10 @@ typedef struct sipline_sdp_local_media {
    * when they list the suite. NULL: RTP/AVP only. */
   const char *crypto_suite;      /* "AES_CM_128_HMAC_SHA1_80" */
   const char *crypto_key_params; /* "inline:<base64 key||salt>" */
+  /* With crypto_suite: take only RTP/SAVP offers that list the suite, so
+   * that an RTP/AVP offer is refused rather than answered in the clear
+   * (a secure line). */
+  bool srtp_only;
 } sipline_sdp_local_media;
 
 /* What we offer or can accept; the caller owns every string. */

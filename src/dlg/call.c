@@ -173,6 +173,7 @@ static void sess_free(sess *s, sipline_tstamp now) {
   sipline_auth_client_del(s->auth);
   oa_free(s);
   sipline_mem_free(mem, s->xheaders);
+  sipline_mem_free(mem, s->end_headers);
   sipline_mem_free(mem, s->inv_offer);
   sipline_mem_free(mem, s->retry_sdp);
   sipline_mem_free(mem, s);
@@ -771,6 +772,44 @@ int sipline__dlg_hangup(sipline_ua *ua, unsigned id, sipline_tstamp now) {
   return 0;
 }
 
+static int token_ok(const char *r) {
+  size_t n = strlen(r);
+  if (n == 0 || n > 31)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= 'A' && r[i] <= 'Z') ||
+          (r[i] >= '0' && r[i] <= '9') || strchr("_-.:", r[i])))
+      return 0;
+  return 1;
+}
+
+int sipline__dlg_end(sipline_ua *ua, unsigned id, const sipline_call_end *e,
+                     sipline_tstamp now) {
+  if (!e || (e->status && (e->status < 300 || e->status > 699)) ||
+      !valid_headers(e->headers) || (e->reason && !token_ok(e->reason)))
+    return SIPLINE_ERR_INVAL;
+  sess *s = get(ua, id, now);
+  if (!s)
+    return SIPLINE_ERR_NOTFOUND;
+  if (s->state == SIPLINE_CALL_ENDING || s->hangup_req)
+    return 0;
+  if (e->reason) {
+    snprintf(s->end_why, sizeof s->end_why, "%s", e->reason);
+    s->end_reason = s->end_why;
+  }
+  if (!s->uac && s->inv_stx) {
+    s->hangup_req = 1;
+    return uas_refuse(s, e->status ? e->status : 603, e->headers,
+                      e->reason ? s->end_why : NULL, now);
+  }
+  if (e->headers && *e->headers) {
+    sipline_mem_free(ua->mem, s->end_headers);
+    if (!(s->end_headers = sipline__strdup(ua->mem, e->headers)))
+      return SIPLINE_ERR_NOMEM;
+  }
+  return sipline__dlg_hangup(ua, id, now);
+}
+
 int sipline__dlg_info(sipline_ua *ua, unsigned id, sipline_call_info *info) {
   sess *s = find(sipline__ua_module_state(ua, "dlg"), id);
   if (!info)
@@ -784,6 +823,9 @@ int sipline__dlg_info(sipline_ua *ua, unsigned id, sipline_call_info *info) {
   info->outgoing = s->uac;
   snprintf(info->peer, sizeof info->peer, "%s", s->peer);
   snprintf(info->server, sizeof info->server, "%s", s->tgt.server);
+  /* The dialog's copy is whole; the session's own is cut to our length. */
+  snprintf(info->call_id, sizeof info->call_id, "%s",
+           s->dlg && s->dlg->call_id ? s->dlg->call_id : s->callid);
   info->session_expires = s->se;
   if (s->se)
     snprintf(info->refresher, sizeof info->refresher, "%s",

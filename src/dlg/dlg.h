@@ -33,6 +33,8 @@ int sipline__dlg_reinvite(sipline_ua *ua, unsigned id, const char *sdp,
 int sipline__dlg_sdp(sipline_ua *ua, unsigned id, const char *sdp, size_t len,
                      sipline_tstamp now);
 int sipline__dlg_hangup(sipline_ua *ua, unsigned call_id, sipline_tstamp now);
+int sipline__dlg_end(sipline_ua *ua, unsigned call_id,
+                     const sipline_call_end *e, sipline_tstamp now);
 int sipline__dlg_info(sipline_ua *ua, unsigned id, sipline_call_info *info);
 /* Calls in progress (not ended) on a line. */
 unsigned sipline__dlg_line_calls(const sipline_ua *ua, unsigned line);

@@ -51,6 +51,10 @@ static int send_req(sess *s, sipline_method method, const char *body,
                SIPLINE__REQ_SUPPORTED;
     st_append_request(s, &extra, 0);
     dr.extra = (sipline_pl){extra.p, extra.len};
+  } else if (method == SIPLINE_METHOD_BYE && s->end_headers) {
+    /* why the application ends the call (sipline_ua_call_end: Reason) */
+    sipline__buf_append_str(&extra, s->end_headers);
+    dr.extra = (sipline_pl){extra.p, extra.len};
   }
   int r = extra.err ? extra.err : sipline__dialog_build(s->dlg, &dr, &b, &path);
   if (!r) {

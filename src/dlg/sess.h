@@ -158,7 +158,9 @@ struct sess {
   uint8_t st_local;     /* we are the refresher */
   sipline__timer t_st;
   sipline_tstamp st_due; /* when t_st fires */
-  const char *end_reason; /* why our BYE went (static string) */
+  const char *end_reason; /* why our BYE went (static string or end_why) */
+  char end_why[32];       /* the application's reason (sipline_ua_call_end) */
+  char *end_headers;      /* the application's headers for our BYE */
   uint32_t inv_rx_cseq;   /* incoming: the INVITE's CSeq */
   uint32_t rinv_rx_cseq;  /* a re-INVITE we hold */
 };
@@ -221,6 +223,10 @@ int uas_on_invite(dlg_mod *m, sipline__stx *stx, const sipline_msg *req,
                   const sipline_path *path, sipline_tstamp now);
 int uas_answer(sess *s, const sipline_call_answer *a, sipline_tstamp now);
 int uas_reject(sess *s, int status, sipline_tstamp now);
+/* As uas_reject, with extra header lines (NULL) and the reason of the
+ * "ended" event (NULL: "rejected:STATUS"). */
+int uas_refuse(sess *s, int status, const char *headers, const char *why,
+               sipline_tstamp now);
 /* Sends a 2xx to an INVITE (initial or re-INVITE) and keeps it going until
  * its ACK. */
 int uas_send_2xx(sess *s, sipline__stx *stx, uint32_t cseq, const char *body,

@@ -393,6 +393,11 @@ int uas_answer(sess *s, const sipline_call_answer *a, sipline_tstamp now) {
 }
 
 int uas_reject(sess *s, int status, sipline_tstamp now) {
+  return uas_refuse(s, status, NULL, NULL, now);
+}
+
+int uas_refuse(sess *s, int status, const char *headers, const char *why,
+               sipline_tstamp now) {
   if (s->uac || !s->inv_stx || sipline__stx_is_final(s->inv_stx))
     return SIPLINE_ERR_STATE;
   if (!status)
@@ -403,12 +408,14 @@ int uas_reject(sess *s, int status, sipline_tstamp now) {
   s->inv_stx = NULL;
   s->rel.stx = NULL;
   sipline__stx_set_handler(stx, NULL, NULL);
-  sipline__resp rsp = {.status = status, .to_tag = s->ltag};
+  sipline__resp rsp = {.status = status,
+                       .to_tag = s->ltag,
+                       .headers = headers && *headers ? headers : NULL};
   if (sipline__stx_respond(stx, &rsp, now) != 0)
     sipline__stx_abandon(stx, now);
   char reason[32];
   snprintf(reason, sizeof reason, "rejected:%d", status);
-  sess_end(s, status, reason, now);
+  sess_end(s, status, why ? why : reason, now);
   return 0;
 }
 

@@ -153,6 +153,9 @@ static const tagdef line_tags[] = {
     L("Auto_Answer", K_OFFU32, auto_answer, 0, 3600),
     /* SRTP with SDES keys (RFC 4568) on calls: the daemon's. */
     L("Secure_Call_Setting", K_BOOL, secure_call, 0, 0),
+    /* The media of answered incoming calls (paths: the daemon's). */
+    L("Answer_Play", K_TEXT, answer_play, 0, 0),
+    L("Answer_Record_Dir", K_TEXT, answer_record_dir, 0, 0),
 };
 
 /*
@@ -292,6 +295,8 @@ static void free_line(const sipline_mem *mem, sipline_line_cfg *l) {
   sipline_mem_free(mem, l->password);
   sipline_mem_free(mem, l->auth_id);
   sipline_mem_free(mem, l->display_name);
+  sipline_mem_free(mem, l->answer_play);
+  sipline_mem_free(mem, l->answer_record_dir);
 }
 
 static void free_extras(const sipline_mem *mem, sipline_profile_extra *x,
@@ -373,7 +378,8 @@ int sipline_profile_copy(sipline_profile **out, const sipline_profile *src,
     sipline_line_cfg *d = &p->lines[i];
     *d = *s;
     d->proxy = d->outbound_proxy = d->alt_proxy = d->alt_outbound_proxy =
-        d->user_id = d->password = d->auth_id = d->display_name = NULL;
+        d->user_id = d->password = d->auth_id = d->display_name =
+            d->answer_play = d->answer_record_dir = NULL;
     if (dup_opt(mem, &d->proxy, s->proxy) ||
         dup_opt(mem, &d->outbound_proxy, s->outbound_proxy) ||
         dup_opt(mem, &d->alt_proxy, s->alt_proxy) ||
@@ -381,7 +387,9 @@ int sipline_profile_copy(sipline_profile **out, const sipline_profile *src,
         dup_opt(mem, &d->user_id, s->user_id) ||
         dup_opt(mem, &d->password, s->password) ||
         dup_opt(mem, &d->auth_id, s->auth_id) ||
-        dup_opt(mem, &d->display_name, s->display_name))
+        dup_opt(mem, &d->display_name, s->display_name) ||
+        dup_opt(mem, &d->answer_play, s->answer_play) ||
+        dup_opt(mem, &d->answer_record_dir, s->answer_record_dir))
       goto fail;
   }
   if (copy_extras(mem, &p->extra, &p->n_extra, src->extra, src->n_extra) ||

@@ -337,7 +337,7 @@ static bool proto_ok(const sipline_sdp *s, unsigned mi,
   sipline_pl p = s->m[mi].proto;
   *tag = 0;
   if (sipline_pl_casecmp_str(p, "RTP/AVP"))
-    return true;
+    return !(m->crypto_suite && m->srtp_only);
   return sipline_pl_casecmp_str(p, "RTP/SAVP") && crypto_pick(s, mi, m, tag);
 }
 

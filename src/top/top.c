@@ -73,6 +73,11 @@ int sipline_ua_hangup(sipline_ua *ua, unsigned call_id, sipline_tstamp now) {
   return ua ? sipline__dlg_hangup(ua, call_id, now) : SIPLINE_ERR_INVAL;
 }
 
+int sipline_ua_call_end(sipline_ua *ua, unsigned call_id,
+                        const sipline_call_end *e, sipline_tstamp now) {
+  return ua ? sipline__dlg_end(ua, call_id, e, now) : SIPLINE_ERR_INVAL;
+}
+
 int sipline_ua_call_info(sipline_ua *ua, unsigned call_id,
                          sipline_call_info *info) {
   return ua ? sipline__dlg_info(ua, call_id, info) : SIPLINE_ERR_INVAL;

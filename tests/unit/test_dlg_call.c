@@ -521,6 +521,73 @@ static void test_incoming(void **state) {
   expect_ev("3.000 call 2 ended 10.0.0.1:5060 486 rejected:486");
 }
 
+/* sipline__dlg_end (sipline_ua_call_end): the application says why (a secure line that got
+ * no SRTP): a Reason header in the BYE of a confirmed call, a 488 with a
+ * Warning to an incoming call, and its reason in the "ended" events. */
+static void test_call_end(void **state) {
+  (void)state;
+  unsigned id = 0;
+  assert_int_equal(call_to(X.ua, 1, "1002", &id, 0), 0);
+  pump();
+  expect_ev("0.000 call 1 confirmed 10.0.0.1:5060 200 answered");
+  const sipline_call_end bad[] = {
+      {.status = 200},
+      {.reason = "two words"},
+      {.reason = "a_reason_longer_than_thirty_one_chars"},
+      {.headers = "Via: SIP/2.0/UDP x\r\n"},
+      {.headers = "Reason: no crlf"},
+  };
+  for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(sipline__dlg_end(X.ua, id, &bad[i], X.now),
+                     SIPLINE_ERR_INVAL);
+  assert_int_equal(sipline__dlg_end(X.ua, id, NULL, X.now),
+                   SIPLINE_ERR_INVAL);
+  assert_int_equal(find("BYE", 0), NULL); /* nothing went */
+  sipline_call_end e = {
+      .headers = "Reason: SIP;cause=488;text=\"SRTP required\"\r\n",
+      .reason = "srtp_required"};
+  X.now = S(1);
+  assert_int_equal(sipline__dlg_end(X.ua, id, &e, X.now), 0);
+  pump();
+  sent *bye = find("BYE", 0);
+  assert_non_null(bye);
+  assert_non_null(
+      strstr(bye->raw, "\r\nReason: SIP;cause=488;text=\"SRTP required\"\r\n"));
+  expect_ev("1.000 call 1 ending 10.0.0.1:5060 0 srtp_required");
+  expect_ev("1.000 call 1 ended 10.0.0.1:5060 200 srtp_required");
+  assert_int_equal(sipline__dlg_end(X.ua, id, &e, X.now),
+                   SIPLINE_ERR_NOTFOUND);
+
+  sipline_path p;
+  memset(&p, 0, sizeof p);
+  p.tp = SIPLINE_TP_UDP;
+  sipline_addr_parse("10.0.0.1", 8, &p.remote);
+  p.remote.port = 5060;
+  const char *inv_in =
+      "INVITE sip:1001@192.0.2.9:5060 SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKfar9\r\n"
+      "Max-Forwards: 70\r\nFrom: <sip:1003@pbx.test>;tag=x\r\n"
+      "To: <sip:1001@pbx.test>\r\nCall-ID: in9\r\nCSeq: 1 INVITE\r\n"
+      "Contact: <sip:1003@10.0.0.1>\r\nContent-Length: 0\r\n\r\n";
+  X.now = S(2);
+  assert_int_equal(sipline_ua_recv(X.ua, &p, (const uint8_t *)inv_in,
+                                   strlen(inv_in), X.now),
+                   0);
+  pump();
+  expect_ev("2.000 call 2 incoming 10.0.0.1:5060 0 incoming");
+  e = (sipline_call_end){
+      .status = 488,
+      .headers = "Warning: 303 192.0.2.9 \"SRTP required\"\r\n",
+      .reason = "srtp_required"};
+  assert_int_equal(sipline__dlg_end(X.ua, 2, &e, X.now), 0);
+  pump();
+  const char *last = X.tx[X.n_tx - 1].raw;
+  assert_true(!strncmp(last, "SIP/2.0 488", 11));
+  assert_non_null(strstr(last, "\r\nWarning: 303 192.0.2.9 \"SRTP required\"\r\n"));
+  assert_non_null(strstr(last, "Call-ID: in9\r\n"));
+  expect_ev("2.000 call 2 ended 10.0.0.1:5060 488 srtp_required");
+}
+
 static void test_errors(void **state) {
   (void)state;
   unsigned id;
@@ -555,6 +622,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_hangup_then_timeout, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_incoming, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_call_end, setup, teardown),
       cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,6 +52,8 @@ static void test_defaults(void **state) {
   assert_null(l->password);
   assert_null(l->auth_id);
   assert_null(l->display_name);
+  assert_null(l->answer_play);
+  assert_null(l->answer_record_dir);
   assert_int_equal(l->use_auth_id, 0);
   assert_int_equal(l->dual_registration, 0);
   assert_int_equal(l->reg, 1);
@@ -114,6 +116,8 @@ static const char full[] =
     "  <Auth_ID_1_>auth1001</Auth_ID_1_>\n"
     "  <Use_Auth_ID_1_>Yes</Use_Auth_ID_1_>\n"
     "  <Display_Name_1_>Front Desk</Display_Name_1_>\n"
+    "  <Answer_Play_1_>/var/lib/sipline/welcome tone.wav</Answer_Play_1_>\n"
+    "  <Answer_Record_Dir_1_>/var/spool/sipline</Answer_Record_Dir_1_>\n"
     "  <Auth_Resync-Reboot_1_>No</Auth_Resync-Reboot_1_>\n"
     "  <Keep_Alive_Intvl_1_>30</Keep_Alive_Intvl_1_>\n"
     "  <Keep_Alive_Fail_Count_1_>5</Keep_Alive_Fail_Count_1_>\n"
@@ -168,6 +172,8 @@ static void test_every_tag(void **state) {
   assert_string_equal(l->auth_id, "auth1001");
   assert_int_equal(l->use_auth_id, 1);
   assert_string_equal(l->display_name, "Front Desk");
+  assert_string_equal(l->answer_play, "/var/lib/sipline/welcome tone.wav");
+  assert_string_equal(l->answer_record_dir, "/var/spool/sipline");
   assert_int_equal(l->auth_resync_reboot, 0);
   assert_int_equal(l->keepalive_intvl, 30);
   assert_int_equal(l->keepalive_fail_count, 5);
@@ -210,7 +216,7 @@ static void test_every_tag(void **state) {
   assert_int_equal(p->n_extra, 3);
   assert_string_equal(p->extra[0].tag, "Line_Enable_1_");
   assert_string_equal(p->extra[0].value, "Yes");
-  assert_int_equal(p->extra[0].file_line, 47);
+  assert_int_equal(p->extra[0].file_line, 49);
   assert_string_equal(p->extra[1].tag, "Some_Vendor_Thing");
   assert_string_equal(p->extra[1].value, "hello");
   assert_string_equal(p->extra[2].tag, "Empty_Unknown");
@@ -694,6 +700,10 @@ static void test_copy(void **state) {
   assert_string_equal(sipline_profile_line(c, 3)->proxy,
                       "pbx3.example.com|pbx3b.example.com:5060:p=2:10");
   assert_string_equal(c->reboot_command, "systemctl restart siplined");
+  assert_string_equal(sipline_profile_line(c, 1)->answer_play,
+                      "/var/lib/sipline/welcome tone.wav");
+  assert_string_equal(sipline_profile_line(c, 1)->answer_record_dir,
+                      "/var/spool/sipline");
   assert_int_equal(c->n_extra, 3);
   assert_string_equal(c->extra[1].value, "hello");
   assert_int_equal(c->n_warnings, 1);

@@ -399,6 +399,35 @@ static void test_srtp(void **state) {
              "198.51.100.7\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n");
   assert_true(sipline_sdp_make_answer(&sa, &l, &o, out, sizeof(out)) > 0);
   assert_null(strstr(out, "crypto"));
+  /* A secure line (srtp_only) refuses that AVP offer: nothing to answer
+   * (the caller answers 488), never a clear stream. */
+  m.srtp_only = true;
+  assert_int_equal(sipline_sdp_make_answer(&sa, &l, &o, out, sizeof(out)),
+                   SIPLINE_ERR_UNSUPPORTED);
+  /* ... and with two streams, AVP and SAVP with our suite, it takes only
+   * the SAVP one (the AVP one gets port 0). */
+  sipline_sdp_local_media two[2] = {m, m};
+  two[1].port = 4002;
+  const sipline_sdp_local l2 = {"192.0.2.1", NULL, two, 2};
+  parse(&sa,
+        "v=0\r\no=x 1 1 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 "
+        "198.51.100.7\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n"
+        "m=audio 5002 RTP/SAVP 0\r\n"
+        "a=crypto:7 AEAD_AES_256_GCM "
+        "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBRPS1uQCVeeCFCanVm\r\n");
+  assert_true(sipline_sdp_make_answer(&sa, &l2, &o, out, sizeof(out)) > 0);
+  assert_non_null(strstr(out, "m=audio 0 RTP/AVP 0\r\n"));
+  assert_non_null(strstr(out, "RTP/SAVP 0\r\n"));
+  assert_non_null(strstr(out, "a=crypto:7 AEAD_AES_256_GCM "));
+  /* srtp_only without a suite means nothing: AVP as before. */
+  m.crypto_suite = NULL;
+  m.crypto_key_params = NULL;
+  parse(&sa, "v=0\r\no=x 1 1 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 "
+             "198.51.100.7\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n");
+  assert_true(sipline_sdp_make_answer(&sa, &l, &o, out, sizeof(out)) > 0);
+  m.crypto_suite = "AEAD_AES_256_GCM";
+  m.crypto_key_params = "inline:d0RmdmcmVCspeEc3QGZiNWpVLFJhQX1cfHAwJSoj";
+  m.srtp_only = false;
   /* Our offer with SRTP. */
   assert_true(sipline_sdp_make_offer(&l, &o, out, sizeof(out)) > 0);
   assert_non_null(strstr(out, "m=audio 4000 RTP/SAVP 0 8 96 100\r\n"));
