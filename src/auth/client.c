@@ -448,37 +448,40 @@ static ptrdiff_t format_entry(sipline_auth_client *c, realm_entry *e,
       return err;
     user = sipline_pl_str(uh);
   }
-  sipline__wr_str(w, "Digest username=\"");
+  size_t rl = sipline_digest_alg_hexlen(e->alg);
+  const char *an = sipline_digest_alg_name(e->alg);
+  SIPLINE__WR_LIT(w, "Digest username=\"");
   sipline__wr_qesc(w, user);
-  sipline__wr_str(w, "\", realm=\"");
+  SIPLINE__WR_LIT(w, "\", realm=\"");
   sipline__wr_qesc(w, e->realm);
-  sipline__wr_str(w, "\", nonce=\"");
+  SIPLINE__WR_LIT(w, "\", nonce=\"");
   sipline__wr_qesc(w, e->nonce);
-  sipline__wr_str(w, "\", uri=\"");
+  SIPLINE__WR_LIT(w, "\", uri=\"");
   sipline__wr_qesc(w, req->uri);
-  sipline__wr_str(w, "\", response=\"");
-  sipline__wr_str(w, resp);
-  sipline__wr_str(w, "\", algorithm=");
-  sipline__wr_str(w, sipline_digest_alg_name(e->alg));
+  SIPLINE__WR_LIT(w, "\", response=\"");
+  sipline__wr_raw(w, resp, rl);
+  SIPLINE__WR_LIT(w, "\", algorithm=");
+  sipline__wr_str(w, an);
   if (e->qop != SIPLINE_QOP_NONE) {
-    char nc[9];
+    char nc[8];
     static const char hx[] = "0123456789abcdef";
     for (int i = 0; i < 8; i++)
       nc[i] = hx[(p.nc >> (28 - 4 * i)) & 15];
-    nc[8] = '\0';
-    sipline__wr_str(w, ", cnonce=\"");
-    sipline__wr_str(w, cnonce);
-    sipline__wr_str(w, e->qop == SIPLINE_QOP_AUTH ? "\", qop=auth, nc="
-                                                  : "\", qop=auth-int, nc=");
-    sipline__wr_str(w, nc);
+    SIPLINE__WR_LIT(w, ", cnonce=\"");
+    sipline__wr_raw(w, cnonce, 16);
+    if (e->qop == SIPLINE_QOP_AUTH)
+      SIPLINE__WR_LIT(w, "\", qop=auth, nc=");
+    else
+      SIPLINE__WR_LIT(w, "\", qop=auth-int, nc=");
+    sipline__wr_raw(w, nc, 8);
   }
   if (e->has_opaque) {
-    sipline__wr_str(w, ", opaque=\"");
+    SIPLINE__WR_LIT(w, ", opaque=\"");
     sipline__wr_qesc(w, e->opaque);
-    sipline__wr_str(w, "\"");
+    SIPLINE__WR_LIT(w, "\"");
   }
   if (e->userhash)
-    sipline__wr_str(w, ", userhash=true");
+    SIPLINE__WR_LIT(w, ", userhash=true");
   return w->err;
 }
 

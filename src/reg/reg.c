@@ -256,23 +256,24 @@ static void on_ctx(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
 /* Builds and starts the transaction of q. 0 or an error. */
 static int rq_start(reg_line *ln, reg_rq *q, sipline_tstamp now) {
   sipline_ua *ua = ln->m->ua;
-  sipline__buf b;
+  /* Built in the UA's scratch buffer: the transaction keeps its own copy. */
+  sipline__buf *b = &ua->scratch;
   sipline_path path;
   sipline__ctx_params p = {.path = &path, .cb = on_ctx, .arg = q};
-  sipline__buf_init(&b, ua->mem);
+  sipline__buf_reset(b);
   if (q->slot == SIPLINE__POL_KA)
-    build_options(ln, q, &b);
+    build_options(ln, q, b);
   else
-    build_register(ln, q, &b, &p);
-  if (b.err) {
-    sipline__buf_free(&b);
+    build_register(ln, q, b, &p);
+  if (b->err) {
+    sipline__buf_free(b);
     return SIPLINE_ERR_NOMEM;
   }
   path_of(q->srv, &path);
-  p.req = b.p;
-  p.len = b.len;
+  p.req = b->p;
+  p.len = b->len;
   int r = sipline__ua_request(ua, &p, now, &q->ctx);
-  sipline__buf_free(&b);
+  sipline__buf_reset(b);
   return r;
 }
 
