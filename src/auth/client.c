@@ -40,8 +40,12 @@ struct sipline_auth_client {
   size_t password_len;
   unsigned flags;
   uint64_t seq;
-  size_t n; /* entries in use: e[0..n) */
-  realm_entry e[SIPLINE_AUTH_CLIENT_MAX_REALMS];
+  size_t n;   /* entries in use: e[0..n) */
+  size_t cap; /* entries allocated (at most MAX_REALMS) */
+  /* Grown at the challenges that need it: nearly every server challenges
+   * with one realm, and four entries inline cost 264 bytes more per
+   * challenged server of every line (issue 10: memory per line). */
+  realm_entry *e;
 };
 
 int sipline_auth_client_new(sipline_auth_client **pc,
@@ -101,6 +105,7 @@ void sipline_auth_client_del(sipline_auth_client *c) {
   if (!c)
     return;
   sipline_auth_client_reset(c);
+  sipline_mem_free(c->mem, c->e);
   if (c->password) {
     OPENSSL_cleanse(c->password, c->password_len);
     sipline_mem_free(c->mem, c->password);
@@ -309,7 +314,19 @@ int sipline_auth_client_challenge(sipline_auth_client *c,
            : first_err == SIPLINE_ERR_TOOBIG ? SIPLINE_ERR_TOOBIG
                                              : SIPLINE_ERR_UNSUPPORTED;
 
-  /* Phase 1: allocate every new cache block, so NOMEM changes nothing. */
+  /* Phase 1: allocate every new cache block and the room for the entries,
+   * so NOMEM changes nothing. */
+  size_t want = c->n + nb;
+  if (want > SIPLINE_AUTH_CLIENT_MAX_REALMS)
+    want = SIPLINE_AUTH_CLIENT_MAX_REALMS;
+  if (want > c->cap) {
+    realm_entry *ne = sipline_mem_realloc(c->mem, c->e, want * sizeof *ne);
+    if (!ne)
+      return SIPLINE_ERR_NOMEM;
+    memset(ne + c->cap, 0, (want - c->cap) * sizeof *ne);
+    c->e = ne;
+    c->cap = want;
+  }
   char *blocks[SIPLINE_AUTH_CLIENT_MAX_REALMS];
   sipline_pl views[SIPLINE_AUTH_CLIENT_MAX_REALMS][3];
   for (size_t j = 0; j < nb; j++) {

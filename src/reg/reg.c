@@ -64,16 +64,19 @@ typedef struct reg_line {
   /* Credentials, one cache per server (issue 10): each registrar keeps its
    * own nonce, so a move back to a server answers its last challenge again
    * instead of costing a 401 round. auth_srv[i] is the main list's server
-   * i's, made at its first challenge; auth the one last challenged (or the
-   * first, empty), which pre-authenticates a server with none of its own:
-   * the same realm may take it. */
-  sipline_auth_client *auth;       /* not owned: auth_first or auth_srv[] */
-  sipline_auth_client *auth_first; /* owned: before any challenge */
+   * i's, made at its first challenge (a line keeps no cache before one:
+   * an empty cache cost 400 bytes per line, issue 10); auth the one last
+   * challenged (NULL before any), which pre-authenticates a server with
+   * none of its own: the same realm may take it. auth_any answers for a
+   * server that has no slot in auth_srv[], made at its challenge too. */
+  sipline_auth_client *auth;     /* not owned: auth_srv[] or auth_any */
+  sipline_auth_client *auth_any; /* owned */
   sipline_auth_client *auth_srv[SIPLINE_MAX_SERVERS];
   sipline_auth_client *auth_alt; /* the alternate's (Dual Registration):
                                     two registrars, two nonces */
   char callid[SIPLINE__CALLID_LEN + 1];
   char tag[SIPLINE__TAG_LEN + 1];
+  uint8_t creds; /* a password and a user name: challenges are answered */
   uint32_t cseq;
   sipline__timer timer;    /* the policy's next deadline */
   sipline__timer pong;     /* CRLF keep-alive pong wait */
@@ -161,7 +164,7 @@ static sipline_auth_client **auth_slot(reg_line *ln, const reg_rq *q) {
 static sipline_auth_client *auth_of(reg_line *ln, const reg_rq *q) {
   if (ln->auth_alt && sipline__pol_is_alt(ln->pol, q->srv))
     return ln->auth_alt;
-  sipline_auth_client **own = ln->auth ? auth_slot(ln, q) : NULL;
+  sipline_auth_client **own = ln->creds ? auth_slot(ln, q) : NULL;
   if (own && *own && sipline_auth_client_count(*own))
     return *own;
   return ln->auth;
@@ -171,9 +174,13 @@ static sipline_auth_client *auth_of(reg_line *ln, const reg_rq *q) {
 static sipline_auth_client *auth_for_challenge(reg_line *ln, const reg_rq *q) {
   if (ln->auth_alt && sipline__pol_is_alt(ln->pol, q->srv))
     return ln->auth_alt;
-  sipline_auth_client **own = ln->auth ? auth_slot(ln, q) : NULL;
-  if (!own || (!*own && auth_new(ln, own) != 0))
-    return ln->auth; /* no memory: the shared cache, as before */
+  if (!ln->creds)
+    return NULL;
+  sipline_auth_client **own = auth_slot(ln, q);
+  if (!own)
+    own = &ln->auth_any;
+  if (!*own && auth_new(ln, own) != 0)
+    return ln->auth; /* no memory: the last one, if any */
   ln->auth = *own;
   return *own;
 }
@@ -598,11 +605,15 @@ static int m_init(sipline_ua *ua, void **st) {
       ln->config_error = 1; /* reported at start */
       continue;
     }
-    if (lc->password && *lc->password) {
-      e = auth_new(ln, &ln->auth_first);
-      ln->auth = ln->auth_first;
-      if (!e && lc->dual_registration && lc->transport == SIPLINE_TP_UDP)
-        e = auth_new(ln, &ln->auth_alt);
+    const char *user = lc->use_auth_id && lc->auth_id && *lc->auth_id
+                           ? lc->auth_id
+                           : lc->user_id;
+    /* What sipline_auth_client_new accepts: with either missing no
+     * challenge is answered. */
+    ln->creds = lc->password && *lc->password && user && *user;
+    if (ln->creds && lc->dual_registration &&
+        lc->transport == SIPLINE_TP_UDP) {
+      e = auth_new(ln, &ln->auth_alt);
       if (e == SIPLINE_ERR_NOMEM)
         return e;
     }
@@ -622,7 +633,7 @@ static void m_del(sipline_ua *ua, void *st) {
       if (ln->rq[k].token && ln->rq[k].ctx)
         sipline__ctx_detach(ln->rq[k].ctx);
     sipline__pol_del(ln->pol);
-    sipline_auth_client_del(ln->auth_first);
+    sipline_auth_client_del(ln->auth_any);
     for (unsigned k = 0; k < SIPLINE_MAX_SERVERS; k++)
       sipline_auth_client_del(ln->auth_srv[k]);
     sipline_auth_client_del(ln->auth_alt);
