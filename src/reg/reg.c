@@ -350,6 +350,11 @@ static void deliver(reg_line *ln, reg_rq *q, const sipline__pol_res *r,
   else
     sipline__pol_result(ln->pol, tok, r, now);
   rearm(ln);
+  for (unsigned i = 0; i < REG_MAX_RQ; i++)
+    if (ln->rq[i].token)
+      return;
+  /* Nothing in flight points into a server list DNS replaced any more. */
+  sipline__pol_release(ln->pol);
 }
 
 /*
@@ -525,11 +530,35 @@ static void op_event(void *arg, const sipline_event *ev) {
   sipline__ua_emit(ln->m->ua, &e);
 }
 
+/* The list was re-resolved (DNS TTL): each server's credential cache
+ * follows its address; the cache of a server that is gone is dropped,
+ * unless it is the last challenged one (the same realm may take it: it
+ * becomes auth_any). */
+static void op_servers_changed(void *arg, const int *map, unsigned n_old) {
+  reg_line *ln = arg;
+  sipline_auth_client *nw[SIPLINE_MAX_SERVERS] = {0};
+  for (unsigned i = 0; i < n_old && i < SIPLINE_MAX_SERVERS; i++) {
+    sipline_auth_client *c = ln->auth_srv[i];
+    if (!c)
+      continue;
+    if (map[i] >= 0 && map[i] < SIPLINE_MAX_SERVERS) {
+      nw[map[i]] = c;
+    } else if (c == ln->auth) {
+      sipline_auth_client_del(ln->auth_any);
+      ln->auth_any = c;
+    } else {
+      sipline_auth_client_del(c);
+    }
+  }
+  memcpy(ln->auth_srv, nw, sizeof nw);
+}
+
 static const sipline__pol_ops pol_ops = {
     .send = op_send,
     .keepalive = op_keepalive,
     .dns = op_dns,
     .event = op_event,
+    .servers_changed = op_servers_changed,
 };
 
 static void on_timer(sipline__timer *t, void *arg, sipline_tstamp now) {
