@@ -68,6 +68,9 @@ static void answer_event(sd *d, const dq *q, const sipline_dns_rr *rr,
       snprintf(b, sizeof b, "%s %s", rr[i].type == SIPLINE_DNS_A ? "A" : "AAAA",
                a);
     }
+    size_t bl = strlen(b);
+    if (rr[i].ttl != UINT32_MAX)
+      snprintf(b + bl, sizeof b - bl, " ttl=%u", rr[i].ttl);
     cJSON_AddItemToArray(arr, cJSON_CreateString(b));
   }
   sd_push_message(d, ev);
@@ -82,6 +85,55 @@ static void answer(dq *q, const sipline_dns_rr *rr, size_t n) {
     sd_drive(d);
   }
   free(q);
+}
+
+/*
+ * The least TTL of the answer records of type rtype in a DNS reply (RFC
+ * 1035 §4.1): c-ares' SRV and NAPTR parsers drop TTLs, and the core makes
+ * the server list expire by them. UINT32_MAX when there is none (nothing
+ * to expire by).
+ */
+static uint32_t answer_ttl(const unsigned char *buf, int len, int rtype) {
+  uint32_t best = UINT32_MAX;
+  if (!buf || len < 12)
+    return best;
+  unsigned qd = (unsigned)buf[4] << 8 | buf[5];
+  unsigned an = (unsigned)buf[6] << 8 | buf[7];
+  const unsigned char *p = buf + 12, *end = buf + len;
+  for (unsigned i = 0; i < qd; i++) {
+    char *name = NULL;
+    long enc = 0;
+    if (ares_expand_name(p, buf, len, &name, &enc) != ARES_SUCCESS)
+      return best;
+    ares_free_string(name);
+    p += enc + 4; /* QTYPE, QCLASS */
+    if (p > end)
+      return best;
+  }
+  for (unsigned i = 0; i < an; i++) {
+    char *name = NULL;
+    long enc = 0;
+    if (ares_expand_name(p, buf, len, &name, &enc) != ARES_SUCCESS)
+      return best;
+    ares_free_string(name);
+    p += enc;
+    if (end - p < 10)
+      return best;
+    int type = p[0] << 8 | p[1];
+    uint32_t ttl = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
+                   (uint32_t)p[6] << 8 | p[7];
+    unsigned rdlen = (unsigned)p[8] << 8 | p[9];
+    p += 10;
+    if ((size_t)(end - p) < rdlen)
+      return best;
+    /* RFC 2181 §8: a TTL with the top bit set counts as 0. */
+    if (ttl > 0x7fffffffu)
+      ttl = 0;
+    if (type == rtype && ttl < best)
+      best = ttl;
+    p += rdlen;
+  }
+  return best;
 }
 
 static void query_cb(void *arg, int status, int timeouts, unsigned char *buf,
@@ -121,6 +173,13 @@ static void query_cb(void *arg, int status, int timeouts, unsigned char *buf,
       ares_free_data(na);
     }
   }
+  if (status == ARES_SUCCESS && n) {
+    uint32_t ttl = answer_ttl(buf, len,
+                              q->qtype == SIPLINE_DNS_SRV ? ns_t_srv
+                                                          : ns_t_naptr);
+    for (size_t i = 0; i < n; i++)
+      rr[i].ttl = ttl;
+  }
   if (status != ARES_SUCCESS)
     slog(SLOG_INFO, "DNS %s: %s", q->name, ares_strerror(status));
   answer(q, rr, n);
@@ -154,6 +213,11 @@ static void addr_cb(void *arg, int status, int timeouts,
         continue;
       rr[n].type = q->qtype;
       rr[n].addr = x;
+      /* The address's TTL, bounded by the CNAMEs that led to it. */
+      rr[n].ttl = a->ai_ttl > 0 ? (uint32_t)a->ai_ttl : 0;
+      for (struct ares_addrinfo_cname *c = res->cnames; c; c = c->next)
+        if (c->ttl >= 0 && (uint32_t)c->ttl < rr[n].ttl)
+          rr[n].ttl = (uint32_t)c->ttl;
       n++;
     }
   } else {

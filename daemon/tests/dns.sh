@@ -3,7 +3,9 @@
 # Proxy = a domain with Use_DNS_SRV -> SRV _sip._udp.<domain> -> two
 # targets -> A records -> registered at the priority-0 target; with that
 # target frozen, the line fails over to the SRV backup (R1, R5a); with
-# SIP_Transport Auto the first question is NAPTR (RFC 3263).
+# SIP_Transport Auto the first question is NAPTR (RFC 3263). The SRV
+# records have TTL 0 (use once): the REGISTER that used them asks again at
+# once (issue 10 item 9: DNS answers follow their TTLs).
 # Every process started here is stopped by PID.
 #   dns.sh SIPLINED SIPLINECTL SIPP WORKDIR
 set -euo pipefail
@@ -43,7 +45,8 @@ sp1=${pids[0]}
 cat >zone.json <<JSON
 { "sipline.test": { "naptr": [ "10 50 s SIP+D2U \\"\\" _sip._udp.sipline.test" ] },
   "_sip._udp.sipline.test": { "srv": [ "0 1 $p1 pbx1.sipline.test",
-                                        "1 1 $p2 pbx2.sipline.test" ] },
+                                        "1 1 $p2 pbx2.sipline.test" ],
+                               "ttl": 0 },
   "pbx1.sipline.test": { "a": [ "127.0.0.1" ] },
   "pbx2.sipline.test": { "a": [ "127.0.0.1" ] } }
 JSON
@@ -71,6 +74,13 @@ wait_event ctl.sock "\"event\":\"registered\",\"server\":\"127.0.0.1:$p1\"" 50 |
   fail "not registered at the SRV primary"
 grep -q "^SRV _sip._udp.sipline.test" dns-queries.log || fail "no SRV query"
 grep -q "^A pbx1.sipline.test" dns-queries.log || fail "no A query"
+# TTL 0: the list was resolved again right after the REGISTER that used it
+for _ in $(seq 50); do
+  [ "$(grep -c "^SRV _sip._udp.sipline.test" dns-queries.log)" -ge 2 ] && break
+  sleep 0.1
+done
+[ "$(grep -c "^SRV _sip._udp.sipline.test" dns-queries.log)" -ge 2 ] ||
+  fail "the SRV answer with TTL 0 was not asked for again"
 echo "registered at the SRV primary 127.0.0.1:$p1; questions asked:"
 sort -u dns-queries.log
 kill -STOP $sp1

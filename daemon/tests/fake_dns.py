@@ -4,7 +4,8 @@ SRV, NAPTR, A and AAAA from a JSON file, NXDOMAIN otherwise, and logs each
 question ("SRV _sip._udp.example.test").
   fake_dns.py PORT ZONE.json LOG
 ZONE.json: {"_sip._udp.x.test": {"srv": ["0 1 5060 pbx1.x.test"]},
-            "pbx1.x.test": {"a": ["127.0.0.1"]}}
+            "pbx1.x.test": {"a": ["127.0.0.1"], "ttl": 300}}
+"ttl" (seconds) is the TTL of the name's records, 60 when not given.
 """
 import json
 import socket
@@ -63,8 +64,9 @@ while True:
     answers = (rec or {}).get(KEYS.get(qtype, "?"), [])
     rcode = 0 if rec else 3
     hdr = struct.pack("!HHHHHH", qid, 0x8400 | rcode, 1, len(answers), 0, 0)
+    ttl = int((rec or {}).get("ttl", 60))
     body = b""
     for v in answers:
         rd = rdata(qtype, v)
-        body += b"\xc0\x0c" + struct.pack("!HHIH", qtype, 1, 60, len(rd)) + rd
+        body += b"\xc0\x0c" + struct.pack("!HHIH", qtype, 1, ttl, len(rd)) + rd
     s.sendto(hdr + question + body, peer)

@@ -106,7 +106,18 @@ typedef struct sipline_dns_rr {
   char target[256];  /* SRV target, NAPTR replacement */
   char service[32];  /* NAPTR service ("SIP+D2U") */
   sipline_addr addr; /* A/AAAA */
+  /* Seconds the record may be cached (its DNS TTL). The line's server list
+   * expires with the least TTL of the records it was made from and is
+   * resolved again at the first REGISTER after that (the old list stays
+   * in use until the new answer arrives); 0 = use once (resolved again at
+   * the next REGISTER), 1..29 count as 30 (SIPLINE_DNS_TTL_MIN), and
+   * UINT32_MAX = never expires. */
+  uint32_t ttl;
 } sipline_dns_rr;
+
+/* The least time a resolved server list is kept (seconds): a short TTL
+ * does not make every REGISTER, retry or failover wait on DNS. */
+#define SIPLINE_DNS_TTL_MIN 30u
 
 typedef struct sipline_settings {
   /* The configuration; copied by sipline_ua_new (the caller keeps its own). */

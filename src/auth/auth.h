@@ -40,7 +40,24 @@ typedef struct sipline__wr {
 } sipline__wr;
 
 void sipline__wr_init(sipline__wr *w, char *p, size_t cap);
-void sipline__wr_pl(sipline__wr *w, sipline_pl s);
+/* Inline: a credentials header is some thirty short appends, most of them
+ * literals of a constant length (SIPLINE__WR_LIT). */
+static inline void sipline__wr_raw(sipline__wr *w, const char *s, size_t n) {
+  if (w->err)
+    return;
+  /* Keep one byte for the final NUL. */
+  if (w->cap == 0 || n > w->cap - 1 - w->len) {
+    w->err = SIPLINE_ERR_TOOBIG;
+    return;
+  }
+  if (n)
+    memcpy(w->p + w->len, s, n);
+  w->len += n;
+}
+static inline void sipline__wr_pl(sipline__wr *w, sipline_pl s) {
+  sipline__wr_raw(w, s.p, s.len);
+}
+#define SIPLINE__WR_LIT(w, lit) sipline__wr_raw((w), (lit), sizeof(lit) - 1)
 void sipline__wr_str(sipline__wr *w, const char *s);
 /* Appends s as a quoted-string body (without the quotes): '"' and '\'
  * escaped, CR/LF/NUL replaced by a space so no header can be injected. */

@@ -40,8 +40,12 @@ struct sipline_auth_client {
   size_t password_len;
   unsigned flags;
   uint64_t seq;
-  size_t n; /* entries in use: e[0..n) */
-  realm_entry e[SIPLINE_AUTH_CLIENT_MAX_REALMS];
+  size_t n;   /* entries in use: e[0..n) */
+  size_t cap; /* entries allocated (at most MAX_REALMS) */
+  /* Grown at the challenges that need it: nearly every server challenges
+   * with one realm, and four entries inline cost 264 bytes more per
+   * challenged server of every line (issue 10: memory per line). */
+  realm_entry *e;
 };
 
 int sipline_auth_client_new(sipline_auth_client **pc,
@@ -101,6 +105,7 @@ void sipline_auth_client_del(sipline_auth_client *c) {
   if (!c)
     return;
   sipline_auth_client_reset(c);
+  sipline_mem_free(c->mem, c->e);
   if (c->password) {
     OPENSSL_cleanse(c->password, c->password_len);
     sipline_mem_free(c->mem, c->password);
@@ -309,7 +314,19 @@ int sipline_auth_client_challenge(sipline_auth_client *c,
            : first_err == SIPLINE_ERR_TOOBIG ? SIPLINE_ERR_TOOBIG
                                              : SIPLINE_ERR_UNSUPPORTED;
 
-  /* Phase 1: allocate every new cache block, so NOMEM changes nothing. */
+  /* Phase 1: allocate every new cache block and the room for the entries,
+   * so NOMEM changes nothing. */
+  size_t want = c->n + nb;
+  if (want > SIPLINE_AUTH_CLIENT_MAX_REALMS)
+    want = SIPLINE_AUTH_CLIENT_MAX_REALMS;
+  if (want > c->cap) {
+    realm_entry *ne = sipline_mem_realloc(c->mem, c->e, want * sizeof *ne);
+    if (!ne)
+      return SIPLINE_ERR_NOMEM;
+    memset(ne + c->cap, 0, (want - c->cap) * sizeof *ne);
+    c->e = ne;
+    c->cap = want;
+  }
   char *blocks[SIPLINE_AUTH_CLIENT_MAX_REALMS];
   sipline_pl views[SIPLINE_AUTH_CLIENT_MAX_REALMS][3];
   for (size_t j = 0; j < nb; j++) {
@@ -448,37 +465,40 @@ static ptrdiff_t format_entry(sipline_auth_client *c, realm_entry *e,
       return err;
     user = sipline_pl_str(uh);
   }
-  sipline__wr_str(w, "Digest username=\"");
+  size_t rl = sipline_digest_alg_hexlen(e->alg);
+  const char *an = sipline_digest_alg_name(e->alg);
+  SIPLINE__WR_LIT(w, "Digest username=\"");
   sipline__wr_qesc(w, user);
-  sipline__wr_str(w, "\", realm=\"");
+  SIPLINE__WR_LIT(w, "\", realm=\"");
   sipline__wr_qesc(w, e->realm);
-  sipline__wr_str(w, "\", nonce=\"");
+  SIPLINE__WR_LIT(w, "\", nonce=\"");
   sipline__wr_qesc(w, e->nonce);
-  sipline__wr_str(w, "\", uri=\"");
+  SIPLINE__WR_LIT(w, "\", uri=\"");
   sipline__wr_qesc(w, req->uri);
-  sipline__wr_str(w, "\", response=\"");
-  sipline__wr_str(w, resp);
-  sipline__wr_str(w, "\", algorithm=");
-  sipline__wr_str(w, sipline_digest_alg_name(e->alg));
+  SIPLINE__WR_LIT(w, "\", response=\"");
+  sipline__wr_raw(w, resp, rl);
+  SIPLINE__WR_LIT(w, "\", algorithm=");
+  sipline__wr_str(w, an);
   if (e->qop != SIPLINE_QOP_NONE) {
-    char nc[9];
+    char nc[8];
     static const char hx[] = "0123456789abcdef";
     for (int i = 0; i < 8; i++)
       nc[i] = hx[(p.nc >> (28 - 4 * i)) & 15];
-    nc[8] = '\0';
-    sipline__wr_str(w, ", cnonce=\"");
-    sipline__wr_str(w, cnonce);
-    sipline__wr_str(w, e->qop == SIPLINE_QOP_AUTH ? "\", qop=auth, nc="
-                                                  : "\", qop=auth-int, nc=");
-    sipline__wr_str(w, nc);
+    SIPLINE__WR_LIT(w, ", cnonce=\"");
+    sipline__wr_raw(w, cnonce, 16);
+    if (e->qop == SIPLINE_QOP_AUTH)
+      SIPLINE__WR_LIT(w, "\", qop=auth, nc=");
+    else
+      SIPLINE__WR_LIT(w, "\", qop=auth-int, nc=");
+    sipline__wr_raw(w, nc, 8);
   }
   if (e->has_opaque) {
-    sipline__wr_str(w, ", opaque=\"");
+    SIPLINE__WR_LIT(w, ", opaque=\"");
     sipline__wr_qesc(w, e->opaque);
-    sipline__wr_str(w, "\"");
+    SIPLINE__WR_LIT(w, "\"");
   }
   if (e->userhash)
-    sipline__wr_str(w, ", userhash=true");
+    SIPLINE__WR_LIT(w, ", userhash=true");
   return w->err;
 }
 

@@ -6,7 +6,13 @@
 #include <stdatomic.h>
 #include <string.h>
 
+/* MD5's own functions (below, hash_md5) are deprecated in OpenSSL 3 in
+ * favour of EVP but not removed; a build of OpenSSL without them
+ * (OPENSSL_NO_DEPRECATED_3_0) takes the EVP path for MD5 too. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/md5.h>
 
 #include "auth/auth.h"
 
@@ -108,20 +114,33 @@ static const EVP_MD *evp_md(sipline_digest_alg a) {
   return f;
 }
 
+/* Both hex digits of each byte value, so that a byte costs one load and
+ * one two-byte store (twice per REGISTER's hashes). */
+#define HX_D(d) ((char)((d) < 10 ? '0' + (d) : 'a' - 10 + (d)))
+#define HX_P(v) {HX_D((v) >> 4), HX_D((v)&15)}
+#define HX_P4(v) HX_P(v), HX_P((v) + 1), HX_P((v) + 2), HX_P((v) + 3)
+#define HX_P16(v) HX_P4(v), HX_P4((v) + 4), HX_P4((v) + 8), HX_P4((v) + 12)
+#define HX_P64(v)                                                              \
+  HX_P16(v), HX_P16((v) + 16), HX_P16((v) + 32), HX_P16((v) + 48)
+static const char hex_pairs[256][2] = {HX_P64(0), HX_P64(64), HX_P64(128),
+                                       HX_P64(192)};
+
 void sipline__hex(const uint8_t *in, size_t n, char *out) {
-  static const char hx[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = hx[in[i] >> 4];
-    out[2 * i + 1] = hx[in[i] & 15];
-  }
+  for (size_t i = 0; i < n; i++)
+    memcpy(out + 2 * i, hex_pairs[in[i]], 2);
   out[2 * n] = '\0';
 }
 
-/* One hash of parts joined by ':' into lowercase hex, on a context the
- * caller owns (EVP_DigestInit_ex resets it, so a response's three hashes
- * share one context instead of allocating and freeing three). */
-static int hash_hex(EVP_MD_CTX *ctx, sipline_digest_alg alg,
-                    const sipline_pl *parts, size_t n, char *hex) {
+/*
+ * One hash of parts joined by ':' into lowercase hex, on a context the
+ * caller owns (EVP_DigestInit_ex resets it, so a response's hashes share one
+ * context instead of allocating and freeing one each). secret says the
+ * input holds the password or HA1 (as good as the password for the realm):
+ * then what the hash keeps of it is wiped.
+ */
+static int hash_evp(EVP_MD_CTX *ctx, sipline_digest_alg alg,
+                    const sipline_pl *parts, size_t n, char *hex,
+                    int secret) {
   const EVP_MD *md = evp_md(alg);
   if (!md)
     return SIPLINE_ERR_INVAL;
@@ -139,18 +158,82 @@ static int hash_hex(EVP_MD_CTX *ctx, sipline_digest_alg alg,
   if (!ok || md_len * 2 != sipline_digest_alg_hexlen(alg))
     return SIPLINE_ERR_CRYPTO;
   sipline__hex(md_out, md_len, hex);
-  OPENSSL_cleanse(md_out, sizeof(md_out));
+  if (secret)
+    OPENSSL_cleanse(md_out, sizeof(md_out));
   return 0;
+}
+
+#ifndef OPENSSL_NO_DEPRECATED_3_0
+/*
+ * MD5, the algorithm nearly every registrar asks for, straight through
+ * MD5_Init/Update/Final on a context on the stack (issue 10 item 5): EVP
+ * costs an allocation, a provider dispatch per call and a wipe of the
+ * freed context, three times what the two 64-byte blocks of a refresh's
+ * hashes cost to compute. The digest itself is the same function.
+ */
+static int hash_md5(const sipline_pl *parts, size_t n, char *hex,
+                    int secret) {
+  MD5_CTX c;
+  unsigned char md_out[MD5_DIGEST_LENGTH];
+  /* The parts joined on the stack when they fit (a response is some 140
+   * bytes): one MD5_Update instead of two per part. */
+  unsigned char join[256];
+  size_t total = n ? n - 1 : 0;
+  for (size_t i = 0; i < n; i++)
+    total += parts[i].len;
+  MD5_Init(&c);
+  if (total <= sizeof join) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (i)
+        join[k++] = ':';
+      if (parts[i].len)
+        memcpy(join + k, parts[i].p, parts[i].len);
+      k += parts[i].len;
+    }
+    MD5_Update(&c, join, total);
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      if (i)
+        MD5_Update(&c, ":", 1);
+      if (parts[i].len)
+        MD5_Update(&c, parts[i].p, parts[i].len);
+    }
+  }
+  MD5_Final(md_out, &c);
+  sipline__hex(md_out, sizeof md_out, hex);
+  if (secret) {
+    /* MD5_Final leaves the last block of the input in c. */
+    OPENSSL_cleanse(&c, sizeof c);
+    OPENSSL_cleanse(join, total <= sizeof join ? total : 0);
+  }
+  return 0;
+}
+#endif
+
+/* The hashes of one computation: the EVP context is made only when a
+ * non-MD5 hash needs it (*ctx NULL until then; the caller frees it). */
+static int hash_hex(EVP_MD_CTX **ctx, sipline_digest_alg alg,
+                    const sipline_pl *parts, size_t n, char *hex,
+                    int secret) {
+#ifndef OPENSSL_NO_DEPRECATED_3_0
+  if (sipline__digest_base(alg) == SIPLINE_DIGEST_MD5)
+    return hash_md5(parts, n, hex, secret);
+#endif
+  if (!evp_md(alg))
+    return SIPLINE_ERR_INVAL;
+  if (!*ctx && !(*ctx = EVP_MD_CTX_new()))
+    return SIPLINE_ERR_CRYPTO;
+  return hash_evp(*ctx, alg, parts, n, hex, secret);
 }
 
 int sipline__digest_hex(sipline_digest_alg alg, const sipline_pl *parts,
                         size_t n, char *hex) {
   if (!evp_md(alg))
     return SIPLINE_ERR_INVAL;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  if (!ctx)
-    return SIPLINE_ERR_CRYPTO;
-  int err = hash_hex(ctx, alg, parts, n, hex);
+  EVP_MD_CTX *ctx = NULL;
+  /* Callers hash the password (HA1) through here: treated as secret. */
+  int err = hash_hex(&ctx, alg, parts, n, hex, 1);
   EVP_MD_CTX_free(ctx);
   return err;
 }
@@ -169,11 +252,6 @@ int sipline_digest_userhash(sipline_digest_alg alg, sipline_pl username,
   return sipline__digest_hex(alg, parts, 2, out);
 }
 
-static int is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-         (c >= 'A' && c <= 'F');
-}
-
 int sipline_digest_response(const sipline_digest_params *p,
                             char out[SIPLINE_DIGEST_HEX_MAX + 1]) {
   if (!p || !out)
@@ -183,13 +261,14 @@ int sipline_digest_response(const sipline_digest_params *p,
     return SIPLINE_ERR_INVAL;
   char ha1[SIPLINE_DIGEST_HEX_MAX + 1], ha2[SIPLINE_DIGEST_HEX_MAX + 1];
   char bh[SIPLINE_DIGEST_HEX_MAX + 1];
+  /* HA1 as hashed: a view of p->ha1 when that is lowercase already (the
+   * client's kept HA1), else the copy in ha1[]. */
+  sipline_pl h1 = {ha1, hl};
   int err;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  if (!ctx)
-    return SIPLINE_ERR_CRYPTO;
+  EVP_MD_CTX *ctx = NULL;
   if (p->password.p) {
     sipline_pl a1[3] = {p->username, p->realm, p->password};
-    err = hash_hex(ctx, p->alg, a1, 3, ha1);
+    err = hash_hex(&ctx, p->alg, a1, 3, ha1, 1);
     if (err)
       goto out;
   } else {
@@ -197,36 +276,55 @@ int sipline_digest_response(const sipline_digest_params *p,
     if (p->ha1.len != hl)
       goto out;
     /* A stored HA1 may be upper-case; the hash input is lowercase hex. */
+    /* One table look-up per digit: 1 lowercase hex, 2 uppercase, 0 not
+     * hex (this runs on every pre-authenticated request). */
+    static const unsigned char kind[256] = {
+        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+        ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1,
+        ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['A'] = 2, ['B'] = 2,
+        ['C'] = 2, ['D'] = 2, ['E'] = 2, ['F'] = 2};
+    unsigned all = 3, any = 0;
     for (size_t i = 0; i < hl; i++) {
-      char ch = p->ha1.p[i];
-      if (!is_hex(ch))
-        goto out;
-      ha1[i] = (ch >= 'A' && ch <= 'F') ? (char)(ch + 32) : ch;
+      unsigned k = kind[(unsigned char)p->ha1.p[i]];
+      all &= k ? 3u : 0u;
+      any |= k;
     }
-    ha1[hl] = '\0';
+    if (!all)
+      goto out;
+    int upper = (any & 2) != 0;
+    if (upper) {
+      for (size_t i = 0; i < hl; i++) {
+        char ch = p->ha1.p[i];
+        ha1[i] = (ch >= 'A' && ch <= 'F') ? (char)(ch + 32) : ch;
+      }
+      ha1[hl] = '\0';
+    } else {
+      h1.p = p->ha1.p;
+    }
   }
   if (sipline__digest_is_sess(p->alg)) {
     /* RFC 7616 §3.4.2: the session key, HA1 = H(H(A1):nonce:cnonce). */
-    sipline_pl s[3] = {{ha1, hl}, p->nonce, p->cnonce};
-    err = hash_hex(ctx, p->alg, s, 3, ha1);
+    sipline_pl s[3] = {h1, p->nonce, p->cnonce};
+    err = hash_hex(&ctx, p->alg, s, 3, ha1, 1);
     if (err)
       goto out;
+    h1.p = ha1;
   }
   if (p->qop == SIPLINE_QOP_AUTH_INT) {
-    err = hash_hex(ctx, p->alg, &p->body, 1, bh);
+    err = hash_hex(&ctx, p->alg, &p->body, 1, bh, 0);
     if (err)
       goto out;
     sipline_pl a2[3] = {p->method, p->uri, {bh, hl}};
-    err = hash_hex(ctx, p->alg, a2, 3, ha2);
+    err = hash_hex(&ctx, p->alg, a2, 3, ha2, 0);
   } else {
     sipline_pl a2[2] = {p->method, p->uri};
-    err = hash_hex(ctx, p->alg, a2, 2, ha2);
+    err = hash_hex(&ctx, p->alg, a2, 2, ha2, 0);
   }
   if (err)
     goto out;
   if (p->qop == SIPLINE_QOP_NONE) {
-    sipline_pl r[3] = {{ha1, hl}, p->nonce, {ha2, hl}};
-    err = hash_hex(ctx, p->alg, r, 3, out);
+    sipline_pl r[3] = {h1, p->nonce, {ha2, hl}};
+    err = hash_hex(&ctx, p->alg, r, 3, out, 1);
   } else {
     char nc[9];
     static const char hx[] = "0123456789abcdef";
@@ -235,13 +333,14 @@ int sipline_digest_response(const sipline_digest_params *p,
     nc[8] = '\0';
     sipline_pl qop = p->qop == SIPLINE_QOP_AUTH ? SIPLINE_PL("auth")
                                                 : SIPLINE_PL("auth-int");
-    sipline_pl r[6] = {{ha1, hl}, p->nonce, {nc, 8}, p->cnonce, qop, {ha2, hl}};
-    err = hash_hex(ctx, p->alg, r, 6, out);
+    sipline_pl r[6] = {h1, p->nonce, {nc, 8}, p->cnonce, qop, {ha2, hl}};
+    err = hash_hex(&ctx, p->alg, r, 6, out, 1);
   }
 out:
   /* HA1 is as good as the password for this realm: do not leave it on the
-   * stack. */
-  OPENSSL_cleanse(ha1, sizeof(ha1));
+   * stack (when it was copied or derived here). */
+  if (h1.p == ha1)
+    OPENSSL_cleanse(ha1, hl + 1);
   EVP_MD_CTX_free(ctx);
   return err;
 }
@@ -263,43 +362,30 @@ void sipline__wr_init(sipline__wr *w, char *p, size_t cap) {
   w->err = 0;
 }
 
-static void wr_raw(sipline__wr *w, const char *s, size_t n) {
-  if (w->err)
-    return;
-  /* Keep one byte for the final NUL. */
-  if (w->cap == 0 || n > w->cap - 1 - w->len) {
-    w->err = SIPLINE_ERR_TOOBIG;
-    return;
-  }
-  if (n)
-    memcpy(w->p + w->len, s, n);
-  w->len += n;
-}
-
-void sipline__wr_pl(sipline__wr *w, sipline_pl s) {
-  wr_raw(w, s.p, s.len);
-}
-
 void sipline__wr_str(sipline__wr *w, const char *s) {
-  wr_raw(w, s, strlen(s));
+  sipline__wr_raw(w, s, strlen(s));
 }
+
+/* The bytes sipline__wr_qesc does not copy as they are. */
+static const unsigned char qesc_special[256] = {
+    ['"'] = 1, ['\\'] = 1, ['\r'] = 1, ['\n'] = 1, [0] = 1};
 
 void sipline__wr_qesc(sipline__wr *w, sipline_pl s) {
   size_t start = 0;
   for (size_t i = 0; i < s.len; i++) {
     char c = s.p[i];
-    if (c == '"' || c == '\\' || c == '\r' || c == '\n' || c == '\0') {
-      wr_raw(w, s.p + start, i - start);
-      if (c == '"' || c == '\\') {
-        char e[2] = {'\\', c};
-        wr_raw(w, e, 2);
-      } else {
-        wr_raw(w, " ", 1);
-      }
-      start = i + 1;
+    if (!qesc_special[(unsigned char)c])
+      continue;
+    sipline__wr_raw(w, s.p + start, i - start);
+    if (c == '"' || c == '\\') {
+      char e[2] = {'\\', c};
+      sipline__wr_raw(w, e, 2);
+    } else {
+      sipline__wr_raw(w, " ", 1);
     }
+    start = i + 1;
   }
-  wr_raw(w, s.p + start, s.len - start);
+  sipline__wr_raw(w, s.p + start, s.len - start);
 }
 
 ptrdiff_t sipline__wr_end(sipline__wr *w) {

@@ -5,9 +5,14 @@
  * the result. policy.c turns the resolved entries into the server list
  * (sipline__pol_build) and runs the failover machine on it.
  *
- * DNS is resolved once at start (and again after a failed resolution);
- * record TTLs are not followed. A name's A records are asked for, and its
- * AAAA records only when it has no A record. SRV is asked for only with Use
+ * DNS is resolved at start (and again after a failed resolution), and
+ * again at the first REGISTER after the least TTL of the records used
+ * has passed (at least SIPLINE_DNS_TTL_MIN; TTL 0: at the next one); that
+ * re-resolution keeps the line's transport (a NAPTR answer picks among
+ * the records of it) and leaves the alternate proxy as first resolved.
+ * policy.c keeps using the old list until the new one is complete and
+ * swaps it in only when its addresses differ. A name's A records are
+ * asked for, and its AAAA records only when it has no A record. SRV is asked for only with Use
  * DNS SRV = Yes (with DNS SRV Auto Prefix the _sip._udp. / _sip._tcp. /
  * _sips._tcp. prefix is added) or SIP Transport = Auto (NAPTR first, RFC
  * 3263 §4.1); a name with a port is looked up as A.
@@ -327,7 +332,9 @@ int sipline__pol_resolve_begin(sipline__pol *pol, sipline_tstamp now) {
   }
   pol->n_ent = 0;
   pol->pending = 0;
-  pol->resolving = 1;
+  pol->res_ttl = UINT32_MAX;
+  if (!pol->refreshing)
+    pol->resolving = 1;
   int srv_lookup = n == 1 && !hops[0].is_ip && !hops[0].n_a && !hops[0].port &&
                    !hops[0].has_prio &&
                    (lc->use_dns_srv || lc->transport == SIPLINE_TP_AUTO);
@@ -359,7 +366,7 @@ int sipline__pol_resolve_begin(sipline__pol *pol, sipline_tstamp now) {
       e->state = ENT_NEED_A;
     }
   }
-  if (pol->dual) {
+  if (pol->dual && !pol->refreshing) {
     const char *as = lc->alt_outbound_proxy && *lc->alt_outbound_proxy
                          ? lc->alt_outbound_proxy
                          : lc->alt_proxy;
@@ -389,7 +396,7 @@ int sipline__pol_dns_answer(sipline__pol *pol, unsigned qid,
                             const sipline_dns_rr *rr, size_t n,
                             sipline_tstamp now) {
   ent *e = NULL;
-  if (!pol || !pol->resolving || !pol->ents)
+  if (!pol || !(pol->resolving || pol->refreshing) || !pol->ents)
     return 0;
   for (unsigned i = 0; i < pol->n_ent; i++)
     if (pol->ents[i].state == ENT_WAIT && pol->ents[i].qid == qid)
@@ -417,13 +424,18 @@ int sipline__pol_dns_answer(sipline__pol *pol, unsigned qid,
         t = SIPLINE_TP_TLS;
       else
         continue;
+      if (pol->refreshing && t != pol->tp)
+        continue; /* a re-resolution keeps the transport in use */
       if (!best || rr[i].priority < best->priority ||
           (rr[i].priority == best->priority && rr[i].weight < best->weight)) {
         best = &rr[i];
         btp = t;
       }
     }
-    pol->tp = btp;
+    if (!pol->refreshing)
+      pol->tp = btp;
+    if (best)
+      pol->res_ttl = SIPLINE__MIN(pol->res_ttl, best->ttl);
     if (best && best->target[0])
       sipline__str_copy(e->qname, sizeof e->qname, best->target);
     else
@@ -446,6 +458,7 @@ int sipline__pol_dns_answer(sipline__pol *pol, unsigned qid,
       t->port = rr[i].port;
       t->prio = rr[i].priority;
       t->weight = rr[i].weight;
+      pol->res_ttl = SIPLINE__MIN(pol->res_ttl, rr[i].ttl);
       if (sipline__ip_parse(t->host, strlen(t->host), &t->addr[0]) == 0) {
         t->n_addr = 1;
         t->state = ENT_READY;
@@ -469,8 +482,10 @@ int sipline__pol_dns_answer(sipline__pol *pol, unsigned qid,
     e->n_addr = 0;
     for (size_t i = 0; i < n && e->n_addr < SIPLINE__POL_MAX_A; i++)
       if ((rr[i].type == SIPLINE_DNS_A || rr[i].type == SIPLINE_DNS_AAAA) &&
-          (rr[i].addr.family == 4 || rr[i].addr.family == 6))
+          (rr[i].addr.family == 4 || rr[i].addr.family == 6)) {
         e->addr[e->n_addr++] = rr[i].addr;
+        pol->res_ttl = SIPLINE__MIN(pol->res_ttl, rr[i].ttl);
+      }
     /* RFC 3263 §4.2: A or AAAA; IPv4 first, IPv6 when there is none. */
     e->state = e->n_addr                ? ENT_READY
                : e->qt == SIPLINE_DNS_A ? ENT_NEED_AAAA

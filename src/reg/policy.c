@@ -342,6 +342,24 @@ static void bind_clear(bind *b) {
 
 static int reg_enabled(const sipline__pol *pol) { return pol->lc->reg; }
 
+/*
+ * A REGISTER just went out on the list: when the list's DNS answer has
+ * expired, it is resolved again now (dns.c). The REGISTER itself went with
+ * the old answer, which stays in use until the new one is complete
+ * (sipline__pol_build); answers come later, from the application, so
+ * nothing here changes the list under the caller.
+ */
+static void dns_use(sipline__pol *pol, sipline_tstamp now) {
+  if (!pol->resolved || pol->resolving || pol->refreshing || pol->shutting ||
+      pol->dns_exp > now)
+    return;
+  pol->refreshing = 1;
+  if (sipline__pol_resolve_begin(pol, now) < 0) {
+    pol->refreshing = 0;
+    pol->dns_exp = add_ms(now, SIPLINE_SEC(SIPLINE_DNS_TTL_MIN));
+  }
+}
+
 static int send_req(sipline__pol *pol, uint32_t *tok, int slot,
                     const sipline__srv *s, uint32_t expires,
                     const char *domain, const char *why, sipline_tstamp now) {
@@ -356,6 +374,8 @@ static int send_req(sipline__pol *pol, uint32_t *tok, int slot,
   int rc = pol->ops->send(pol->arg, &rq, now);
   if (rc < 0)
     *tok = 0;
+  if (slot != SIPLINE__POL_UNREG)
+    dns_use(pol, now);
   return rc;
 }
 
@@ -457,12 +477,31 @@ static const char *first_hop(sipline__pol *pol) {
   return pol->ents && pol->n_ent ? pol->ents[0].host : (spec ? spec : "");
 }
 
-/* The resolution is over (dns.c): the server list in RFC 2782 order, then
- * the first REGISTERs; or, with nothing resolved, a retry (R12). */
-void sipline__pol_build(sipline__pol *pol, sipline_tstamp now) {
+/* When a list made from records of TTL ttl (the least) expires. */
+static sipline_tstamp ttl_expiry(uint32_t ttl, sipline_tstamp now) {
+  if (ttl == UINT32_MAX)
+    return NONE; /* literals only, or records that never expire */
+  if (ttl == 0)
+    return now; /* use once: resolved again at the next REGISTER */
+  if (ttl < SIPLINE_DNS_TTL_MIN)
+    ttl = SIPLINE_DNS_TTL_MIN;
+  return add_ms(now, SIPLINE_SEC(ttl));
+}
+
+static void srv_free(const sipline_mem *mem, sipline__srv *v, unsigned n) {
+  for (unsigned i = 0; v && i < n; i++)
+    sipline_mem_free(mem, v[i].host);
+  sipline_mem_free(mem, v);
+}
+
+/* The main list from the resolved entries, in RFC 2782 order (*out NULL
+ * and 0 when nothing resolved or no memory). The first resolution also
+ * makes the alternate. */
+static unsigned make_list(sipline__pol *pol, sipline_tstamp now,
+                          sipline__srv **out) {
   uint16_t prio[MAX_ENTS], weight[MAX_ENTS];
   unsigned map[MAX_ENTS], order[MAX_ENTS], m = 0, total = 0;
-  pol->resolving = 0;
+  *out = NULL;
   for (unsigned i = 0; i < pol->n_ent; i++) {
     ent *e = &pol->ents[i];
     if (e->state != ENT_READY)
@@ -486,37 +525,54 @@ void sipline__pol_build(sipline__pol *pol, sipline_tstamp now) {
     map[m++] = i;
     total += e->n_addr;
   }
+  if (total > SIPLINE_MAX_SERVERS)
+    total = SIPLINE_MAX_SERVERS;
+  if (!total)
+    return 0;
+  sipline__srv *v = sipline_mem_calloc(pol->mem, total, sizeof *v);
+  if (!v)
+    return 0;
+  unsigned k = 0;
+  sipline__rfc2782_order(prio, weight, m, pol->rng, order);
+  for (unsigned o = 0; o < m && k < total; o++) {
+    ent *e = &pol->ents[map[order[o]]];
+    for (unsigned a = 0; a < e->n_addr && k < total; a++, k++) {
+      sipline__srv *sv = &v[k];
+      sv->addr = e->addr[a];
+      sv->addr.port = e->port ? e->port : default_port(pol->tp);
+      sv->prio = e->prio;
+      sv->weight = e->weight;
+      sv->tp = pol->tp == SIPLINE_TP_AUTO ? SIPLINE_TP_UDP : pol->tp;
+      sv->up = 1;
+      sv->since = now;
+      sipline__addr_name(&sv->addr, sv->name, sizeof sv->name);
+      if (e->is_name)
+        sv->host = sipline__strdup(pol->mem, e->host);
+    }
+  }
+  *out = v;
+  return total;
+}
+
+static void refresh_build(sipline__pol *pol, sipline_tstamp now);
+
+/* The resolution is over (dns.c): the server list in RFC 2782 order, then
+ * the first REGISTERs; or, with nothing resolved, a retry (R12). A
+ * re-resolution goes to refresh_build. */
+void sipline__pol_build(sipline__pol *pol, sipline_tstamp now) {
+  if (pol->refreshing) {
+    refresh_build(pol, now);
+    return;
+  }
+  pol->resolving = 0;
+  sipline__srv *v;
+  unsigned total = make_list(pol, now, &v);
   if (pol->dual && !pol->has_alt)
     ev_warn(pol, "alternate_unresolved",
             "Alternate Proxy did not resolve: no dual registration", now);
-  if (total > SIPLINE_MAX_SERVERS)
-    total = SIPLINE_MAX_SERVERS;
   if (total) {
-    sipline__srv *v = sipline_mem_calloc(pol->mem, total, sizeof *v);
-    if (!v) {
-      total = 0;
-    } else {
-      unsigned k = 0;
-      sipline__rfc2782_order(prio, weight, m, pol->rng, order);
-      for (unsigned o = 0; o < m && k < total; o++) {
-        ent *e = &pol->ents[map[order[o]]];
-        for (unsigned a = 0; a < e->n_addr && k < total; a++, k++) {
-          sipline__srv *s = &v[k];
-          s->addr = e->addr[a];
-          s->addr.port = e->port ? e->port : default_port(pol->tp);
-          s->prio = e->prio;
-          s->weight = e->weight;
-          s->tp = pol->tp == SIPLINE_TP_AUTO ? SIPLINE_TP_UDP : pol->tp;
-          s->up = 1;
-          s->since = now;
-          sipline__addr_name(&s->addr, s->name, sizeof s->name);
-          if (e->is_name)
-            s->host = sipline__strdup(pol->mem, e->host);
-        }
-      }
-      pol->srv = v;
-      pol->n_srv = total;
-    }
+    pol->srv = v;
+    pol->n_srv = total;
   }
   if (pol->tp == SIPLINE_TP_AUTO)
     pol->tp = SIPLINE_TP_UDP;
@@ -527,11 +583,133 @@ void sipline__pol_build(sipline__pol *pol, sipline_tstamp now) {
     return;
   }
   pol->resolved = 1;
+  pol->dns_exp = ttl_expiry(pol->res_ttl, now);
   pol->cur = 0;
   sipline_mem_free(pol->mem, pol->ents);
   pol->ents = NULL;
   pol->n_ent = 0;
   start_registering(pol, now);
+}
+
+static int srv_find(const sipline__srv *v, unsigned n, const sipline__srv *s) {
+  for (unsigned i = 0; i < n; i++)
+    if (v[i].tp == s->tp && sipline_addr_eq(&v[i].addr, &s->addr))
+      return (int)i;
+  return -1;
+}
+
+static int remap(const int *map, int idx) { return idx >= 0 ? map[idx] : -1; }
+
+/*
+ * A re-resolution is complete. The same addresses (in any order): the list
+ * in use stays as it is (its order, UP/DOWN marks, bindings) and only its
+ * expiry moves. Other addresses: the new list replaces it; an address in
+ * both keeps its mark and bindings; a binding, REGISTER or probe at an
+ * address that is gone is dropped (the binding removed, "dns"), and the
+ * line registers at the top of the new list. Nothing resolved: the old
+ * list stays and is asked for again at a REGISTER SIPLINE_DNS_TTL_MIN
+ * later.
+ */
+static void refresh_build(sipline__pol *pol, sipline_tstamp now) {
+  pol->refreshing = 0;
+  sipline__srv *v;
+  unsigned n = make_list(pol, now, &v);
+  sipline_mem_free(pol->mem, pol->ents);
+  pol->ents = NULL;
+  pol->n_ent = 0;
+  if (pol->shutting) {
+    srv_free(pol->mem, v, n); /* the removals under way keep their list */
+    return;
+  }
+  if (!n) {
+    pol->dns_exp = add_ms(now, SIPLINE_SEC(SIPLINE_DNS_TTL_MIN));
+    ev_warn(pol, "dns_stale",
+            "the server list did not resolve again: the last answer stays",
+            now);
+    return;
+  }
+  int same = n == pol->n_srv;
+  for (unsigned i = 0; same && i < n; i++)
+    same = srv_find(pol->srv, pol->n_srv, &v[i]) >= 0;
+  if (same || pol->n_retired == MAX_RETIRED) {
+    /* Unchanged; or too many old lists still referenced by requests in
+     * flight: the new one is asked for again later. */
+    srv_free(pol->mem, v, n);
+    pol->dns_exp = same ? ttl_expiry(pol->res_ttl, now)
+                        : add_ms(now, SIPLINE_SEC(SIPLINE_DNS_TTL_MIN));
+    return;
+  }
+  pol->dns_exp = ttl_expiry(pol->res_ttl, now);
+  int map[SIPLINE_MAX_SERVERS];
+  sipline__srv *old = pol->srv;
+  unsigned n_old = pol->n_srv;
+  for (unsigned i = 0; i < n_old; i++) {
+    map[i] = srv_find(v, n, &old[i]);
+    if (map[i] >= 0) {
+      v[map[i]].up = old[i].up;
+      v[map[i]].since = old[i].since;
+    }
+  }
+  int old_reg = pol->reg.srv;
+  int lost_reg = old_reg >= 0 && map[old_reg] < 0;
+  int lost_try = pol->try_.token && pol->try_.srv >= 0 &&
+                 map[pol->try_.srv] < 0;
+  pol->retired[pol->n_retired] = old;
+  pol->retired_n[pol->n_retired++] = n_old;
+  pol->srv = v;
+  pol->n_srv = n;
+  pol->cur = remap(map, pol->cur);
+  pol->reg.srv = remap(map, pol->reg.srv);
+  pol->try_.srv = remap(map, pol->try_.srv);
+  if (pol->ka_srv >= 0 && (pol->ka_srv = map[pol->ka_srv]) < 0)
+    pol->ka_token = 0;
+  if (pol->ops->servers_changed)
+    pol->ops->servers_changed(pol->arg, map, n_old);
+  char text[96];
+  snprintf(text, sizeof text, "the server list re-resolved to %u address(es)",
+           n);
+  ev_warn(pol, "dns_changed", text, now);
+  if (lost_try) {
+    pol->try_.token = 0;
+    pol->in_fb = 0;
+  }
+  if (lost_reg) {
+    /* The registrar the line is bound at is no longer named by DNS: its
+     * binding goes. A refresh in flight there is dropped instead (the
+     * re-resolution starts right after a REGISTER): its 2xx, if one comes,
+     * is a stray binding and removed then (sipline__pol_stray); sending a
+     * removal now as well would race it. */
+    uint32_t inflight = pol->reg.token;
+    pol->reg.token = 0;
+    pol->reg.refresh_at = pol->reg.expires_at = NONE;
+    pol->reg.failing = 1;
+    pol->ka_at = NONE;
+    pol->ka_token = 0;
+    pol->fallback_at = NONE;
+    pol->fb_pending = 0;
+    if (!inflight)
+      unreg_send(pol, &old[old_reg], pol->domain, "dns", now);
+  }
+  if (pol->cur < 0)
+    pol->cur = pol->reg.srv >= 0 ? pol->reg.srv : 0;
+  if ((lost_reg || lost_try) && pol->reg.srv < 0 && !pol->try_.token &&
+      reg_enabled(pol) && !pol->reg.stopped) {
+    int to = 0;
+    while (to < (int)n - 1 && !pol->srv[to].up)
+      to++;
+    do_try(pol, to, "dns", now);
+  }
+}
+
+void sipline__pol_release(sipline__pol *pol) {
+  if (!pol)
+    return;
+  while (pol->n_retired) {
+    pol->n_retired--;
+    srv_free(pol->mem, pol->retired[pol->n_retired],
+             pol->retired_n[pol->n_retired]);
+    pol->retired[pol->n_retired] = NULL;
+  }
 }
 
 /* ------------------------------------------------------------------ */
@@ -863,8 +1041,14 @@ void sipline__pol_stray(sipline__pol *pol, const sipline__srv *s,
   for (unsigned i = 0; i < pol->n_srv; i++)
     if (s == &pol->srv[i])
       idx = (int)i;
-  if (idx < 0)
+  if (idx < 0) {
+    /* A server a re-resolution dropped (retired list): not wanted. */
+    for (unsigned k = 0; k < pol->n_retired; k++)
+      for (unsigned i = 0; i < pol->retired_n[k]; i++)
+        if (s == &pol->retired[k][i])
+          unreg_send(pol, s, pol->domain, "stray", now);
     return;
+  }
   if (!pol->shutting) {
     if ((pol->try_.token && pol->try_.srv == idx) ||
         (pol->reg.token && pol->reg.srv == idx))
@@ -1295,7 +1479,7 @@ int sipline__pol_new(sipline__pol **out, const sipline_profile *p,
   bind_clear(&pol->try_);
   bind_clear(&pol->altb);
   pol->try_.req_expires = pol->altb.req_expires = lc->register_expires;
-  pol->retry_at = pol->fallback_at = pol->ka_at = NONE;
+  pol->retry_at = pol->fallback_at = pol->ka_at = pol->dns_exp = NONE;
   char dom[136], adom[136];
   domain_of(lc->proxy && *lc->proxy ? lc->proxy : lc->outbound_proxy, dom,
             sizeof dom);
@@ -1324,9 +1508,8 @@ int sipline__pol_new(sipline__pol **out, const sipline_profile *p,
 void sipline__pol_del(sipline__pol *pol) {
   if (!pol)
     return;
-  for (unsigned i = 0; i < pol->n_srv; i++)
-    sipline_mem_free(pol->mem, pol->srv[i].host);
-  sipline_mem_free(pol->mem, pol->srv);
+  srv_free(pol->mem, pol->srv, pol->n_srv);
+  sipline__pol_release(pol);
   sipline_mem_free(pol->mem, pol->ents);
   sipline_mem_free(pol->mem, pol->alt);
   if (pol->alt_domain != pol->domain)
@@ -1359,7 +1542,7 @@ int sipline__pol_shutdown(sipline__pol *pol, sipline_tstamp now) {
   if (pol->shutting)
     return 0;
   pol->shutting = 1;
-  pol->retry_at = pol->fallback_at = pol->ka_at = NONE;
+  pol->retry_at = pol->fallback_at = pol->ka_at = pol->dns_exp = NONE;
   pol->altb.refresh_at = pol->altb.retry_at = pol->altb.expires_at = NONE;
   pol->reg.refresh_at = pol->reg.expires_at = NONE;
   pol->reg.token = 0;

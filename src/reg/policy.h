@@ -92,6 +92,11 @@ typedef struct sipline__pol_ops {
              sipline_tstamp now);
   /* An event (type, line, fields; t is set to now by the policy). */
   void (*event)(void *arg, const sipline_event *ev);
+  /* The server list was re-resolved to other addresses (DNS TTL): server
+   * i of the old list is server map[i] of the new one, or gone (-1).
+   * Pointers to old servers stay valid until sipline__pol_release. May
+   * be NULL. */
+  void (*servers_changed)(void *arg, const int *map, unsigned n_old);
 } sipline__pol_ops;
 
 /* Where the line is, for status and tests. */
@@ -118,6 +123,9 @@ int sipline__pol_new(sipline__pol **out, const sipline_profile *p,
                      const sipline_mem *mem, const sipline__pol_ops *ops,
                      void *arg);
 void sipline__pol_del(sipline__pol *pol);
+/* Frees the server lists a re-resolution replaced: call it when none of
+ * the line's requests in flight points into them (none in flight). */
+void sipline__pol_release(sipline__pol *pol);
 
 /* Resolves the server list and registers (when Register = Yes). */
 int sipline__pol_start(sipline__pol *pol, sipline_tstamp now);

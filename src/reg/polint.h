@@ -11,6 +11,7 @@
 
 #define MAX_ENTS 32
 #define MAX_UNREG 4
+#define MAX_RETIRED 4
 
 enum ent_state {
   ENT_READY = 0,
@@ -80,6 +81,18 @@ struct sipline__pol {
   unsigned pending;
   unsigned next_qid;
   int resolving, resolved;
+  /* DNS TTLs (issue 10 item 9): the list expires at dns_exp (NONE: made of
+   * literals only) and is resolved again at the first REGISTER after it
+   * (refreshing: the list in use stays until the answers are in). res_ttl
+   * is the least TTL of the records the resolution in progress used. A
+   * replaced list is retired, not freed, while requests in flight may
+   * point into it (sipline__pol_release). */
+  sipline_tstamp dns_exp;
+  int refreshing;
+  uint32_t res_ttl;
+  sipline__srv *retired[MAX_RETIRED];
+  unsigned retired_n[MAX_RETIRED];
+  unsigned n_retired;
 
   int started, shutting;
   int cur;

@@ -64,16 +64,19 @@ typedef struct reg_line {
   /* Credentials, one cache per server (issue 10): each registrar keeps its
    * own nonce, so a move back to a server answers its last challenge again
    * instead of costing a 401 round. auth_srv[i] is the main list's server
-   * i's, made at its first challenge; auth the one last challenged (or the
-   * first, empty), which pre-authenticates a server with none of its own:
-   * the same realm may take it. */
-  sipline_auth_client *auth;       /* not owned: auth_first or auth_srv[] */
-  sipline_auth_client *auth_first; /* owned: before any challenge */
+   * i's, made at its first challenge (a line keeps no cache before one:
+   * an empty cache cost 400 bytes per line, issue 10); auth the one last
+   * challenged (NULL before any), which pre-authenticates a server with
+   * none of its own: the same realm may take it. auth_any answers for a
+   * server that has no slot in auth_srv[], made at its challenge too. */
+  sipline_auth_client *auth;     /* not owned: auth_srv[] or auth_any */
+  sipline_auth_client *auth_any; /* owned */
   sipline_auth_client *auth_srv[SIPLINE_MAX_SERVERS];
   sipline_auth_client *auth_alt; /* the alternate's (Dual Registration):
                                     two registrars, two nonces */
   char callid[SIPLINE__CALLID_LEN + 1];
   char tag[SIPLINE__TAG_LEN + 1];
+  uint8_t creds; /* a password and a user name: challenges are answered */
   uint32_t cseq;
   sipline__timer timer;    /* the policy's next deadline */
   sipline__timer pong;     /* CRLF keep-alive pong wait */
@@ -195,7 +198,7 @@ static sipline_auth_client **auth_slot(reg_line *ln, const reg_rq *q) {
 static sipline_auth_client *auth_of(reg_line *ln, const reg_rq *q) {
   if (ln->auth_alt && sipline__pol_is_alt(ln->pol, q->srv))
     return ln->auth_alt;
-  sipline_auth_client **own = ln->auth ? auth_slot(ln, q) : NULL;
+  sipline_auth_client **own = ln->creds ? auth_slot(ln, q) : NULL;
   if (own && *own && sipline_auth_client_count(*own))
     return *own;
   return ln->auth;
@@ -205,9 +208,13 @@ static sipline_auth_client *auth_of(reg_line *ln, const reg_rq *q) {
 static sipline_auth_client *auth_for_challenge(reg_line *ln, const reg_rq *q) {
   if (ln->auth_alt && sipline__pol_is_alt(ln->pol, q->srv))
     return ln->auth_alt;
-  sipline_auth_client **own = ln->auth ? auth_slot(ln, q) : NULL;
-  if (!own || (!*own && auth_new(ln, own) != 0))
-    return ln->auth; /* no memory: the shared cache, as before */
+  if (!ln->creds)
+    return NULL;
+  sipline_auth_client **own = auth_slot(ln, q);
+  if (!own)
+    own = &ln->auth_any;
+  if (!*own && auth_new(ln, own) != 0)
+    return ln->auth; /* no memory: the last one, if any */
   ln->auth = *own;
   return *own;
 }
@@ -290,23 +297,24 @@ static void on_ctx(void *arg, sipline__ctx *ctx, const sipline_msg *rsp,
 /* Builds and starts the transaction of q. 0 or an error. */
 static int rq_start(reg_line *ln, reg_rq *q, sipline_tstamp now) {
   sipline_ua *ua = ln->m->ua;
-  sipline__buf b;
+  /* Built in the UA's scratch buffer: the transaction keeps its own copy. */
+  sipline__buf *b = &ua->scratch;
   sipline_path path;
   sipline__ctx_params p = {.path = &path, .cb = on_ctx, .arg = q};
-  sipline__buf_init(&b, ua->mem);
+  sipline__buf_reset(b);
   if (q->slot == SIPLINE__POL_KA)
-    build_options(ln, q, &b);
+    build_options(ln, q, b);
   else
-    build_register(ln, q, &b, &p);
-  if (b.err) {
-    sipline__buf_free(&b);
+    build_register(ln, q, b, &p);
+  if (b->err) {
+    sipline__buf_free(b);
     return SIPLINE_ERR_NOMEM;
   }
   path_of(q->srv, &path);
-  p.req = b.p;
-  p.len = b.len;
+  p.req = b->p;
+  p.len = b->len;
   int r = sipline__ua_request(ua, &p, now, &q->ctx);
-  sipline__buf_free(&b);
+  sipline__buf_reset(b);
   return r;
 }
 
@@ -376,6 +384,11 @@ static void deliver(reg_line *ln, reg_rq *q, const sipline__pol_res *r,
   else
     sipline__pol_result(ln->pol, tok, r, now);
   rearm(ln);
+  for (unsigned i = 0; i < REG_MAX_RQ; i++)
+    if (ln->rq[i].token)
+      return;
+  /* Nothing in flight points into a server list DNS replaced any more. */
+  sipline__pol_release(ln->pol);
 }
 
 /*
@@ -547,11 +560,35 @@ static void op_event(void *arg, const sipline_event *ev) {
   sipline__ua_emit(ln->m->ua, &e);
 }
 
+/* The list was re-resolved (DNS TTL): each server's credential cache
+ * follows its address; the cache of a server that is gone is dropped,
+ * unless it is the last challenged one (the same realm may take it: it
+ * becomes auth_any). */
+static void op_servers_changed(void *arg, const int *map, unsigned n_old) {
+  reg_line *ln = arg;
+  sipline_auth_client *nw[SIPLINE_MAX_SERVERS] = {0};
+  for (unsigned i = 0; i < n_old && i < SIPLINE_MAX_SERVERS; i++) {
+    sipline_auth_client *c = ln->auth_srv[i];
+    if (!c)
+      continue;
+    if (map[i] >= 0 && map[i] < SIPLINE_MAX_SERVERS) {
+      nw[map[i]] = c;
+    } else if (c == ln->auth) {
+      sipline_auth_client_del(ln->auth_any);
+      ln->auth_any = c;
+    } else {
+      sipline_auth_client_del(c);
+    }
+  }
+  memcpy(ln->auth_srv, nw, sizeof nw);
+}
+
 static const sipline__pol_ops pol_ops = {
     .send = op_send,
     .keepalive = op_keepalive,
     .dns = op_dns,
     .event = op_event,
+    .servers_changed = op_servers_changed,
 };
 
 static void on_timer(sipline__timer *t, void *arg, sipline_tstamp now) {
@@ -627,11 +664,15 @@ static int m_init(sipline_ua *ua, void **st) {
       ln->config_error = 1; /* reported at start */
       continue;
     }
-    if (lc->password && *lc->password) {
-      e = auth_new(ln, &ln->auth_first);
-      ln->auth = ln->auth_first;
-      if (!e && lc->dual_registration && lc->transport == SIPLINE_TP_UDP)
-        e = auth_new(ln, &ln->auth_alt);
+    const char *user = lc->use_auth_id && lc->auth_id && *lc->auth_id
+                           ? lc->auth_id
+                           : lc->user_id;
+    /* What sipline_auth_client_new accepts: with either missing no
+     * challenge is answered. */
+    ln->creds = lc->password && *lc->password && user && *user;
+    if (ln->creds && lc->dual_registration &&
+        lc->transport == SIPLINE_TP_UDP) {
+      e = auth_new(ln, &ln->auth_alt);
       if (e == SIPLINE_ERR_NOMEM)
         return e;
     }
@@ -651,7 +692,7 @@ static void m_del(sipline_ua *ua, void *st) {
       if (ln->rq[k].token && ln->rq[k].ctx)
         sipline__ctx_detach(ln->rq[k].ctx);
     sipline__pol_del(ln->pol);
-    sipline_auth_client_del(ln->auth_first);
+    sipline_auth_client_del(ln->auth_any);
     for (unsigned k = 0; k < SIPLINE_MAX_SERVERS; k++)
       sipline_auth_client_del(ln->auth_srv[k]);
     sipline_auth_client_del(ln->auth_alt);

@@ -763,6 +763,7 @@ int sipline__ua_create(sipline_ua **pua, const sipline_settings *st,
   ua->user_data = user_data;
   sipline_rng_seed(&ua->rng, st->seed);
   sipline__theap_init(&ua->timers, mem);
+  sipline__buf_init(&ua->scratch, mem);
   sipline__tp_init(&ua->tp, mem, deliver, reject, ua);
   int e = sipline__txl_init(&ua->txl, mem, &ua->timers, &ua->rng, &ua->tp);
   if (!e)
@@ -834,6 +835,7 @@ void sipline_ua_del(sipline_ua *ua) {
   sipline__txl_free(&ua->txl);
   sipline__tp_free(&ua->tp);
   sipline_mem_free(mem, ua->tx_cur);
+  sipline__buf_free(&ua->scratch);
   sipline__theap_free(&ua->timers);
   sipline_profile_del(ua->profile);
   sipline_mem_free(mem, ua->local_host);

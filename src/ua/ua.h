@@ -163,6 +163,11 @@ struct sipline_ua {
   uint64_t ev_dropped;
   char *ev_body_cur; /* the body of the event last polled (see poll) */
 
+  /* Where a module builds a request that the transaction layer then
+   * copies (sipline__ua_scratch): kept between requests, so a REGISTER
+   * costs no allocation for it. */
+  sipline__buf scratch;
+
   /* The item last returned by sipline_ua_pull_tx (freed on the next). */
   sipline__qitem *tx_cur;
 

@@ -44,28 +44,13 @@ int sipline__buf_reserve(sipline__buf *b, size_t extra) {
   return 0;
 }
 
-void sipline__buf_append(sipline__buf *b, const void *p, size_t n) {
-  /* The common case first: a builder sizes the buffer once, then makes a
-   * few dozen small appends per message. With a buffer allocated,
-   * len < cap always holds (room for the NUL), so n < cap - len cannot
-   * wrap and leaves room for n bytes and the NUL. */
-  if (!b->err && n < b->cap - b->len) {
-    if (n)
-      memcpy(b->p + b->len, p, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return;
-  }
+void sipline__buf_append_grow(sipline__buf *b, const void *p, size_t n) {
   if (sipline__buf_reserve(b, n))
     return;
   if (n)
     memcpy(b->p + b->len, p, n);
   b->len += n;
   b->p[b->len] = '\0';
-}
-
-void sipline__buf_append_pl(sipline__buf *b, sipline_pl pl) {
-  sipline__buf_append(b, pl.p, pl.len);
 }
 
 void sipline__buf_append_str(sipline__buf *b, const char *s) {

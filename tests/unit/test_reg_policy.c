@@ -1575,7 +1575,12 @@ static void answer_srv(h *x, unsigned q, const char *recs) {
                    1);
 }
 
+static void answer_a_ttl(h *x, unsigned q, const char *ips, uint32_t ttl);
 static void answer_a(h *x, unsigned q, const char *ips) {
+  answer_a_ttl(x, q, ips, 0);
+}
+
+static void answer_a_ttl(h *x, unsigned q, const char *ips, uint32_t ttl) {
   sipline_dns_rr rr[8];
   size_t n = 0;
   memset(rr, 0, sizeof rr);
@@ -1584,6 +1589,7 @@ static void answer_a(h *x, unsigned q, const char *ips) {
     int used;
     assert_int_equal(sscanf(ips, " %63[^, ]%n", ip, &used), 1);
     rr[n].type = SIPLINE_DNS_A;
+    rr[n].ttl = ttl;
     assert_int_equal(sipline__ip_parse(ip, strlen(ip), &rr[n].addr), 0);
     n++;
     ips += used;
@@ -1654,6 +1660,107 @@ static void test_dns_fallbacks(void **state) {
   answer_a(x, 2, "10.0.0.1");
   run(x, S(31));
   expect(x, "30.000 registered 10.0.0.1:5060 expires=3600");
+  hfree(x);
+}
+
+/*
+ * DNS TTLs (issue 10 item 9): the list is resolved again at the first
+ * REGISTER after its TTL; that REGISTER and the ones until the answer
+ * still use the old list; the same addresses change nothing; other
+ * addresses replace the list and move the line.
+ */
+static void test_dns_ttl(void **state) {
+  (void)state;
+  h *x = hnew();
+  x->lc.proxy = "sip.example.test";
+  script(x, P1, "0 ok");
+  script(x, P2, "0 ok");
+  hstart(x);
+  expect(x, "0.000 dns A sip.example.test");
+  answer_a_ttl(x, 0, "10.0.0.1", 1000);
+  run(x, S(2807));
+  expect(x, "0.000 registered 10.0.0.1:5060 expires=3600");
+  assert_int_equal(x->n_q, 1); /* not before a REGISTER after 1000 s */
+  run(x, S(2808) - 1);
+  /* The refresh at 78 % of 3600 s: sent with the list in use, then the
+   * name is asked for again. */
+  x->now = S(2808);
+  sipline__pol_tick(x->pol, x->now);
+  expect(x, "2808.000 tx REGISTER 10.0.0.1:5060 exp=3600 reg refresh");
+  expect(x, "2808.000 dns A sip.example.test");
+  assert_int_equal(x->n_q, 2);
+  assert_int_equal(sipline__pol_get_state(x->pol), SIPLINE__POLS_REGISTERED);
+  /* Until the answer, requests go where they went. */
+  const char *d;
+  assert_string_equal(sipline__pol_route(x->pol, &d)->name, P1);
+  run(x, S(2808)); /* the refresh's 200 */
+  expect(x, "2808.000 registered 10.0.0.1:5060 expires=3600");
+  /* The same address again (TTL 100): nothing moves. */
+  answer_a_ttl(x, 1, "10.0.0.1", 100);
+  expect_no(x, "dns_changed");
+  assert_int_equal(sipline__pol_n_servers(x->pol), 1);
+  assert_string_equal(sipline__pol_route(x->pol, &d)->name, P1);
+  /* The next refresh (5616 s) is after 2808 + 100: asked again, and now the
+   * name has moved to 10.0.0.2 (TTL 0). */
+  run(x, S(5616));
+  expect(x, "5616.000 tx REGISTER 10.0.0.1:5060 exp=3600 reg refresh");
+  expect(x, "5616.000 dns A sip.example.test");
+  assert_int_equal(x->n_q, 3);
+  answer_a_ttl(x, 2, "10.0.0.2", 0);
+  expect(x, "5616.000 warning reason=dns_changed");
+  expect(x, "5616.000 tx REGISTER 10.0.0.2:5060 exp=3600 try dns");
+  assert_int_equal(sipline__pol_n_servers(x->pol), 1);
+  assert_string_equal(sipline__pol_server(x->pol, 0)->name, P2);
+  assert_string_equal(sipline__pol_route(x->pol, &d)->name, P2);
+  /* TTL 0: used once; the REGISTER that used it asked again at once. */
+  expect(x, "5616.000 dns A sip.example.test");
+  assert_int_equal(x->n_q, 4);
+  run(x, S(5617));
+  expect(x, "5616.000 registered 10.0.0.2:5060 expires=3600");
+  /* The dropped refresh to 10.0.0.1 is not the binding any more. */
+  expect_no(x, "registered 10.0.0.1");
+  sipline__pol_release(x->pol); /* nothing in flight: the old list goes */
+  hfree(x);
+}
+
+/* A TTL under SIPLINE_DNS_TTL_MIN counts as the minimum: refreshes every
+ * 24 s (Register Expires 40, Timer F 16) ask again only once 30 s have
+ * passed; an answer that does not come back keeps the old list. */
+static void test_dns_ttl_floor(void **state) {
+  (void)state;
+  h *x = hnew();
+  x->lc.proxy = "sip.example.test";
+  x->lc.register_expires = 40;
+  x->p.reg_min_expires = 1;
+  script(x, P1, "0 ok");
+  hstart(x);
+  answer_a_ttl(x, 0, "10.0.0.1", 5);
+  run(x, S(25));
+  expect(x, "0.000 registered 10.0.0.1:5060 expires=40");
+  expect(x, "24.000 tx REGISTER 10.0.0.1:5060 exp=40 reg refresh");
+  assert_int_equal(x->n_q, 1); /* 24 s < 30 s */
+  run(x, S(49));
+  expect(x, "48.000 tx REGISTER 10.0.0.1:5060 exp=40 reg refresh");
+  expect(x, "48.000 dns A sip.example.test");
+  assert_int_equal(x->n_q, 2);
+  /* NXDOMAIN now (A, then AAAA): the last answer stays, asked again at a
+   * REGISTER 30 s later. */
+  assert_int_equal(sipline__pol_dns_answer(x->pol, x->q_id[1], NULL, 0,
+                                           x->now),
+                   1);
+  expect(x, "49.000 dns AAAA sip.example.test");
+  assert_int_equal(sipline__pol_dns_answer(x->pol, x->q_id[2], NULL, 0,
+                                           x->now),
+                   1);
+  expect(x, "49.000 warning reason=dns_stale");
+  assert_string_equal(sipline__pol_server(x->pol, 0)->name, P1);
+  run(x, S(73));
+  expect(x, "72.000 registered 10.0.0.1:5060 expires=40");
+  assert_int_equal(x->n_q, 3); /* the refresh at 72 s: 72 < 49 + 30 */
+  run(x, S(97));
+  expect(x, "96.000 dns A sip.example.test");
+  assert_int_equal(x->n_q, 4);
+  expect_no(x, "reg_failed");
   hfree(x);
 }
 
@@ -2019,6 +2126,8 @@ int main(void) {
       cmocka_unit_test(test_dns_fallbacks),
       cmocka_unit_test(test_dns_aaaa),
       cmocka_unit_test(test_dns_naptr),
+      cmocka_unit_test(test_dns_ttl),
+      cmocka_unit_test(test_dns_ttl_floor),
       cmocka_unit_test(test_keepalive),
       cmocka_unit_test(test_shutdown),
       cmocka_unit_test(test_local_send_failure),

@@ -40,14 +40,19 @@ double sim__cpu_now(void) {
 static void answer_dns(sim *s, const sipline_event *ev) {
   sipline_dns_rr out[32];
   size_t n = 0;
-  for (size_t i = 0; i < s->ndns; i++) {
-    if (strcasecmp(s->dns[i].name, ev->text) != 0)
-      continue;
-    for (size_t j = 0; j < s->dns[i].n && n < 32; j++)
-      if ((int)s->dns[i].rr[j].type == ev->qtype)
-        out[n++] = s->dns[i].rr[j];
-  }
-  sim__print_dns_answer(s, ev, n);
+  /* The name's record set in force now: the latest at <= now. */
+  const dnsname *set = NULL;
+  for (size_t i = 0; i < s->ndns; i++)
+    if (strcasecmp(s->dns[i].name, ev->text) == 0 && s->dns[i].at <= s->now &&
+        (!set || s->dns[i].at >= set->at))
+      set = &s->dns[i];
+  for (size_t j = 0; set && j < set->n && n < 32; j++)
+    if ((int)set->rr[j].type == ev->qtype) {
+      out[n] = set->rr[j];
+      out[n++].ttl = set->ttl;
+    }
+  sim__print_dns_answer(s, ev, n, set && set->has_ttl ? (long long)set->ttl
+                                                       : -1);
   SIM_UA_CALL(s, sipline_ua_dns_answer(s->ua, ev->id, out, n, s->now));
 }
 

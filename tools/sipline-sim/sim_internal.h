@@ -131,10 +131,17 @@ typedef struct conn {
 
 /* ---- scenario ------------------------------------------------------------ */
 
+/* One name's records from a time on: a name given as a list of sets
+ * ({"at": s, "a": [...], "ttl": s}) has one dnsname per set, and a query
+ * gets the set of the latest at <= now. */
 typedef struct dnsname {
   char *name;
   sipline_dns_rr *rr;
   size_t n;
+  sipline_tstamp at;
+  uint32_t ttl; /* the records' TTL: UINT32_MAX (never expires) unless
+                   "ttl" is given */
+  int has_ttl;
 } dnsname;
 
 /* What the line does in a call at a time ("script" of a call). */
@@ -301,7 +308,10 @@ void sim__peer_name(const sim *s, const sipline_addr *a, char *out, size_t cap);
 void sim__print_wire(sim *s, const char *ev, const sipline_path *p,
                      const char *data, size_t len);
 void sim__print_event(sim *s, const sipline_event *ev);
-void sim__print_dns_answer(sim *s, const sipline_event *ev, size_t answers);
+/* ttl < 0: the scenario gave none (not printed, so older timelines stay
+   as they were). */
+void sim__print_dns_answer(sim *s, const sipline_event *ev, size_t answers,
+                           long long ttl);
 void sim__print_tperr(sim *s, const sipline_path *p, int why);
 void sim__print_call_error(sim *s, const call *c, int err);
 void sim__print_profile_warnings(sim *s);

@@ -233,75 +233,118 @@ static int parse_naptr(const char *t, sipline_dns_rr *rr) {
   return 1;
 }
 
+/* One record set of a name (an object of srv/naptr/a/aaaa lists, "ttl",
+ * and in a list of sets "at"); what names the set in messages. */
+static int load_dns_set(sim *s, dnsname *d, const char *name, const cJSON *e,
+                        const char *what, char *err, size_t cap) {
+  d->name = sim__xstrdup(name);
+  d->ttl = UINT32_MAX;
+  if (!cJSON_IsObject(e))
+    return sim__fail(err, cap,
+                     "%s: %s: must be an object (srv, naptr, a, aaaa, ttl) "
+                     "or a list of them with \"at\"",
+                     s->path, what);
+  const cJSON *l;
+  size_t total = 0;
+  cJSON_ArrayForEach(l, e) if (cJSON_IsArray(l)) total +=
+      (size_t)cJSON_GetArraySize(l);
+  d->rr = sim__xcalloc(total ? total : 1, sizeof(sipline_dns_rr));
+  cJSON_ArrayForEach(l, e) {
+    int kind;
+    if (strcmp(l->string, "srv") == 0)
+      kind = SIPLINE_DNS_SRV;
+    else if (strcmp(l->string, "naptr") == 0)
+      kind = SIPLINE_DNS_NAPTR;
+    else if (strcmp(l->string, "a") == 0)
+      kind = SIPLINE_DNS_A;
+    else if (strcmp(l->string, "aaaa") == 0)
+      kind = SIPLINE_DNS_AAAA;
+    else if (strcmp(l->string, "comment") == 0)
+      continue;
+    else if (strcmp(l->string, "ttl") == 0) {
+      double v;
+      if (!json_num(l, 0, 4294967295.0, &v) || v != (double)(uint32_t)v)
+        return sim__fail(err, cap,
+                         "%s: %s.ttl: must be whole seconds, 0..4294967295",
+                         s->path, what);
+      d->ttl = (uint32_t)v;
+      d->has_ttl = 1;
+      continue;
+    } else if (strcmp(l->string, "at") == 0)
+      continue; /* read by load_dns */
+    else
+      return sim__fail(err, cap,
+                       "%s: %s.%s: unknown key (srv, naptr, a, aaaa, ttl)",
+                       s->path, what, l->string);
+    if (!cJSON_IsArray(l))
+      return sim__fail(err, cap, "%s: %s.%s: must be a list of strings",
+                       s->path, what, l->string);
+    const cJSON *r;
+    int i = 0;
+    cJSON_ArrayForEach(r, l) {
+      sipline_dns_rr *rr = &d->rr[d->n];
+      if (!cJSON_IsString(r))
+        return sim__fail(err, cap, "%s: %s.%s[%d]: must be a string",
+                         s->path, what, l->string, i);
+      int ok = 0;
+      if (kind == SIPLINE_DNS_SRV)
+        ok = parse_srv(r->valuestring, rr);
+      else if (kind == SIPLINE_DNS_NAPTR)
+        ok = parse_naptr(r->valuestring, rr);
+      else {
+        ok = addr_parse(r->valuestring, &rr->addr) == 0 &&
+             rr->addr.port == 0 &&
+             (rr->addr.family == 4) == (kind == SIPLINE_DNS_A);
+        rr->type = (sipline_dns_qtype)kind;
+      }
+      if (!ok)
+        return sim__fail(err, cap, "%s: %s.%s[%d]: \"%s\" is not %s",
+                         s->path, what, l->string, i, r->valuestring,
+                         kind == SIPLINE_DNS_SRV ? "\"priority weight port "
+                                                   "target\""
+                         : kind == SIPLINE_DNS_NAPTR
+                             ? "'order pref \"flags\" \"service\" \"regexp\" "
+                               "replacement'"
+                         : kind == SIPLINE_DNS_A ? "an IPv4 address"
+                                                 : "an IPv6 address");
+      d->n++;
+      i++;
+    }
+  }
+  return 0;
+}
+
 static int load_dns(sim *s, const cJSON *dns, char *err, size_t cap) {
   if (!cJSON_IsObject(dns))
     return sim__fail(err, cap, "%s: dns: must be an object of names", s->path);
-  size_t n = (size_t)cJSON_GetArraySize(dns);
-  s->dns = sim__xcalloc(n, sizeof(dnsname));
+  size_t n = 0;
   const cJSON *e;
+  cJSON_ArrayForEach(e, dns) n +=
+      cJSON_IsArray(e) ? (size_t)cJSON_GetArraySize(e) : 1;
+  s->dns = sim__xcalloc(n ? n : 1, sizeof(dnsname));
   cJSON_ArrayForEach(e, dns) {
-    dnsname *d = &s->dns[s->ndns++];
-    d->name = sim__xstrdup(e->string);
-    if (!cJSON_IsObject(e))
-      return sim__fail(err, cap,
-                       "%s: dns.%s: must be an object (srv, naptr, a, "
-                       "aaaa)",
-                       s->path, e->string);
-    const cJSON *l;
-    size_t total = 0;
-    cJSON_ArrayForEach(l, e) total += (size_t)cJSON_GetArraySize(l);
-    d->rr = sim__xcalloc(total, sizeof(sipline_dns_rr));
-    cJSON_ArrayForEach(l, e) {
-      int kind;
-      if (strcmp(l->string, "srv") == 0)
-        kind = SIPLINE_DNS_SRV;
-      else if (strcmp(l->string, "naptr") == 0)
-        kind = SIPLINE_DNS_NAPTR;
-      else if (strcmp(l->string, "a") == 0)
-        kind = SIPLINE_DNS_A;
-      else if (strcmp(l->string, "aaaa") == 0)
-        kind = SIPLINE_DNS_AAAA;
-      else if (strcmp(l->string, "comment") == 0)
-        continue;
-      else
-        return sim__fail(err, cap,
-                         "%s: dns.%s.%s: unknown record type (srv, "
-                         "naptr, a, aaaa)",
-                         s->path, e->string, l->string);
-      if (!cJSON_IsArray(l))
-        return sim__fail(err, cap, "%s: dns.%s.%s: must be a list of strings",
-                         s->path, e->string, l->string);
-      const cJSON *r;
-      int i = 0;
-      cJSON_ArrayForEach(r, l) {
-        sipline_dns_rr *rr = &d->rr[d->n];
-        if (!cJSON_IsString(r))
-          return sim__fail(err, cap, "%s: dns.%s.%s[%d]: must be a string",
-                           s->path, e->string, l->string, i);
-        int ok = 0;
-        if (kind == SIPLINE_DNS_SRV)
-          ok = parse_srv(r->valuestring, rr);
-        else if (kind == SIPLINE_DNS_NAPTR)
-          ok = parse_naptr(r->valuestring, rr);
-        else {
-          ok = addr_parse(r->valuestring, &rr->addr) == 0 &&
-               rr->addr.port == 0 &&
-               (rr->addr.family == 4) == (kind == SIPLINE_DNS_A);
-          rr->type = (sipline_dns_qtype)kind;
-        }
-        if (!ok)
-          return sim__fail(err, cap, "%s: dns.%s.%s[%d]: \"%s\" is not %s",
-                           s->path, e->string, l->string, i, r->valuestring,
-                           kind == SIPLINE_DNS_SRV ? "\"priority weight port "
-                                                     "target\""
-                           : kind == SIPLINE_DNS_NAPTR
-                               ? "'order pref \"flags\" \"service\" \"regexp\" "
-                                 "replacement'"
-                           : kind == SIPLINE_DNS_A ? "an IPv4 address"
-                                                   : "an IPv6 address");
-        d->n++;
-        i++;
-      }
+    char what[300];
+    if (!cJSON_IsArray(e)) {
+      snprintf(what, sizeof what, "dns.%s", e->string);
+      if (load_dns_set(s, &s->dns[s->ndns++], e->string, e, what, err, cap))
+        return 1;
+      continue;
+    }
+    /* A list of record sets, each from its "at" on (the first at 0). */
+    const cJSON *set;
+    int k = 0;
+    cJSON_ArrayForEach(set, e) {
+      dnsname *d = &s->dns[s->ndns++];
+      snprintf(what, sizeof what, "dns.%s[%d]", e->string, k);
+      if (load_dns_set(s, d, e->string, set, what, err, cap))
+        return 1;
+      const cJSON *at = cJSON_GetObjectItemCaseSensitive(set, "at");
+      double v = 0;
+      if (at && !json_num(at, 0, 1e9, &v))
+        return sim__fail(err, cap, "%s: %s.at: must be a time in seconds",
+                         s->path, what);
+      d->at = secs_to_ms(v);
+      k++;
     }
   }
   return 0;

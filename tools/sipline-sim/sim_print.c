@@ -224,7 +224,8 @@ void sim__print_event(sim *s, const sipline_event *ev) {
   sim__line_end(s);
 }
 
-void sim__print_dns_answer(sim *s, const sipline_event *ev, size_t answers) {
+void sim__print_dns_answer(sim *s, const sipline_event *ev, size_t answers,
+                           long long ttl) {
   if (!wire_wanted(s))
     return;
   sim__line_begin(s, "dns_answer", ev->line);
@@ -232,6 +233,8 @@ void sim__print_dns_answer(sim *s, const sipline_event *ev, size_t answers) {
   sim__jstr(&s->line, "name", ev->text);
   sim__jstr(&s->line, "qtype", sipline_dns_qtype_name((sipline_dns_qtype)ev->qtype));
   sim__jint(&s->line, "answers", (long long)answers);
+  if (ttl >= 0)
+    sim__jint(&s->line, "ttl", ttl);
   line_out(s, 1);
 }
 
