@@ -213,8 +213,12 @@ static void addr_cb(void *arg, int status, int timeouts,
         continue;
       rr[n].type = q->qtype;
       rr[n].addr = x;
-      /* The address's TTL, bounded by the CNAMEs that led to it. */
-      rr[n].ttl = a->ai_ttl > 0 ? (uint32_t)a->ai_ttl : 0;
+      /* The address's TTL, bounded by the CNAMEs that led to it. c-ares
+       * gives 0 for an /etc/hosts answer, which has no TTL at all: taken as
+       * "use once" it would have every line look the name up again after
+       * each REGISTER, so 0 here counts as the floor (an A record really
+       * served with TTL 0 is then asked again within 30 s, close enough). */
+      rr[n].ttl = a->ai_ttl > 0 ? (uint32_t)a->ai_ttl : SIPLINE_DNS_TTL_MIN;
       for (struct ares_addrinfo_cname *c = res->cnames; c; c = c->next)
         if (c->ttl >= 0 && (uint32_t)c->ttl < rr[n].ttl)
           rr[n].ttl = (uint32_t)c->ttl;
