@@ -99,17 +99,17 @@ if [ "$via" = kamailio ]; then
       -Y "sip.Method == \"$m\" and sip.to.tag contains \"SIPpTag01\"" 2>/dev/null)
     [ -n "$rs" ] || it_fail "no $m of siplined in SIPp's dialog in the pcap"
     while IFS= read -r r; do
-      grep -q "<sip:$kam[;>]" <<<"$r" || it_fail "siplined's $m has no Route to Kamailio: '$r'"
+      grep -q "<sip:${kam}[;>]" <<<"$r" || it_fail "siplined's $m has no Route to Kamailio: '$r'"
     done <<<"$rs"
   done
   # Kamailio relayed each one to SIPp's Contact and SIPp's UPDATEs to
   # siplined's (its log names every request it handles).
   klog=$(kam_dir proxy)/kamailio.log
   for m in PRACK ACK BYE; do
-    grep -Eq "$m sip:callee@127\.0\.0\.1:$sp[^ ]* from " "$klog" ||
+    grep -Eq "$m sip:callee@127\.0\.0\.1:${sp}[^ ]* from " "$klog" ||
       it_fail "Kamailio's log has no $m to SIPp's Contact"
   done
-  n=$(grep -Ec "UPDATE sip:1001@127\.0\.0\.1:$lp[^ ]* from " "$klog" || true)
+  n=$(grep -Ec "UPDATE sip:1001@127\.0\.0\.1:${lp}[^ ]* from " "$klog" || true)
   [ "$n" -eq 2 ] || it_fail "Kamailio relayed $n UPDATEs of SIPp to siplined, not 2"
   grep -q "Not here" "$klog" && it_fail "Kamailio refused an in-dialog request (404 Not here)"
   it_log "via Kamailio: PRACK, ACK, BYE with Route $(head -1 <<<"$rs"); SIPp's UPDATEs relayed by loose_route"

@@ -84,7 +84,7 @@ if [ "$via" = kamailio ]; then
   # it handles; without the Route it would have answered 404 itself).
   klog=$(kam_dir proxy)/kamailio.log
   for m in "ACK:2" "UPDATE:3" "UPDATE:4" "BYE:5"; do
-    grep -Eq "${m%%:*} sip:1001@127\.0\.0\.1:$lp[^ ]* from .* cseq ${m#*:}\$" "$klog" ||
+    grep -Eq "${m%%:*} sip:1001@127\.0\.0\.1:${lp}[^ ]* from .* cseq ${m#*:}\$" "$klog" ||
       it_fail "Kamailio's log has no ${m%%:*} (CSeq ${m#*:}) to siplined's Contact"
   done
   grep -q "Not here" "$klog" && it_fail "Kamailio refused an in-dialog request (404 Not here)"
