@@ -341,7 +341,21 @@ int sd_load_profile(const char *path, sipline_profile **out, char *err,
     snprintf(err, cap, "%s: %s", path, strerror(errno));
     return -1;
   }
-  size_t max = (1u << 20) + 1, n = 0;
+  /* The buffer is sized by the file (a 10,000-line profile is ~2 MB, the
+   * limit 64 MiB): one byte more than the limit is read so that the parser
+   * refuses a larger file with its own message (a file that grows while
+   * read is cut there and refused the same way). */
+  struct stat st;
+  size_t max = SIPLINE_PROFILE_MAX_SIZE + (size_t)1, n = 0;
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+    if ((uint64_t)st.st_size >= max) {
+      fclose(f);
+      snprintf(err, cap, "%s: %llu bytes, more than the %u a profile may have",
+               path, (unsigned long long)st.st_size, SIPLINE_PROFILE_MAX_SIZE);
+      return -1;
+    }
+    max = (size_t)st.st_size + 1;
+  }
   char *buf = malloc(max);
   if (!buf) {
     fclose(f);

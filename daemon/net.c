@@ -55,6 +55,9 @@ struct sd_conn {
 
 static uint8_t rxbuf[65536];
 
+/* SO_RCVBUF asked for on each UDP socket (see udp_open). */
+#define SD_UDP_RCVBUF (8 * 1024 * 1024)
+
 int sd_addr_from_sa(const struct sockaddr *sa, sipline_addr *a) {
   memset(a, 0, sizeof *a);
   if (sa->sa_family == AF_INET) {
@@ -269,6 +272,13 @@ static int udp_open(sd *d, const sipline_addr *local) {
       else
         setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof one);
     }
+    /* A fleet's lines share this socket: 10,000 lines registering at once
+     * get 10,000 answers in a burst while the loop is still sending, and
+     * the default buffer (~210 KB, a few hundred datagrams) dropped most
+     * of them, so every line waited for retransmissions (bench/fleet).
+     * The kernel caps the size at net.core.rmem_max. */
+    int rcvbuf = SD_UDP_RCVBUF;
+    uv_recv_buffer_size((uv_handle_t *)&u->h, &rcvbuf);
     rc = uv_udp_recv_start(&u->h, alloc_cb, udp_recv);
   }
   if (rc) {

@@ -7,7 +7,10 @@
 #   it_init [name]                 temp dir + cleanup trap (call first)
 #   it_free_port                   a port free on 127.0.0.1 for UDP and TCP
 #   start_kamailio NAME PORT [MAXEXP] [TCPLIFE]
-#                                  a registrar (kamailio/kamailio.cfg)
+#                                  a registrar (kamailio/kamailio.cfg;
+#                                  IT_KAM_DB, IT_KAM_SHM, IT_KAM_PKG,
+#                                  IT_KAM_CHILDREN, IT_KAM_ARGS for
+#                                  benches)
 #   kam_pids NAME                  every PID of that instance (main + workers)
 #   stop_kamailio NAME [SIG]       signal all of them (KILL), wait until gone
 #   freeze_kamailio / thaw_kamailio NAME   SIGSTOP / SIGCONT all of them
@@ -209,7 +212,16 @@ start_kamailio() {
   rm -rf "$d/db"
   cp -r "$IT_KAM_DB" "$d/db"
   echo "$port" >"$d/port"
-  setsid kamailio -f "$IT_KAM_CFG" -DD -E -m 32 -M 8 -w "$d" -Y "$d" \
+  # IT_KAM_SHM / IT_KAM_PKG (MB) and IT_KAM_CHILDREN (UDP workers, the
+  # config's children=2 when unset): benches with thousands of bindings
+  # raise them (bench/fleet); the tests keep the small defaults.
+  # IT_KAM_ARGS: more options, split on spaces (e.g. --debug=1).
+  local kids=()
+  [ -n "${IT_KAM_CHILDREN:-}" ] && kids=(-n "$IT_KAM_CHILDREN")
+  # shellcheck disable=SC2206
+  [ -n "${IT_KAM_ARGS:-}" ] && kids+=($IT_KAM_ARGS)
+  setsid kamailio -f "$IT_KAM_CFG" -DD -E -m "${IT_KAM_SHM:-32}" \
+    -M "${IT_KAM_PKG:-8}" "${kids[@]}" -w "$d" -Y "$d" \
     -P "$d/kamailio.pid" \
     -l "udp:127.0.0.1:$port" -l "tcp:127.0.0.1:$port" \
     -A "CTLSOCK=\"unix:$d/ctl.sock\"" -A "RPCFIFO=\"$d/rpc.fifo\"" \
