@@ -145,6 +145,8 @@ static const char *tperr_name(int why) {
 static void ua_tperr(sd *d, const sipline_path *path, int why) {
   if (!d->ua)
     return;
+  if (path->tp == SIPLINE_TP_UDP)
+    pace_unreachable(d, &path->remote);
   char a[80];
   sj_addr(&path->remote, a, sizeof a);
   slog(SLOG_INFO, "transport error to %s (%s): %s", a,
@@ -233,6 +235,7 @@ static void udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *b,
           (const uint8_t *)b->base, (size_t)n);
   if (!u->d->ua)
     return;
+  pace_rx(u->d, (const uint8_t *)b->base, (size_t)n);
   int rc = sipline_ua_recv(u->d->ua, &p, (const uint8_t *)b->base, (size_t)n,
                            sd_now(u->d));
   if (rc < 0)
@@ -318,6 +321,12 @@ static void udp_send_done(uv_udp_send_t *req, int status) {
 
 static void udp_send(sd *d, const sipline_path *path, const uint8_t *p,
                      size_t n) {
+  if (!pace_hold(d, path, p, n))
+    net_udp_send_now(d, path, p, n);
+}
+
+void net_udp_send_now(sd *d, const sipline_path *path, const uint8_t *p,
+                      size_t n) {
   sd_udp *u = udp_pick(d, path);
   if (!u) {
     char a[80];
@@ -841,6 +850,7 @@ int net_open(sd *d) {
 }
 
 void net_close(sd *d, int quiet) {
+  pace_clear(d);
   while (d->conns)
     conn_close(d->conns, quiet ? 0 : SIPLINE_TPERR_CLOSED);
   while (d->udp) {

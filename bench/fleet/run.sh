@@ -22,6 +22,8 @@
 #                       (default "1500 3000 6000")
 #   KAM_CHILDREN=N      Kamailio UDP workers per instance (default: the
 #                       config's 2; the machine has 2 cores)
+#   SD_ARGS="..."       more siplined options (e.g. --max-pending 0 to see
+#                       the fleet without its window of requests in flight)
 #   IT_KEEP=1           keep the work directory (events, logs)
 #
 # What it prints, and how it is measured:
@@ -43,7 +45,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 if [ "${1:-}" = -h ] || [ "${1:-}" = --help ] || [ $# -lt 1 ]; then
-  sed -n 2,41p "$0" | sed 's/^# \{0,1\}//'
+  sed -n 2,43p "$0" | sed 's/^# \{0,1\}//'
   [ $# -ge 1 ] && exit 0 || exit 2
 fi
 build=$(cd "$1" && pwd)
@@ -52,7 +54,8 @@ TRANSPORT=${TRANSPORT:-udp}
 GRANT=${GRANT:-30}
 FALLBACK=${FALLBACK:-30}
 DELAY=${DELAY:-0}
-SIPP_RATES=${SIPP_RATES:-1500 3000 6000}
+SIPP_RATES=${SIPP_RATES:-1500 2500 4000}
+SD_ARGS=${SD_ARGS:-}
 export SIPLINE_BUILD_DIR=$build
 . "$root/tests/integration/lib.sh"
 it_init fleet
@@ -119,7 +122,9 @@ stop_bg idle TERM 3
 # --- siplined with LINES lines -----------------------------------------------
 ev="$IT_DIR/sd-events.log" # start_bg writes NAME.log
 t_start=$(it_now)
-start_bg sd "$SIPLINED" -c "$IT_DIR/profile.xml" -s "$IT_DIR/sd.sock" -l warn
+# shellcheck disable=SC2086
+start_bg sd "$SIPLINED" -c "$IT_DIR/profile.xml" -s "$IT_DIR/sd.sock" -l warn \
+  $SD_ARGS
 pid=$(bg_pid sd)
 wait_for 10 test -S "$IT_DIR/sd.sock" || it_fail "siplined did not start"
 start_bg sd-events "$SIPLINECTL" -s "$IT_DIR/sd.sock" --json events --follow
@@ -213,6 +218,8 @@ spread "$P" "$seq_back" "fallback to the primary"
 n_fb=$(jq -r --argjson q "$seq_back" 'select(.event == "fallback" and .seq > $q) | .line' "$ev" | sort -un | wc -l)
 echo "  fallback events: $n_fb lines"
 load_sd=$(loadavg)
+sd_st=$(timeout 10 "$SIPLINECTL" -s "$IT_DIR/sd.sock" --json status |
+  jq -c '{events_dropped, heap, pending_window}') || sd_st="(no status)"
 stop_bg sd TERM 5
 stop_bg sd-events TERM 1
 
@@ -262,4 +269,5 @@ echo "| CPU per REGISTER sent, registration (incl. start-up) | $(us "$cpu_reg" "
 echo "| CPU per REGISTER sent, failover | $(us "$cpu_fo" "$sent_fo") us ($sent_fo REGISTERs) |"
 echo "| CPU per REGISTER sent, fallback | $(us "$cpu_fb" "$sent_fb") us ($sent_fb REGISTERs) |"
 echo "| load average: start / after siplined / after SIPp | $load0 / $load_sd / $load1 |"
-echo "(cores: $(nproc); Kamailio workers: ${KAM_CHILDREN:-2} UDP per instance)"
+echo "(cores: $(nproc); Kamailio workers: ${KAM_CHILDREN:-2} UDP per instance; siplined options: ${SD_ARGS:-none})"
+echo "siplined at the end: $sd_st"
