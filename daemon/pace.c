@@ -8,7 +8,7 @@
  * retransmitted (Timer A/E) into the same overload, and the fleet takes
  * far longer to register than the registrar's own rate allows. A fixed
  * send rate does not cure it, since the registrar's rate is not known (a
- * Kamailio with digest on db_text took 1,400 to 2,700 registrations a
+ * Kamailio with digest on db_text took 1,400 to 4,000 registrations a
  * second on the same machine, depending on the load; bench/fleet). A
  * window does, as in TCP: at most N requests sent to a destination and not
  * yet answered with a final response; the next one leaves when an answer
