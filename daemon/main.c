@@ -133,7 +133,7 @@ int main(int argc, char **argv) {
   }
   if (d->o.hep && open_hep(d) != 0)
     return 2;
-  if (net_init(d) != 0)
+  if (net_init(d) != 0 || pace_init(d) != 0)
     return 1;
   if (ctl_open(d) != 0)
     return 1;
@@ -179,6 +179,7 @@ int main(int argc, char **argv) {
   fetch_close(d);
   dns_close(d);
   net_close(d, 1);
+  pace_close(d);
   sipline_ua_del(d->ua);
   d->ua = NULL;
   uv_walk(d->loop, close_walk, NULL);

@@ -20,10 +20,6 @@
 #include "rxframe.h"
 #include "sd.h"
 
-/* SO_RCVBUF asked for the SIP UDP sockets (the kernel doubles it for its
- * bookkeeping and caps it at net.core.rmem_max). */
-#define SD_UDP_RCVBUF (2 * 1024 * 1024)
-
 struct sd_udp {
   uv_udp_t h;
   sd *d;
@@ -60,6 +56,10 @@ struct sd_conn {
 };
 
 static uint8_t rxbuf[65536];
+
+/* SO_RCVBUF asked for on each SIP UDP socket (see udp_open; the kernel
+ * doubles it for its bookkeeping and caps it at net.core.rmem_max). */
+#define SD_UDP_RCVBUF (8 * 1024 * 1024)
 
 int sd_addr_from_sa(const struct sockaddr *sa, sipline_addr *a) {
   memset(a, 0, sizeof *a);
@@ -148,6 +148,8 @@ static const char *tperr_name(int why) {
 static void ua_tperr(sd *d, const sipline_path *path, int why) {
   if (!d->ua)
     return;
+  if (path->tp == SIPLINE_TP_UDP)
+    pace_unreachable(d, &path->remote);
   char a[80];
   sj_addr(&path->remote, a, sizeof a);
   slog(SLOG_INFO, "transport error to %s (%s): %s", a,
@@ -236,6 +238,7 @@ static void udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *b,
           (const uint8_t *)b->base, (size_t)n);
   if (!u->d->ua)
     return;
+  pace_rx(u->d, (const uint8_t *)b->base, (size_t)n);
   int rc = sipline_ua_recv(u->d->ua, &p, (const uint8_t *)b->base, (size_t)n,
                            sd_now(u->d));
   if (rc < 0)
@@ -274,14 +277,15 @@ static int udp_open(sd *d, const sipline_addr *local) {
         setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof one);
       else
         setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof one);
-      /* Room for a burst: with the default (~208 KiB) a few hundred
-       * requests arriving while the loop is busy overflow it, the kernel
-       * drops them and each costs the peer a 500 ms retransmission
-       * (bench/calls: UdpRcvbufErrors). The kernel caps this at
-       * net.core.rmem_max; a failure only leaves the default. */
-      int rcv = SD_UDP_RCVBUF;
-      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
     }
+    /* Room for a burst: with the default (~210 KB, a few hundred
+     * datagrams) the kernel dropped what arrived while the loop was busy,
+     * and each drop cost a 500 ms retransmission: a fleet's 10,000 lines
+     * get 10,000 answers at once (bench/fleet), and calls at 1600/s
+     * overflowed it too (bench/calls, UdpRcvbufErrors). The kernel caps
+     * the size at net.core.rmem_max; a failure only leaves the default. */
+    int rcvbuf = SD_UDP_RCVBUF;
+    uv_recv_buffer_size((uv_handle_t *)&u->h, &rcvbuf);
     rc = uv_udp_recv_start(&u->h, alloc_cb, udp_recv);
   }
   if (rc) {
@@ -321,6 +325,12 @@ static void udp_send_done(uv_udp_send_t *req, int status) {
 
 static void udp_send(sd *d, const sipline_path *path, const uint8_t *p,
                      size_t n) {
+  if (!pace_hold(d, path, p, n))
+    net_udp_send_now(d, path, p, n);
+}
+
+void net_udp_send_now(sd *d, const sipline_path *path, const uint8_t *p,
+                      size_t n) {
   sd_udp *u = udp_pick(d, path);
   if (!u) {
     char a[80];
@@ -853,6 +863,7 @@ int net_open(sd *d) {
 }
 
 void net_close(sd *d, int quiet) {
+  pace_clear(d);
   while (d->conns)
     conn_close(d->conns, quiet ? 0 : SIPLINE_TPERR_CLOSED);
   while (d->udp) {

@@ -29,6 +29,10 @@ static const char usage[] =
     "  -p, --port-base N        line n uses UDP port N+n-1 instead of\n"
     "                           SIP_Port_n_ (run unprivileged, many daemons)\n"
     "      --connect-timeout S  TCP/TLS connect timeout (default 10)\n"
+    "      --max-pending N      UDP requests sent to one server and not yet\n"
+    "                           answered; more wait their turn, so that\n"
+    "                           many lines do not overrun their registrar\n"
+    "                           (default 256; 0 = no limit)\n"
     "      --ca-file FILE       CA bundle for TLS and https fetches\n"
     "      --tls-no-verify      do not verify TLS certificates (tests only)\n"
     "      --dns-server LIST    DNS servers \"IP[:PORT],...\" (default: "
@@ -87,6 +91,7 @@ enum {
   O_INSTANCE,
   O_CHLIM,
   O_CHLIMG,
+  O_MAXPEND,
 };
 
 static int num(const char *s, unsigned long long max, unsigned long long *v) {
@@ -157,6 +162,7 @@ int sd_opts_parse(sd_opts *o, int argc, char **argv, FILE *out, char *err,
       {"instance-id", required_argument, 0, O_INSTANCE},
       {"challenge-limit", required_argument, 0, O_CHLIM},
       {"challenge-limit-global", required_argument, 0, O_CHLIMG},
+      {"max-pending", required_argument, 0, O_MAXPEND},
       {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0}};
@@ -169,6 +175,7 @@ int sd_opts_parse(sd_opts *o, int argc, char **argv, FILE *out, char *err,
   o->fetch_max = 1024 * 1024;
   o->connect_ms = 10000;
   o->shutdown_ms = 1500;
+  o->max_pending = 256;
   err[0] = '\0';
   optind = 0; /* full reset (GNU), so tests may parse several times */
   opterr = 0;
@@ -287,6 +294,14 @@ int sd_opts_parse(sd_opts *o, int argc, char **argv, FILE *out, char *err,
                  optarg);
         return 2;
       }
+      break;
+    case O_MAXPEND:
+      if (num(optarg, 1000000, &v)) {
+        snprintf(err, errcap, "--max-pending: '%s' is not 0-1000000",
+                 optarg);
+        return 2;
+      }
+      o->max_pending = (unsigned)v;
       break;
     case O_PID:
       o->pid_file = optarg;

@@ -36,6 +36,9 @@ typedef struct sd_opts {
    * challenge limiter (sipline_ua_set_notify_limits); 0: the core's
    * default (20/s burst 40 per source, 200/s burst 400 in all) */
   uint32_t ch_rate, ch_burst, ch_global_rate, ch_global_burst;
+  /* --max-pending N: UDP requests in flight per destination (pace.c);
+   * 0: no limit */
+  unsigned max_pending;
   const char *pid_file;      /* --pid-file */
   const char *instance_id;   /* --instance-id URN: +sip.instance (RFC 5626);
                                 default: a UUID drawn once per process */

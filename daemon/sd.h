@@ -25,6 +25,7 @@ typedef struct sd_tcpl sd_tcpl;
 typedef struct sd_ctlc sd_ctlc;
 typedef struct sd_dns sd_dns;
 typedef struct sd_fetch sd_fetch;
+typedef struct sd_pace sd_pace;
 
 typedef struct sd {
   uv_loop_t *loop;
@@ -44,6 +45,7 @@ typedef struct sd {
    * scattered between live blocks, where free() alone never returns it. */
   uv_timer_t trim_timer;
   uint64_t heap_trims; /* malloc_trim calls that ran */
+  size_t heap_low;     /* malloc's lowest free bytes since the last trim */
   uv_signal_t sig[3];
   int stopping;                  /* SIGTERM/SIGINT seen */
   int reloading;                 /* old UA shutting down before the new one */
@@ -56,6 +58,7 @@ typedef struct sd {
   sd_conn *conns;
   sd_tcpl *tcpl;
   SSL_CTX *tls;
+  sd_pace *pace; /* --max-pending (pace.c); NULL when off */
   /* DNS (dns.c), fetches (fetch.c) */
   sd_dns *dns;
   sd_fetch *fetch;
@@ -139,6 +142,26 @@ void sd_wire(sd *d, int tx, int proto, const sipline_path *path,
              const sipline_addr *src, const sipline_addr *dst, const uint8_t *p,
              size_t n);
 int sd_addr_from_sa(const struct sockaddr *sa, sipline_addr *a);
+/* Sends a UDP datagram now, past the pacer (pace.c calls it). */
+void net_udp_send_now(sd *d, const sipline_path *path, const uint8_t *p,
+                      size_t n);
+
+/* pace.c: --max-pending, a window of UDP requests in flight per
+ * destination */
+int pace_init(sd *d); /* nothing when off; -1 without memory */
+/* 1 when pace.c took the datagram (sent it, queued it, or dropped it as a
+ * copy of one still queued): the caller must not send it; 0: send it. */
+int pace_hold(sd *d, const sipline_path *path, const uint8_t *p, size_t n);
+/* A UDP datagram received: a final response frees its request's slot. */
+void pace_rx(sd *d, const uint8_t *p, size_t n);
+/* An ICMP error from remote: its slots free, what waits for it dropped. */
+void pace_unreachable(sd *d, const sipline_addr *remote);
+/* Drops what is queued (the sockets are closing). */
+void pace_clear(sd *d);
+void pace_close(sd *d);
+/* Datagrams that waited, copies dropped, queued now, the most queued. */
+void pace_stats(const sd *d, uint64_t *delayed, uint64_t *deduped,
+                size_t *queued, size_t *max_queued);
 void sd_addr_to_sa(const sipline_addr *a, struct sockaddr_storage *ss);
 
 /* dns.c */

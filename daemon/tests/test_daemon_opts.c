@@ -113,6 +113,28 @@ static void test_opts_challenge_limit(void **state) {
   }
 }
 
+/* --max-pending N: 256 by default, 0 turns the window off. */
+static void test_opts_max_pending(void **state) {
+  (void)state;
+  sd_opts o;
+  char err[256];
+  assert_int_equal(parse(&o, err, sizeof err, "-c", "p", NULL), 0);
+  assert_int_equal(o.max_pending, 256);
+  assert_int_equal(
+      parse(&o, err, sizeof err, "-c", "p", "--max-pending", "0", NULL), 0);
+  assert_int_equal(o.max_pending, 0);
+  assert_int_equal(
+      parse(&o, err, sizeof err, "-c", "p", "--max-pending", "8", NULL), 0);
+  assert_int_equal(o.max_pending, 8);
+  const char *bad[] = {"-1", "x", "1000001", "", "8k"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(
+        parse(&o, err, sizeof err, "-c", "p", "--max-pending", bad[i], NULL),
+        2);
+    assert_non_null(strstr(err, "--max-pending"));
+  }
+}
+
 static void test_opts_errors(void **state) {
   (void)state;
   sd_opts o;
@@ -254,6 +276,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_opts_defaults),  cmocka_unit_test(test_opts_all),
       cmocka_unit_test(test_opts_challenge_limit),
+      cmocka_unit_test(test_opts_max_pending),
       cmocka_unit_test(test_opts_errors),    cmocka_unit_test(test_redact),
       cmocka_unit_test(test_cli_exit_codes),
   };

@@ -125,8 +125,11 @@ typedef struct sipline_profile {
 
 /* The highest line number a profile accepts (Proxy_100000_). */
 #define SIPLINE_PROFILE_MAX_LINES 100000u
-/* The largest document sipline_profile_parse reads, and its nesting. */
-#define SIPLINE_PROFILE_MAX_SIZE (1024u * 1024u)
+/* The largest document sipline_profile_parse reads, and its nesting. The
+ * size follows the line count: a fleet of 100,000 lines with a server list,
+ * user, password and port each takes about 200 bytes a line (20 MB), so
+ * 64 MiB leaves room for more tags per line; 1 MiB stopped at ~5,000. */
+#define SIPLINE_PROFILE_MAX_SIZE (64u * 1024u * 1024u)
 #define SIPLINE_PROFILE_MAX_DEPTH 8u
 
 /* Where a profile error is, for a one-line message. */
@@ -143,7 +146,8 @@ void sipline_profile_del(sipline_profile *p);
 
 /*
  * Reads an XML document into *out (created here, defaults applied first).
- * Limits: 1 MiB, depth 8, no DTD, no entities other than the five XML ones.
+ * Limits: SIPLINE_PROFILE_MAX_SIZE (64 MiB), depth 8, no DTD, no entities
+ * other than the five XML ones.
  * Returns 0, SIPLINE_ERR_CONFIG / SIPLINE_ERR_MALFORMED / SIPLINE_ERR_TOOBIG
  * with *err filled (err may be NULL), or SIPLINE_ERR_NOMEM.
  */

@@ -7,7 +7,10 @@
 #   it_init [name]                 temp dir + cleanup trap (call first)
 #   it_free_port                   a port free on 127.0.0.1 for UDP and TCP
 #   start_kamailio NAME PORT [MAXEXP] [TCPLIFE] [TLSPORT]
-#                                  a registrar (kamailio/kamailio.cfg)
+#                                  a registrar (kamailio/kamailio.cfg;
+#                                  IT_KAM_DB, IT_KAM_SHM, IT_KAM_PKG,
+#                                  IT_KAM_CHILDREN, IT_KAM_ARGS for
+#                                  benches)
 #   it_tls_cert                    self-signed cert for 127.0.0.1 (openssl)
 #   kam_fail503 NAME 0|1           that instance answers everything 503
 #   kam_pids NAME                  every PID of that instance (main + workers)
@@ -235,9 +238,19 @@ start_kamailio() {
          -A "TLSCERT=\"$IT_DIR/tls/cert.pem\"" -A "TLSKEY=\"$IT_DIR/tls/key.pem\"")
   fi
   echo "$tlsport" >"$d/tlsport"
-  # TLS (OpenSSL) wants more shared memory than the 32 MB that do otherwise.
-  setsid kamailio -f "$IT_KAM_CFG" -DD -E -m "$([ -n "$tlsport" ] && echo 64 || echo 32)" \
-    -M 8 -w "$d" -Y "$d" -P "$d/kamailio.pid" \
+  # IT_KAM_SHM / IT_KAM_PKG (MB) and IT_KAM_CHILDREN (UDP workers, the
+  # config's children=2 when unset): benches with thousands of bindings
+  # raise them (bench/fleet); the tests keep the small defaults. TLS
+  # (OpenSSL) wants more shared memory than the 32 MB that do otherwise.
+  # IT_KAM_ARGS: more options, split on spaces (e.g. --debug=1).
+  local shm=${IT_KAM_SHM:-32} kids=()
+  [ -n "$tlsport" ] && [ "$shm" -lt 64 ] && shm=64
+  [ -n "${IT_KAM_CHILDREN:-}" ] && kids=(-n "$IT_KAM_CHILDREN")
+  # shellcheck disable=SC2206
+  [ -n "${IT_KAM_ARGS:-}" ] && kids+=($IT_KAM_ARGS)
+  setsid kamailio -f "$IT_KAM_CFG" -DD -E -m "$shm" \
+    -M "${IT_KAM_PKG:-8}" "${kids[@]}" -w "$d" -Y "$d" \
+    -P "$d/kamailio.pid" \
     -l "udp:127.0.0.1:$port" -l "tcp:127.0.0.1:$port" "${tls[@]}" \
     -A "CTLSOCK=\"unix:$d/ctl.sock\"" -A "RPCFIFO=\"$d/rpc.fifo\"" \
     -A "DBURL=\"text://$d/db\"" -A "MAXEXP=$maxexp" \

@@ -594,6 +594,49 @@ static void test_size_limit(void **state) {
   free(big);
 }
 
+/* A fleet: 10,000 lines in one profile, as bench/fleet/gen.sh writes it
+ * (~1.8 MB; the former 1 MiB limit refused it), every line read. */
+static void test_fleet_10000_lines(void **state) {
+  (void)state;
+  enum { N = 10000 };
+  size_t cap = (size_t)N * 256 + 64, len = 0;
+  char *xml = malloc(cap);
+  assert_non_null(xml);
+  len += (size_t)snprintf(xml, cap, "<flat-profile>\n");
+  for (unsigned i = 1; i <= N; i++)
+    len += (size_t)snprintf(
+        xml + len, cap - len,
+        "<Proxy_%u_>127.0.0.1:5060:p=1|127.0.0.1:5070:p=2</Proxy_%u_>"
+        "<User_ID_%u_>%u</User_ID_%u_><Password_%u_>pw%u</Password_%u_>"
+        "<SIP_Port_%u_>5080</SIP_Port_%u_>\n",
+        i, i, i, 100000 + i, i, i, 100000 + i, i, i, i);
+  len += (size_t)snprintf(xml + len, cap - len, "</flat-profile>\n");
+  assert_true(len > 1024u * 1024u);
+  assert_true(len <= SIPLINE_PROFILE_MAX_SIZE);
+  sipline_profile *p = NULL;
+  sipline_profile_error err;
+  int rc = sipline_profile_parse(&p, xml, len, NULL, &err);
+  if (rc)
+    fail_msg("parse failed (%d): %s", rc, err.what);
+  assert_int_equal(p->n_lines, N);
+  const unsigned probe[] = {1, 4999, N};
+  for (size_t k = 0; k < sizeof probe / sizeof probe[0]; k++) {
+    const sipline_line_cfg *l = sipline_profile_line(p, probe[k]);
+    char want[32];
+    assert_non_null(l);
+    assert_int_equal(l->n, probe[k]);
+    snprintf(want, sizeof want, "%u", 100000 + probe[k]);
+    assert_string_equal(l->user_id, want);
+    snprintf(want, sizeof want, "pw%u", 100000 + probe[k]);
+    assert_string_equal(l->password, want);
+    assert_string_equal(l->proxy, "127.0.0.1:5060:p=1|127.0.0.1:5070:p=2");
+    assert_int_equal(l->sip_port, 5080);
+  }
+  assert_null(sipline_profile_line(p, N + 1));
+  sipline_profile_del(p);
+  free(xml);
+}
+
 static void test_malformed(void **state) {
   (void)state;
   static const char *bad[] = {
@@ -752,6 +795,7 @@ int main(void) {
       cmocka_unit_test(test_entities),
       cmocka_unit_test(test_depth_limit),
       cmocka_unit_test(test_size_limit),
+      cmocka_unit_test(test_fleet_10000_lines),
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_alloc_sweep),
       cmocka_unit_test(test_copy),
