@@ -130,7 +130,9 @@ typedef struct sipline_settings {
   const char *user_agent;
   /* +sip.instance value (a URN); default: a UUID URN from the seed. */
   const char *instance_id;
-  /* Cap on queued events; older events are dropped past it (default 4096). */
+  /* Cap on queued events; older events are dropped past it (default 4096
+   * plus 8 per configured line, so that a burst touching every line at
+   * once loses nothing). */
   unsigned max_events;
 } sipline_settings;
 

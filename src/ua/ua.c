@@ -122,6 +122,15 @@ int sipline_ua_poll_event(sipline_ua *ua, sipline_event *ev) {
   ua->ev[ua->ev_head].body = NULL;
   ua->ev_head = (ua->ev_head + 1) % ua->ev_cap;
   ua->ev_count--;
+  /* A burst (one ICMP error failing every line of a fleet at once) grows
+   * the ring far past what a quiet UA needs; once drained it is given back
+   * rather than kept for good (each entry is ~900 bytes). */
+  if (!ua->ev_count && ua->ev_cap > SIPLINE__EV_KEEP) {
+    sipline_mem_free(ua->mem, ua->ev);
+    ua->ev = NULL;
+    ua->ev_cap = 0;
+    ua->ev_head = 0;
+  }
   return 1;
 }
 
@@ -793,8 +802,17 @@ int sipline__ua_create(sipline_ua **pua, const sipline_settings *st,
     }
   }
   if (!e) {
-    /* The ring grows on demand: a UA that nobody polls costs little. */
-    ua->ev_max = st->max_events ? st->max_events : 4096;
+    /* The ring grows on demand: a UA that nobody polls costs little. The
+     * default cap grows with the lines, since one input can make a few
+     * events for every line (a transport error to the server they all
+     * use: reg_failed, server_down, failover): with a fixed 4096, a fleet
+     * of 10,000 lines lost most of its failover events (bench/fleet). */
+    if (st->max_events) {
+      ua->ev_max = st->max_events;
+    } else {
+      uint64_t m = 4096u + (uint64_t)SIPLINE__EV_PER_LINE * ua->profile->n_lines;
+      ua->ev_max = m > UINT32_MAX / 2 ? UINT32_MAX / 2 : (unsigned)m;
+    }
   }
   if (!e) {
     sipline__txl_set_timers(&ua->txl, ua->profile);

@@ -138,6 +138,12 @@ typedef struct sipline__module {
  * The engine.
  */
 
+/* The event ring: entries a drained ring keeps (above it, it is freed), and
+ * the default cap per configured line on top of 4096 (settings.max_events
+ * 0). */
+#define SIPLINE__EV_KEEP 4096u
+#define SIPLINE__EV_PER_LINE 8u
+
 struct sipline_ua {
   sipline_mem mem_store;  /* the application's allocator, copied */
   const sipline_mem *mem; /* &mem_store: pass this to every allocation */

@@ -421,6 +421,35 @@ static void test_client_and_tperr(void **state) {
 }
 
 /* The event queue is bounded: the oldest are dropped and counted. */
+/* The default event cap grows with the lines (4096 + 8 per line), and a
+ * ring that a burst grew past 4096 entries is freed once drained, so a
+ * fleet's failover burst neither loses events nor keeps ~900 B an entry. */
+static void test_events_burst(void **state) {
+  (void)state;
+  assert_int_equal(UA->ev_max, 4096u + 8u * PROF->n_lines);
+  unsigned n = UA->ev_max + 7;
+  for (unsigned i = 0; i < n; i++)
+    sipline__ua_warn(UA, 0, "burst", "%u", i);
+  assert_int_equal(sipline_ua_events_dropped(UA), 7);
+  assert_true(UA->ev_cap > SIPLINE__EV_KEEP);
+  sipline_event ev;
+  unsigned got = 0, first = 0;
+  while (sipline_ua_poll_event(UA, &ev) == 1) {
+    if (!got++)
+      first = (unsigned)strtoul(ev.text, NULL, 10);
+  }
+  assert_int_equal(got, UA->ev_max);
+  assert_int_equal(first, 7); /* the oldest went first */
+  assert_int_equal(UA->ev_cap, 0);
+  assert_null(UA->ev);
+  /* and it grows again */
+  sipline__ua_warn(UA, 0, "again", "x");
+  assert_int_equal(sipline_ua_poll_event(UA, &ev), 1);
+  assert_string_equal(ev.reason, "again");
+  /* a small ring is kept when drained */
+  assert_true(UA->ev_cap > 0 && UA->ev_cap <= SIPLINE__EV_KEEP);
+}
+
 static void test_events(void **state) {
   (void)state;
   sipline_ua_del(UA);
@@ -625,6 +654,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_client_and_tperr, setup_mod,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_events, setup_mod, teardown),
+      cmocka_unit_test_setup_teardown(test_events_burst, setup, teardown),
       cmocka_unit_test_setup_teardown(test_misc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tcp_request, setup, teardown),
       cmocka_unit_test_setup_teardown(test_module_errors, setup_mod, teardown),
