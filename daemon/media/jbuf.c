@@ -69,6 +69,15 @@ int sm_jb_put(sm_jb *jb, uint32_t ssrc, uint16_t seq, const uint8_t *p,
       jb->st.late++;
       return SM_JB_LATE;
     }
+    /* Far behind the last frame played: the sender restarted its
+     * sequence. Say so, and forget `last`: it belonged to the old run,
+     * and kept, it would have let the new run's packets past the late
+     * check here and yet be "behind" what was played (found by
+     * fuzz_media_rtp: 65453 buffered after 31, then 65535 played). */
+    if (d < -RESTART_JUMP) {
+      restart(jb);
+      rc = SM_JB_RESET;
+    }
   }
   bool empty = sm_jb_depth(jb) == 0;
   if (!jb->playing && empty) {

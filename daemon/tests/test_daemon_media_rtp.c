@@ -346,6 +346,31 @@ static void test_jb_reorder_dup_wrap(void **state) {
   assert_int_equal(jb.st.missing, 1);
 }
 
+/* After an underrun, a packet far behind the last frame played is a
+ * restarted sender (RESET), not a straggler; the new run then plays on
+ * from there (fuzz_media_rtp found the buffer taking it without saying
+ * so). */
+static void test_jb_restart_after_underrun(void **state) {
+  (void)state;
+  sm_jb jb;
+  sm_jb_init(&jb, 1, 1);
+  assert_int_equal(put(&jb, 1, 31), SM_JB_OK);
+  assert_int_equal(get(&jb), 31);
+  assert_int_equal(get(&jb), -1);
+  assert_int_equal(get(&jb), -2); /* dry: buffering again */
+  assert_int_equal(put(&jb, 1, 30), SM_JB_LATE);
+  assert_int_equal(put(&jb, 1, (uint16_t)(31 - 114)), SM_JB_RESET);
+  assert_int_equal(jb.st.reset, 1);
+  assert_int_equal(put(&jb, 1, (uint16_t)(31 - 32)), SM_JB_OK);
+  assert_int_equal(get(&jb), (uint16_t)(31 - 32));
+  /* a forward jump after silence is a new talk spurt, not a restart */
+  assert_int_equal(get(&jb), -1);
+  assert_int_equal(get(&jb), -2);
+  assert_int_equal(put(&jb, 1, 900), SM_JB_OK);
+  assert_int_equal(jb.st.reset, 1);
+  assert_int_equal(get(&jb), 900);
+}
+
 static void test_jb_ssrc_jump_overflow(void **state) {
   (void)state;
   sm_jb jb;
@@ -508,6 +533,7 @@ int main(void) {
       cmocka_unit_test(test_rtcp_interval),
       cmocka_unit_test(test_jb_reorder_dup_wrap),
       cmocka_unit_test(test_jb_ssrc_jump_overflow),
+      cmocka_unit_test(test_jb_restart_after_underrun),
       cmocka_unit_test(test_jb_random_order),
       cmocka_unit_test(test_sdes),
   };
