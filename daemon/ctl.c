@@ -16,24 +16,84 @@
 #define CTL_MAX_LINE 65536
 #define CTL_MAX_BACKLOG (8u << 20) /* a client this far behind is dropped */
 
+/*
+ * Replies and events are not written one by one: each line is appended to
+ * the client's out buffer, and the buffer goes out in one uv_write when the
+ * loop is about to wait (a uv_prepare handle, armed while out holds bytes),
+ * or at once before the client is closed. Why: at 2,400 calls/s a follower
+ * gets ~30 events per call (8 of them SIP messages when it asked for
+ * them); one malloc, one uv_write and one sendmsg (with its wake-up of the
+ * reader) per event was among the daemon's top costs (bench/calls). Lines
+ * still leave in order and before the loop blocks, so a reader sees them as
+ * soon as before, only in fewer, larger writes.
+ */
 struct sd_ctlc {
   uv_pipe_t h;
+  uv_prepare_t flush; /* running while out holds bytes */
   sd *d;
   char *in;
   size_t n;
-  int follow, messages, closing;
+  char *out; /* lines not yet handed to uv_write */
+  size_t out_n, out_cap;
+  int follow, messages, closing, handles;
   sd_ctlc *next;
 };
 
+/* One uv_write of a whole out buffer; owns the buffer. */
+typedef struct {
+  uv_write_t w;
+  char *buf;
+} ctl_wreq;
+
 static void client_freed(uv_handle_t *h) {
   sd_ctlc *c = h->data;
+  if (--c->handles > 0)
+    return; /* the pipe and the prepare handle: free after both */
   free(c->in);
+  free(c->out);
   free(c);
+}
+
+static void write_done(uv_write_t *req, int status) {
+  (void)status;
+  ctl_wreq *r = (ctl_wreq *)req;
+  free(r->buf);
+  free(r);
+}
+
+static void client_close(sd_ctlc *c);
+
+/* Hands the out buffer to uv_write (which writes at once what the socket
+ * takes and queues the rest). */
+static void flush_out(sd_ctlc *c) {
+  if (uv_is_active((uv_handle_t *)&c->flush))
+    uv_prepare_stop(&c->flush);
+  if (c->out_n == 0)
+    return;
+  ctl_wreq *r = malloc(sizeof *r);
+  if (!r) {
+    c->out_n = 0; /* as before: a line that found no memory is lost */
+    return;
+  }
+  r->buf = c->out;
+  uv_buf_t buf = uv_buf_init(c->out, (unsigned)c->out_n);
+  c->out = NULL;
+  c->out_n = c->out_cap = 0;
+  if (uv_write(&r->w, (uv_stream_t *)&c->h, &buf, 1, write_done) != 0) {
+    free(r->buf);
+    free(r);
+    client_close(c);
+  }
+}
+
+static void on_flush(uv_prepare_t *p) {
+  flush_out(p->data);
 }
 
 static void client_close(sd_ctlc *c) {
   if (c->closing)
     return;
+  flush_out(c); /* what was replied before the close still goes out */
   c->closing = 1;
   sd *d = c->d;
   for (sd_ctlc **pp = &d->clients; *pp; pp = &(*pp)->next)
@@ -41,34 +101,36 @@ static void client_close(sd_ctlc *c) {
       *pp = c->next;
       break;
     }
+  uv_close((uv_handle_t *)&c->flush, client_freed);
   uv_close((uv_handle_t *)&c->h, client_freed);
-}
-
-static void write_done(uv_write_t *req, int status) {
-  (void)status;
-  free(req);
 }
 
 void ctl_reply(sd_ctlc *c, const char *line) {
   if (c->closing)
     return;
-  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->h) > CTL_MAX_BACKLOG) {
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->h) + c->out_n >
+      CTL_MAX_BACKLOG) {
+    c->out_n = 0; /* the client is dropped: nothing more for it */
     slog(SLOG_WARN, "control client too slow; disconnected");
     client_close(c);
     return;
   }
   size_t n = strlen(line);
-  uv_write_t *req = malloc(sizeof *req + n + 1);
-  if (!req)
-    return;
-  char *b = (char *)(req + 1);
-  memcpy(b, line, n);
-  b[n] = '\n';
-  uv_buf_t buf = uv_buf_init(b, (unsigned)n + 1);
-  if (uv_write(req, (uv_stream_t *)&c->h, &buf, 1, write_done) != 0) {
-    free(req);
-    client_close(c);
+  if (c->out_n + n + 1 > c->out_cap) {
+    size_t cap = c->out_cap ? c->out_cap : 4096;
+    while (cap < c->out_n + n + 1)
+      cap *= 2;
+    char *o = realloc(c->out, cap);
+    if (!o)
+      return;
+    c->out = o;
+    c->out_cap = cap;
   }
+  memcpy(c->out + c->out_n, line, n);
+  c->out[c->out_n + n] = '\n';
+  c->out_n += n + 1;
+  if (!uv_is_active((uv_handle_t *)&c->flush))
+    uv_prepare_start(&c->flush, on_flush);
 }
 
 void ctl_reply_obj(sd_ctlc *c, cJSON *o) {
@@ -181,7 +243,11 @@ static void on_conn(uv_stream_t *srv, int status) {
   c->d = d;
   uv_pipe_init(d->loop, &c->h, 0);
   c->h.data = c;
+  uv_prepare_init(d->loop, &c->flush);
+  c->flush.data = c;
+  c->handles = 2;
   if (uv_accept(srv, (uv_stream_t *)&c->h) != 0) {
+    uv_close((uv_handle_t *)&c->flush, client_freed);
     uv_close((uv_handle_t *)&c->h, client_freed);
     return;
   }

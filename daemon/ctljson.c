@@ -106,59 +106,8 @@ static unsigned fields_of(sipline_event_type t, const char **text_key) {
 }
 
 cJSON *sj_event(const sipline_event *ev, const sj_clock *ck) {
-  const char *name = sipline_event_name(ev->type);
-  char fallback[24];
-  if (!name || !*name) {
-    snprintf(fallback, sizeof fallback, "event_%d", (int)ev->type);
-    name = fallback;
-  }
-  cJSON *o = sj_event_new(name, ev->t, ev->line, ck);
-  if (!o)
-    return NULL;
-  const char *tk;
-  unsigned f = fields_of(ev->type, &tk);
-  if (f & F_ID)
-    cJSON_AddNumberToObject(o, "id", ev->id);
-  if ((f & F_SERVER) && ev->server[0])
-    cJSON_AddStringToObject(o, "server", ev->server);
-  if ((f & F_FROM) && ev->from[0])
-    cJSON_AddStringToObject(o, "from", ev->from);
-  if ((f & F_TO) && ev->to[0])
-    cJSON_AddStringToObject(o, "to", ev->to);
-  if ((f & F_STATE) && ev->state[0])
-    cJSON_AddStringToObject(o, "state", ev->state);
-  if ((f & F_REASON) && ev->reason[0])
-    cJSON_AddStringToObject(o, "reason", ev->reason);
-  if (f & F_EXPIRES)
-    cJSON_AddNumberToObject(o, "expires", ev->expires);
-  if (f & F_RETRY) {
-    if (ev->retry_in == SIPLINE_TSTAMP_NONE)
-      cJSON_AddNullToObject(o, "retry_in");
-    else
-      cJSON_AddNumberToObject(o, "retry_in", (double)ev->retry_in / 1000.0);
-  }
-  if ((f & F_STATUS) && ev->status)
-    cJSON_AddNumberToObject(o, "status", ev->status);
-  if (f & F_PRIO)
-    cJSON_AddNumberToObject(o, "priority", ev->priority);
-  if (f & F_QTYPE)
-    cJSON_AddStringToObject(o, "qtype", sipline_dns_qtype_name((sipline_dns_qtype)ev->qtype));
-  if ((f & F_TEXT) && ev->text[0])
-    cJSON_AddStringToObject(o, tk, ev->text);
-  if (ev->type == SIPLINE_EV_CALL && ev->expires)
-    cJSON_AddNumberToObject(o, "session_expires", ev->expires);
-  if (ev->type == SIPLINE_EV_CALL && ev->retry_in != SIPLINE_TSTAMP_NONE)
-    cJSON_AddNumberToObject(o, "retry_in", (double)ev->retry_in / 1000.0);
-  if (ev->type == SIPLINE_EV_CALL_SDP && ev->body && ev->body_len < 65536) {
-    char *b = malloc(ev->body_len + 1);
-    if (b) {
-      memcpy(b, ev->body, ev->body_len);
-      b[ev->body_len] = 0;
-      cJSON_AddStringToObject(o, "sdp", b);
-      free(b);
-    }
-  }
-  return o;
+  const char *t = sj_event_text(ev, ck, NULL);
+  return t ? cJSON_Parse(t) : NULL;
 }
 
 /* The value of header name (case-insensitive) in the header part of p. */
@@ -200,46 +149,8 @@ static int header_value(const char *p, size_t n, const char *name,
 
 cJSON *sj_message(int tx, const sipline_path *path, const uint8_t *p, size_t n,
                   sipline_tstamp now, const sj_clock *ck) {
-  const char *s = (const char *)p;
-  size_t e = 0;
-  while (e < n && s[e] != '\r' && s[e] != '\n')
-    e++;
-  if (e < 8)
-    return NULL; /* keep-alive CRLFs and other non-messages */
-  cJSON *o = sj_event_new(tx ? "tx" : "rx", now, 0, ck);
-  if (!o)
-    return NULL;
-  if (e > 8 && memcmp(s, "SIP/2.0 ", 8) == 0) {
-    int status = atoi(s + 8);
-    cJSON_AddNumberToObject(o, "status", status);
-  } else {
-    size_t k = 0;
-    while (k < e && s[k] != ' ' && k < 32)
-      k++;
-    char m[33];
-    memcpy(m, s, k);
-    m[k] = '\0';
-    cJSON_AddStringToObject(o, "method", m);
-  }
-  char a[80];
-  sj_addr(&path->remote, a, sizeof a);
-  cJSON_AddStringToObject(o, tx ? "to" : "from", a);
-  cJSON_AddStringToObject(o, "transport", sipline_transport_name(path->tp));
-  char v[256];
-  if (header_value(s, n, "CSeq", NULL, v, sizeof v)) {
-    cJSON_AddNumberToObject(o, "cseq", strtoul(v, NULL, 10));
-    const char *sp = strchr(v, ' ');
-    if (sp) {
-      while (*sp == ' ')
-        sp++;
-      if (!cJSON_GetObjectItem(o, "method"))
-        cJSON_AddStringToObject(o, "cseq_method", sp);
-    }
-  }
-  if (header_value(s, n, "Call-ID", "i", v, sizeof v))
-    cJSON_AddStringToObject(o, "call_id", v);
-  cJSON_AddNumberToObject(o, "size", (double)n);
-  return o;
+  const char *t = sj_message_text(tx, path, p, n, now, ck, NULL);
+  return t ? cJSON_Parse(t) : NULL;
 }
 
 static void add_when(cJSON *o, const char *key, sipline_tstamp t,
@@ -408,6 +319,339 @@ uint64_t sj_ring_next_seq(const sj_ring *r) {
   return r->next_seq;
 }
 
+/*
+ * A growable byte buffer for sj_print; reused from one event to the next.
+ */
+typedef struct {
+  char *p;
+  size_t n, cap;
+  int oom;
+} sj_out;
+
+static void out_put(sj_out *o, const char *s, size_t n) {
+  if (o->oom)
+    return;
+  if (o->n + n + 1 > o->cap) {
+    size_t cap = o->cap ? o->cap : 1024;
+    while (cap < o->n + n + 1)
+      cap *= 2;
+    char *p = realloc(o->p, cap);
+    if (!p) {
+      o->oom = 1;
+      return;
+    }
+    o->p = p;
+    o->cap = cap;
+  }
+  memcpy(o->p + o->n, s, n);
+  o->n += n;
+  o->p[o->n] = '\0';
+}
+
+static void out_str(sj_out *o, const char *s) {
+  /* cJSON's escaping: " \\ and the C0 controls; other bytes as they are */
+  out_put(o, "\"", 1);
+  const char *run = s;
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch >= 32 && ch != '"' && ch != '\\')
+      continue;
+    out_put(o, run, (size_t)(s - run));
+    char e[8];
+    switch (ch) {
+    case '"': out_put(o, "\\\"", 2); break;
+    case '\\': out_put(o, "\\\\", 2); break;
+    case '\b': out_put(o, "\\b", 2); break;
+    case '\f': out_put(o, "\\f", 2); break;
+    case '\n': out_put(o, "\\n", 2); break;
+    case '\r': out_put(o, "\\r", 2); break;
+    case '\t': out_put(o, "\\t", 2); break;
+    default:
+      snprintf(e, sizeof e, "\\u%04x", ch);
+      out_put(o, e, 6);
+    }
+    run = s + 1;
+  }
+  out_put(o, run, (size_t)(s - run));
+  out_put(o, "\"", 1);
+}
+
+static void out_num(sj_out *o, double d) {
+  char b[32];
+  int n;
+  if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308) {
+    out_put(o, "null", 4);
+    return;
+  }
+  if (d == (double)(long long)d && d > -9007199254740992.0 &&
+      d < 9007199254740992.0) {
+    /* integers (seq, line, id, status, cseq, size...): no printf %g and
+     * no sscanf round-trip check, which cJSON does for every number */
+    char t[24];
+    unsigned long long u =
+        d < 0 ? (unsigned long long)-(long long)d : (unsigned long long)d;
+    size_t k = sizeof t;
+    do {
+      t[--k] = (char)('0' + u % 10);
+      u /= 10;
+    } while (u);
+    if (d < 0)
+      t[--k] = '-';
+    out_put(o, t + k, sizeof t - k);
+    return;
+  }
+  /* as cJSON: 15 digits, 17 when 15 do not read back the same */
+  n = snprintf(b, sizeof b, "%1.15g", d);
+  if (strtod(b, NULL) != d)
+    n = snprintf(b, sizeof b, "%1.17g", d);
+  out_put(o, b, (size_t)n);
+}
+
+static void out_item(sj_out *o, const cJSON *it) {
+  switch (it->type & 0xFF) {
+  case cJSON_False:
+    out_put(o, "false", 5);
+    break;
+  case cJSON_True:
+    out_put(o, "true", 4);
+    break;
+  case cJSON_NULL:
+    out_put(o, "null", 4);
+    break;
+  case cJSON_Number:
+    out_num(o, it->valuedouble);
+    break;
+  case cJSON_Raw:
+    if (it->valuestring)
+      out_put(o, it->valuestring, strlen(it->valuestring));
+    break;
+  case cJSON_String:
+    out_str(o, it->valuestring ? it->valuestring : "");
+    break;
+  case cJSON_Array:
+  case cJSON_Object: {
+    int obj = (it->type & 0xFF) == cJSON_Object;
+    out_put(o, obj ? "{" : "[", 1);
+    for (const cJSON *c = it->child; c; c = c->next) {
+      if (c != it->child)
+        out_put(o, ",", 1);
+      if (obj) {
+        out_str(o, c->string ? c->string : "");
+        out_put(o, ":", 1);
+      }
+      out_item(o, c);
+    }
+    out_put(o, obj ? "}" : "]", 1);
+    break;
+  }
+  default:
+    out_put(o, "null", 4);
+  }
+}
+
+/*
+ * cJSON_PrintUnformatted's output, without its cost: it prints every
+ * number with snprintf("%1.15g") and reads it back with sscanf, and
+ * grows a fresh malloc buffer per event; the daemon's events are mostly
+ * integers and short strings, one per SIP message and call state (about
+ * 30 per call at 2,400 calls/s in bench/calls). Returns a buffer owned by
+ * this file, valid until the next call, or NULL without memory.
+ */
+static const char *sj_print(const cJSON *obj, size_t *len) {
+  static sj_out o;
+  o.n = 0;
+  o.oom = 0;
+  out_item(&o, obj);
+  if (o.oom || !o.p)
+    return NULL;
+  if (o.cap > 65536) { /* a rare huge event: do not keep its buffer */
+    static char *big;
+    free(big);
+    big = o.p;
+    o.p = NULL;
+    o.cap = 0;
+    *len = o.n;
+    return big;
+  }
+  *len = o.n;
+  return o.p;
+}
+
+/* ---- events printed straight to text ------------------------------------
+ *
+ * The events of the hot path (the library's events, one per call state,
+ * and a "tx"/"rx" event per SIP message) are written as JSON text directly,
+ * with no cJSON tree: building one cost a malloc per field (name, value,
+ * node) and was the daemon's largest user of malloc at 2,400 calls/s
+ * (bench/calls, perf). sj_event() and sj_message() parse this text, so
+ * there is one definition of each event's fields.
+ */
+static void key(sj_out *o, const char *k) {
+  out_put(o, ",\"", 2);
+  out_put(o, k, strlen(k));
+  out_put(o, "\":", 2);
+}
+
+static void kstr(sj_out *o, const char *k, const char *v) {
+  key(o, k);
+  out_str(o, v);
+}
+
+static void knum(sj_out *o, const char *k, double v) {
+  key(o, k);
+  out_num(o, v);
+}
+
+/* {"seq":0,"time":...,"t":...,["line":n,]"event":name */
+static void head(sj_out *o, const char *name, sipline_tstamp now,
+                 unsigned line, const sj_clock *ck) {
+  /* gmtime_r + strftime once per second, not per event */
+  static int64_t last_s = INT64_MIN;
+  static char date[24];
+  int64_t wall = ck->wall0_ms + (int64_t)now;
+  int64_t sec = wall / 1000;
+  if (sec != last_s) {
+    time_t ts = (time_t)sec;
+    struct tm tm;
+    gmtime_r(&ts, &tm);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    last_s = sec;
+  }
+  char b[96];
+  int n = snprintf(b, sizeof b, "{\"seq\":0,\"time\":\"%s.%03dZ\",\"t\":%llu.%03u",
+                   date, (int)(wall % 1000),
+                   (unsigned long long)(now / 1000), (unsigned)(now % 1000));
+  out_put(o, b, (size_t)n);
+  if (line)
+    knum(o, "line", line);
+  kstr(o, "event", name);
+}
+
+static const char *done(sj_out *o, size_t *len) {
+  out_put(o, "}", 1);
+  if (o->oom || !o->p)
+    return NULL;
+  if (len)
+    *len = o->n;
+  return o->p;
+}
+
+static sj_out text_buf; /* sj_event_text and sj_message_text's result */
+
+const char *sj_event_text(const sipline_event *ev, const sj_clock *ck,
+                          size_t *len) {
+  sj_out *o = &text_buf;
+  o->n = 0;
+  o->oom = 0;
+  if (o->cap > 65536) { /* a long SDP grew it: do not keep that */
+    free(o->p);
+    o->p = NULL;
+    o->cap = 0;
+  }
+  const char *name = sipline_event_name(ev->type);
+  char fallback[24];
+  if (!name || !*name) {
+    snprintf(fallback, sizeof fallback, "event_%d", (int)ev->type);
+    name = fallback;
+  }
+  head(o, name, ev->t, ev->line, ck);
+  const char *tk;
+  unsigned f = fields_of(ev->type, &tk);
+  if (f & F_ID)
+    knum(o, "id", ev->id);
+  if ((f & F_SERVER) && ev->server[0])
+    kstr(o, "server", ev->server);
+  if ((f & F_FROM) && ev->from[0])
+    kstr(o, "from", ev->from);
+  if ((f & F_TO) && ev->to[0])
+    kstr(o, "to", ev->to);
+  if ((f & F_STATE) && ev->state[0])
+    kstr(o, "state", ev->state);
+  if ((f & F_REASON) && ev->reason[0])
+    kstr(o, "reason", ev->reason);
+  if (f & F_EXPIRES)
+    knum(o, "expires", ev->expires);
+  if (f & F_RETRY) {
+    if (ev->retry_in == SIPLINE_TSTAMP_NONE) {
+      key(o, "retry_in");
+      out_put(o, "null", 4);
+    } else
+      knum(o, "retry_in", (double)ev->retry_in / 1000.0);
+  }
+  if ((f & F_STATUS) && ev->status)
+    knum(o, "status", ev->status);
+  if (f & F_PRIO)
+    knum(o, "priority", ev->priority);
+  if (f & F_QTYPE)
+    kstr(o, "qtype",
+         sipline_dns_qtype_name((sipline_dns_qtype)ev->qtype));
+  if ((f & F_TEXT) && ev->text[0])
+    kstr(o, tk, ev->text);
+  if (ev->type == SIPLINE_EV_CALL && ev->expires)
+    knum(o, "session_expires", ev->expires);
+  if (ev->type == SIPLINE_EV_CALL && ev->retry_in != SIPLINE_TSTAMP_NONE)
+    knum(o, "retry_in", (double)ev->retry_in / 1000.0);
+  if (ev->type == SIPLINE_EV_CALL_SDP && ev->body && ev->body_len < 65536) {
+    /* the SDP up to its first NUL, as a C string would be */
+    size_t bl = strnlen((const char *)ev->body, ev->body_len);
+    char *b = malloc(bl + 1);
+    if (b) {
+      memcpy(b, ev->body, bl);
+      b[bl] = 0;
+      kstr(o, "sdp", b);
+      free(b);
+    }
+  }
+  return done(o, len);
+}
+
+const char *sj_message_text(int tx, const sipline_path *path,
+                            const uint8_t *p, size_t n, sipline_tstamp now,
+                            const sj_clock *ck, size_t *len) {
+  const char *s = (const char *)p;
+  size_t e = 0;
+  while (e < n && s[e] != '\r' && s[e] != '\n')
+    e++;
+  if (e < 8)
+    return NULL; /* keep-alive CRLFs and other non-messages */
+  sj_out *o = &text_buf;
+  o->n = 0;
+  o->oom = 0;
+  head(o, tx ? "tx" : "rx", now, 0, ck);
+  int is_method = 0;
+  if (e > 8 && memcmp(s, "SIP/2.0 ", 8) == 0) {
+    knum(o, "status", atoi(s + 8));
+  } else {
+    size_t k = 0;
+    while (k < e && s[k] != ' ' && k < 32)
+      k++;
+    char m[33];
+    memcpy(m, s, k);
+    m[k] = '\0';
+    kstr(o, "method", m);
+    is_method = 1;
+  }
+  char a[80];
+  sj_addr(&path->remote, a, sizeof a);
+  kstr(o, tx ? "to" : "from", a);
+  kstr(o, "transport", sipline_transport_name(path->tp));
+  char v[256];
+  if (header_value(s, n, "CSeq", NULL, v, sizeof v)) {
+    knum(o, "cseq", strtoul(v, NULL, 10));
+    const char *sp = strchr(v, ' ');
+    if (sp) {
+      while (*sp == ' ')
+        sp++;
+      if (!is_method)
+        kstr(o, "cseq_method", sp);
+    }
+  }
+  if (header_value(s, n, "Call-ID", "i", v, sizeof v))
+    kstr(o, "call_id", v);
+  knum(o, "size", (double)n);
+  return done(o, len);
+}
+
 const sj_entry *sj_ring_push(sj_ring *r, cJSON *obj, int message) {
   if (!obj)
     return NULL;
@@ -417,13 +661,14 @@ const sj_entry *sj_ring_push(sj_ring *r, cJSON *obj, int message) {
     cJSON_SetNumberValue(seq, (double)r->next_seq);
   else
     cJSON_AddNumberToObject(obj, "seq", (double)r->next_seq);
-  char *line = cJSON_PrintUnformatted(obj);
+  size_t plen = 0;
+  const char *line = sj_print(obj, &plen);
   cJSON_Delete(obj);
   if (!line)
     return NULL;
   if (r->n == r->cap)
     ring_evict(r);
-  size_t len = strlen(line) + 1;
+  size_t len = plen + 1;
   char *at = NULL;
   int heap = 0;
   if (len <= r->bcap) {
@@ -434,15 +679,11 @@ const sj_entry *sj_ring_push(sj_ring *r, cJSON *obj, int message) {
   }
   if (at) {
     memcpy(at, line, len);
-    cJSON_free(line);
   } else {
     at = malloc(len); /* longer than the arena */
-    if (!at) {
-      cJSON_free(line);
+    if (!at)
       return NULL;
-    }
     memcpy(at, line, len);
-    cJSON_free(line);
     heap = 1;
   }
   size_t i = (r->head + r->n) % r->cap;
@@ -473,4 +714,43 @@ const sj_entry *sj_ring_after(const sj_ring *r, const sj_entry *e) {
   if (pos + 1 >= r->n)
     return NULL;
   return &r->e[(idx + 1) % r->cap];
+}
+
+const sj_entry *sj_ring_push_text(sj_ring *r, const char *text, size_t len,
+                                  int message) {
+  static const char lead[] = "{\"seq\":0";
+  const size_t ll = sizeof lead - 1;
+  if (!text || len < ll || memcmp(text, lead, ll) != 0)
+    return NULL;
+  if (r->n == r->cap)
+    ring_evict(r);
+  char num[24];
+  int nn = snprintf(num, sizeof num, "%llu", (unsigned long long)r->next_seq);
+  size_t total = (ll - 1) + (size_t)nn + (len - ll) + 1; /* with the NUL */
+  char *at = NULL;
+  int heap = 0;
+  if (total <= r->bcap) {
+    while (!(at = arena_place(r, total)) && r->n)
+      ring_evict(r);
+    if (!at)
+      at = arena_place(r, total);
+  }
+  if (!at) {
+    at = malloc(total); /* longer than the arena */
+    if (!at)
+      return NULL;
+    heap = 1;
+  }
+  memcpy(at, lead, ll - 1);
+  memcpy(at + ll - 1, num, (size_t)nn);
+  memcpy(at + ll - 1 + nn, text + ll, len - ll);
+  at[total - 1] = '\0';
+  size_t i = (r->head + r->n) % r->cap;
+  sj_entry *slot = &r->e[i];
+  r->heap[i] = (unsigned char)heap;
+  r->n++;
+  slot->seq = r->next_seq++;
+  slot->message = message;
+  slot->json = at;
+  return slot;
 }

@@ -46,6 +46,17 @@ cJSON *sj_event_new(const char *name, sipline_tstamp now, unsigned line,
  */
 cJSON *sj_message(int tx, const sipline_path *path, const uint8_t *p, size_t n,
                   sipline_tstamp now, const sj_clock *ck);
+/*
+ * The same two as one line of JSON text, {"seq":0,...} (for
+ * sj_ring_push_text), built without a cJSON tree; the text lives in a
+ * buffer of ctljson.c's, valid until the next call of either. len (may be
+ * NULL) gets its length. NULL as above, or without memory.
+ */
+const char *sj_event_text(const sipline_event *ev, const sj_clock *ck,
+                          size_t *len);
+const char *sj_message_text(int tx, const sipline_path *path,
+                            const uint8_t *p, size_t n, sipline_tstamp now,
+                            const sj_clock *ck, size_t *len);
 /* {"line":n,"aor",...,"servers":[...]} for siplinectl status. */
 cJSON *sj_line_status(const sipline_line_status *st, const sj_clock *ck,
                       sipline_tstamp now);
@@ -66,6 +77,10 @@ void sj_ring_del(sj_ring *r);
  * (valid until the next push), or NULL on allocation failure.
  */
 const sj_entry *sj_ring_push(sj_ring *r, cJSON *obj, int message);
+/* The same for text from sj_event_text/sj_message_text: "seq":0 becomes
+ * the event's number. NULL for text that does not start {"seq":0. */
+const sj_entry *sj_ring_push_text(sj_ring *r, const char *text, size_t len,
+                                  int message);
 /* The sequence number the next push will get. */
 uint64_t sj_ring_next_seq(const sj_ring *r);
 /* The oldest entry with seq > since, or NULL; then sj_ring_after(e). */

@@ -88,6 +88,28 @@ static void push(sd *d, cJSON *ev, int message, int level) {
     ctl_broadcast(d, e);
 }
 
+/* push() for text from sj_event_text/sj_message_text: the line goes to the
+ * ring as it is; a cJSON tree is made only when the log wants the line. */
+static void push_text(sd *d, const char *text, size_t len, int message,
+                      int level) {
+  if (!text)
+    return;
+  if (slog_enabled(level)) {
+    cJSON *ev = cJSON_Parse(text);
+    if (ev) {
+      const cJSON *name = cJSON_GetObjectItemCaseSensitive(ev, "event");
+      char txt[1024];
+      ev_text(ev, txt, sizeof txt);
+      slog(level, "%s %s", cJSON_IsString(name) ? name->valuestring : "?",
+           txt);
+      cJSON_Delete(ev);
+    }
+  }
+  const sj_entry *e = sj_ring_push_text(d->ring, text, len, message);
+  if (e)
+    ctl_broadcast(d, e);
+}
+
 void sd_emit(sd *d, cJSON *ev) {
   push(d, ev, 0, SLOG_INFO);
 }
@@ -127,7 +149,9 @@ void sd_wire(sd *d, int tx, int proto, const sipline_path *path,
       free(txt);
     }
   }
-  push(d, sj_message(tx, path, p, n, sd_now(d), &d->ck), 1, SLOG_DEBUG);
+  size_t len = 0;
+  const char *text = sj_message_text(tx, path, p, n, sd_now(d), &d->ck, &len);
+  push_text(d, text, len, 1, SLOG_DEBUG);
 }
 
 /* ---- commands from the profile (Resync_Command, Reboot_Command) ---- */
@@ -239,7 +263,9 @@ static void on_event(sd *d, const sipline_event *ev) {
     level = SLOG_DEBUG;
   else if (ev->type == SIPLINE_EV_WARNING || ev->type == SIPLINE_EV_AUTH_FAILED)
     level = SLOG_WARN;
-  push(d, sj_event(ev, &d->ck), 0, level);
+  size_t len = 0;
+  const char *text = sj_event_text(ev, &d->ck, &len); /* sets len first */
+  push_text(d, text, len, 0, level);
   switch (ev->type) {
   case SIPLINE_EV_DNS_QUERY:
     dns_query(d, ev->id, ev->qtype, ev->text);

@@ -496,6 +496,94 @@ static void test_protocol(void **state) {
   assert_int_not_equal(access(sock_path, F_OK), 0); /* socket removed */
 }
 
+/*
+ * The ring prints events with its own printer (ctljson.c sj_print, for
+ * speed); its line is byte for byte what cJSON_PrintUnformatted prints,
+ * for every kind of value and every character that needs escaping.
+ */
+static void test_ring_printer(void **state) {
+  (void)state;
+  sj_ring *r = sj_ring_new(4);
+  cJSON *o = sj_event_new("x", 1234567, 7, &ck);
+  char ctl[40];
+  for (int i = 0; i < 32; i++)
+    ctl[i] = (char)(i + 1);
+  ctl[31] = '\0';
+  cJSON_AddStringToObject(o, "ctl", ctl);
+  cJSON_AddStringToObject(o, "q", "a\"b\\c/d \xc3\xa9 \x7f");
+  cJSON_AddStringToObject(o, "empty", "");
+  cJSON_AddNumberToObject(o, "neg", -42);
+  cJSON_AddNumberToObject(o, "zero", 0);
+  cJSON_AddNumberToObject(o, "big", 2147483647.0);
+  cJSON_AddNumberToObject(o, "frac", 0.1);
+  cJSON_AddNumberToObject(o, "third", 1.0 / 3.0);
+  cJSON_AddNumberToObject(o, "half", -2.5);
+  cJSON_AddBoolToObject(o, "t", 1);
+  cJSON_AddBoolToObject(o, "f", 0);
+  cJSON_AddNullToObject(o, "n");
+  cJSON *a = cJSON_AddArrayToObject(o, "arr");
+  cJSON_AddItemToArray(a, cJSON_CreateNumber(3));
+  cJSON_AddItemToArray(a, cJSON_CreateString("s"));
+  cJSON_AddItemToArray(a, cJSON_CreateObject());
+  cJSON_AddItemToArray(a, cJSON_CreateArray());
+  cJSON_AddItemToObject(o, "empty_obj", cJSON_CreateObject());
+  /* what cJSON prints once seq is set (sj_ring_push sets it to 1) */
+  cJSON_SetNumberValue(cJSON_GetObjectItem(o, "seq"), 1);
+  char *want = cJSON_PrintUnformatted(o);
+  assert_non_null(want);
+  const sj_entry *e = sj_ring_push(r, o, 0);
+  assert_non_null(e);
+  assert_string_equal(e->json, want);
+  cJSON_free(want);
+  sj_ring_del(r);
+}
+
+/*
+ * sj_ring_push_text: the text printed straight from an event (no cJSON
+ * tree) is stored with "seq":0 replaced by the event's number, the rest
+ * byte for byte; the line parses to the fields sj_event gives; text that
+ * does not lead with "seq":0 is refused.
+ */
+static void test_ring_push_text(void **state) {
+  (void)state;
+  sj_ring *r = sj_ring_new(4);
+  sipline_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.type = SIPLINE_EV_CALL;
+  ev.t = 1234;
+  ev.line = 1;
+  ev.id = 12;
+  ev.status = 180;
+  ev.retry_in = SIPLINE_TSTAMP_NONE;
+  strcpy(ev.state, "ringing");
+  strcpy(ev.text, "sip:a\"b\\c\x01@example.test");
+  for (int i = 1; i <= 11; i++) {
+    size_t len = 0;
+    const char *t = sj_event_text(&ev, &ck, &len);
+    assert_non_null(t);
+    assert_int_equal(len, strlen(t));
+    char *copy = strdup(t);
+    const sj_entry *e = sj_ring_push_text(r, t, len, 0);
+    assert_non_null(e);
+    assert_int_equal(e->seq, (uint64_t)i);
+    char want[1024];
+    snprintf(want, sizeof want, "{\"seq\":%d%s", i, copy + strlen("{\"seq\":0"));
+    assert_string_equal(e->json, want);
+    cJSON *o = cJSON_Parse(e->json);
+    assert_non_null(o);
+    assert_true(gn(o, "seq") == i);
+    assert_string_equal(gs(o, "target"), "sip:a\"b\\c\x01@example.test");
+    assert_string_equal(gs(o, "state"), "ringing");
+    assert_true(gn(o, "status") == 180);
+    assert_true(gn(o, "t") == 1.234);
+    cJSON_Delete(o);
+    free(copy);
+  }
+  assert_null(sj_ring_push_text(r, "{\"x\":1}", 7, 0));
+  assert_int_equal(sj_ring_next_seq(r), 12);
+  sj_ring_del(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_iso),
@@ -504,6 +592,8 @@ int main(void) {
       cmocka_unit_test(test_line_status),
       cmocka_unit_test(test_ring),
       cmocka_unit_test(test_ring_arena),
+      cmocka_unit_test(test_ring_printer),
+      cmocka_unit_test(test_ring_push_text),
       cmocka_unit_test(test_xml_root),
       cmocka_unit_test_setup_teardown(test_protocol, start_daemon, stop_daemon),
   };
