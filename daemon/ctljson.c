@@ -216,8 +216,10 @@ cJSON *sj_line_status(const sipline_line_status *st, const sj_clock *ck,
  * SJ_RING_BYTES_PER_EVENT bytes per event of cap, at most 256 MiB
  * (allocated once, touched as used); when it is full the oldest lines go
  * even before cap is reached. A line longer than the whole arena gets a malloc block.
+ * SJ_RING_BYTES_PER_EVENT (ctljson.h) was 1 KiB: the tx/rx lines of a
+ * fleet's start-up burst (~1 KB each) filled all 10 MB of it, ~1 KB per
+ * line of a 10,000-line fleet (bench/fleet); an event line is ~200-300 B.
  */
-#define SJ_RING_BYTES_PER_EVENT 1024
 #define SJ_RING_MAX_BYTES ((size_t)256 << 20)
 
 struct sj_ring {

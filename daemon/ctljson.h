@@ -63,6 +63,10 @@ cJSON *sj_line_status(const sipline_line_status *st, const sj_clock *ck,
 
 /* The event ring: a bounded history with sequence numbers from 1. */
 typedef struct sj_ring sj_ring;
+/* The ring's arena: this many bytes per event of its cap (ctljson.c). An
+ * event line is ~200-300 B, a tx/rx line ~1 KB, so with messages in it the
+ * ring keeps fewer than cap entries. */
+#define SJ_RING_BYTES_PER_EVENT 384
 typedef struct sj_entry {
   uint64_t seq;
   int message; /* 1 for tx/rx, which clients get only on request */

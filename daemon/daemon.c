@@ -493,6 +493,10 @@ int sd_start_ua(sd *d) {
     d->ua = NULL;
     return -1;
   }
+  /* the UA holds its own copy now: use that one, free ours */
+  d->profile = sipline_ua_profile(d->ua);
+  sipline_profile_del(d->loaded);
+  d->loaded = NULL;
   d->ua_gen++;
   /* The NOTIFY digest server's nonce secret: from OpenSSL, never from the
    * seed (a seed is for reproducible simulations, not a secret). */
@@ -565,12 +569,13 @@ void sd_stop(sd *d, const char *why) {
 static void switch_ua(sd *d) {
   uv_timer_stop(&d->stop_timer);
   d->reloading = 0;
-  sipline_ua_del(d->ua);
+  sipline_ua_del(d->ua); /* and with it the running profile */
   d->ua = NULL;
-  net_close(d, 1);
-  sipline_profile_del(d->profile);
-  d->profile = d->next;
+  sipline_profile_del(d->loaded); /* when no UA had taken it */
+  d->loaded = d->next;
+  d->profile = d->loaded;
   d->next = NULL;
+  net_close(d, 1);
   d->ua_gen++; /* answers for the old UA are dropped */
   cJSON *ev = sj_event_new("reload", sd_now(d), 0, &d->ck);
   cJSON_AddStringToObject(ev, "result", "ok");

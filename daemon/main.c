@@ -78,12 +78,13 @@ int main(int argc, char **argv) {
     d->o.control = sd_default_ctl(ctlbuf, sizeof ctlbuf);
   slog_init(d->o.log_level, d->o.use_syslog, "siplined");
 
-  if (sd_load_profile(d->o.config, &d->profile, err, sizeof err,
+  if (sd_load_profile(d->o.config, &d->loaded, err, sizeof err,
                       d->profile_sha) != 0 ||
-      sd_apply_overrides(d, d->profile, err, sizeof err) != 0) {
+      sd_apply_overrides(d, d->loaded, err, sizeof err) != 0) {
     fprintf(stderr, "siplined: %s\n", err);
     return 2;
   }
+  d->profile = d->loaded;
   if (d->o.check) {
     unsigned reg = 0;
     for (unsigned n = 1; n <= d->profile->n_lines; n++) {
@@ -97,7 +98,7 @@ int main(int argc, char **argv) {
     for (unsigned i = 0; i < d->profile->n_extra; i++)
       printf("%s:%u: unknown tag %s\n", d->o.config,
              d->profile->extra[i].file_line, d->profile->extra[i].tag);
-    sipline_profile_del(d->profile);
+    sipline_profile_del(d->loaded);
     return 0;
   }
   for (unsigned i = 0; i < d->profile->n_extra; i++)
@@ -180,14 +181,15 @@ int main(int argc, char **argv) {
   dns_close(d);
   net_close(d, 1);
   pace_close(d);
-  sipline_ua_del(d->ua);
+  sipline_ua_del(d->ua); /* and with it the running profile */
   d->ua = NULL;
+  d->profile = NULL;
   uv_walk(d->loop, close_walk, NULL);
   uv_run(d->loop, UV_RUN_DEFAULT);
   uv_loop_close(d->loop);
   spcap_close(d->pcap);
   sj_ring_del(d->ring);
-  sipline_profile_del(d->profile);
+  sipline_profile_del(d->loaded);
   sipline_profile_del(d->next);
   SSL_CTX_free(d->tls);
   if (d->o.pid_file)

@@ -41,7 +41,7 @@ static const char usage[] =
     "  -s, --control PATH       control socket (default /run/siplined.sock\n"
     "                           as root, else $XDG_RUNTIME_DIR/siplined.sock)\n"
     "      --event-history N    events kept for late clients (default 10000;\n"
-    "                           in at most N KiB)\n"
+    "                           in at most N x 384 bytes)\n"
     "  -l, --log-level LEVEL    error, warn, info (default) or debug\n"
     "      --syslog             log to syslog instead of stderr\n"
     "  -t, --trace FILE.pcap    write every SIP message sent/received (pcap)\n"

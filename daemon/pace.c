@@ -158,6 +158,14 @@ static void hdel(hset *s, uint64_t k) {
       i = j;
     }
   }
+  /* empty again after a burst (a fleet's start queues ~10,000 datagrams,
+   * a table of 32,768 slots): give the table back rather than keep it at
+   * its peak; the next hput starts again at 256 */
+  if (s->n == 0 && s->cap > 256) {
+    free(s->k);
+    free(s->v);
+    memset(s, 0, sizeof *s);
+  }
 }
 
 static void hfree(hset *s) {

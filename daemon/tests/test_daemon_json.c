@@ -273,12 +273,12 @@ static void test_ring_arena(void **state) {
         assert_int_equal(v[j], 'a' + (int)(k->seq % 26));
       cJSON_Delete(p);
       kept++;
-      if (strlen(k->json) + 1 <= cap * 1024) /* else a malloc block */
+      if (strlen(k->json) + 1 <= cap * SJ_RING_BYTES_PER_EVENT) /* else a malloc block */
         bytes += strlen(k->json) + 1;
     }
     assert_int_equal(want, i + 1);
     assert_true(kept >= 1 && kept <= cap);
-    assert_true(bytes <= cap * 1024);
+    assert_true(bytes <= cap * SJ_RING_BYTES_PER_EVENT);
   }
   sj_ring_del(r);
 }

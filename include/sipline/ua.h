@@ -230,6 +230,10 @@ typedef struct sipline_line_status {
 } sipline_line_status;
 
 unsigned sipline_ua_line_count(const sipline_ua *ua);
+/* The UA's own copy of the profile it was created with (valid until
+ * sipline_ua_del), so that a host need not keep a second one: with 10,000
+ * lines a profile is ~8.5 MB. NULL when ua is NULL. */
+const sipline_profile *sipline_ua_profile(const sipline_ua *ua);
 int sipline_ua_line_status(const sipline_ua *ua, unsigned line,
                            sipline_line_status *st);
 

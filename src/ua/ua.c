@@ -987,6 +987,10 @@ int sipline_ua_is_shut_down(const sipline_ua *ua) {
   return 1;
 }
 
+const sipline_profile *sipline_ua_profile(const sipline_ua *ua) {
+  return ua ? ua->profile : NULL;
+}
+
 unsigned sipline_ua_line_count(const sipline_ua *ua) {
   return ua && ua->profile ? ua->profile->n_lines : 0;
 }
