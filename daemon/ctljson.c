@@ -654,6 +654,38 @@ const char *sj_message_text(int tx, const sipline_path *path,
   return done(o, len);
 }
 
+/* Room for one more entry of len bytes: a slot (evicting the oldest when
+ * the ring is full) and its bytes in the arena (evicting until they fit),
+ * or on the heap (*heap = 1) for a line longer than the whole arena. */
+static char *ring_reserve(sj_ring *r, size_t len, int *heap) {
+  if (r->n == r->cap)
+    ring_evict(r);
+  char *at = NULL;
+  if (len <= r->bcap) {
+    while (!(at = arena_place(r, len)) && r->n)
+      ring_evict(r);
+    if (!at)
+      at = arena_place(r, len); /* empty now: it fits */
+  }
+  *heap = 0;
+  if (!at && (at = malloc(len)) != NULL)
+    *heap = 1;
+  return at;
+}
+
+/* Files the bytes ring_reserve gave (now filled) as the newest entry. */
+static const sj_entry *ring_commit(sj_ring *r, char *at, int heap,
+                                   int message) {
+  size_t i = (r->head + r->n) % r->cap;
+  sj_entry *slot = &r->e[i];
+  r->heap[i] = (unsigned char)heap;
+  r->n++;
+  slot->seq = r->next_seq++;
+  slot->message = message;
+  slot->json = at;
+  return slot;
+}
+
 const sj_entry *sj_ring_push(sj_ring *r, cJSON *obj, int message) {
   if (!obj)
     return NULL;
@@ -668,34 +700,13 @@ const sj_entry *sj_ring_push(sj_ring *r, cJSON *obj, int message) {
   cJSON_Delete(obj);
   if (!line)
     return NULL;
-  if (r->n == r->cap)
-    ring_evict(r);
   size_t len = plen + 1;
-  char *at = NULL;
   int heap = 0;
-  if (len <= r->bcap) {
-    while (!(at = arena_place(r, len)) && r->n)
-      ring_evict(r);
-    if (!at)
-      at = arena_place(r, len); /* empty now: it fits */
-  }
-  if (at) {
-    memcpy(at, line, len);
-  } else {
-    at = malloc(len); /* longer than the arena */
-    if (!at)
-      return NULL;
-    memcpy(at, line, len);
-    heap = 1;
-  }
-  size_t i = (r->head + r->n) % r->cap;
-  sj_entry *slot = &r->e[i];
-  r->heap[i] = (unsigned char)heap;
-  r->n++;
-  slot->seq = r->next_seq++;
-  slot->message = message;
-  slot->json = at;
-  return slot;
+  char *at = ring_reserve(r, len, &heap);
+  if (!at)
+    return NULL;
+  memcpy(at, line, len);
+  return ring_commit(r, at, heap, message);
 }
 
 const sj_entry *sj_ring_first_after(const sj_ring *r, uint64_t since) {
@@ -724,35 +735,16 @@ const sj_entry *sj_ring_push_text(sj_ring *r, const char *text, size_t len,
   const size_t ll = sizeof lead - 1;
   if (!text || len < ll || memcmp(text, lead, ll) != 0)
     return NULL;
-  if (r->n == r->cap)
-    ring_evict(r);
   char num[24];
   int nn = snprintf(num, sizeof num, "%llu", (unsigned long long)r->next_seq);
   size_t total = (ll - 1) + (size_t)nn + (len - ll) + 1; /* with the NUL */
-  char *at = NULL;
   int heap = 0;
-  if (total <= r->bcap) {
-    while (!(at = arena_place(r, total)) && r->n)
-      ring_evict(r);
-    if (!at)
-      at = arena_place(r, total);
-  }
-  if (!at) {
-    at = malloc(total); /* longer than the arena */
-    if (!at)
-      return NULL;
-    heap = 1;
-  }
+  char *at = ring_reserve(r, total, &heap);
+  if (!at)
+    return NULL;
   memcpy(at, lead, ll - 1);
   memcpy(at + ll - 1, num, (size_t)nn);
   memcpy(at + ll - 1 + nn, text + ll, len - ll);
   at[total - 1] = '\0';
-  size_t i = (r->head + r->n) % r->cap;
-  sj_entry *slot = &r->e[i];
-  r->heap[i] = (unsigned char)heap;
-  r->n++;
-  slot->seq = r->next_seq++;
-  slot->message = message;
-  slot->json = at;
-  return slot;
+  return ring_commit(r, at, heap, message);
 }
