@@ -197,9 +197,20 @@ static pdest *dest_of(sd_pace *pc, const sipline_addr *remote, int make) {
 /*
  * What a datagram is for the window: 1 a request that takes a slot (*key
  * set), 2 a final response (*key set), 0 anything else (ACK, provisional,
- * not parsable: passes).
+ * not parsable, or not the kind `want` asks for: passes).
  */
-static int classify(const uint8_t *p, size_t n, uint64_t *key, int *creds) {
+static int classify(const uint8_t *p, size_t n, int want, uint64_t *key,
+                    int *creds) {
+  /* Each caller wants one kind (sending: requests; receiving: final
+   * responses), and the core parses every message anyway: the start line
+   * tells the other kinds apart without a second full parse (a UAS at a
+   * few thousand calls/s sends mostly responses and receives requests). */
+  size_t i = 0;
+  while (i < n && (p[i] == '\r' || p[i] == '\n'))
+    i++;
+  int response = n - i > 8 && memcmp(p + i, "SIP/", 4) == 0;
+  if (want == 1 ? response : !response || p[i + 8] < '2')
+    return 0;
   if (sipline_msg_parse(&scratch, (const char *)p, n, SIPLINE_PARSE_DATAGRAM,
                         NULL) < 0)
     return 0;
@@ -330,7 +341,7 @@ int pace_hold(sd *d, const sipline_path *path, const uint8_t *p, size_t n) {
   sd_pace *pc = d->pace;
   uint64_t key;
   int creds = 0;
-  if (!pc || classify(p, n, &key, &creds) != 1)
+  if (!pc || classify(p, n, 1, &key, &creds) != 1)
     return 0;
   if (hfind(&pc->pend_by_key, key) != SIZE_MAX)
     return 0; /* a retransmission of a request in flight */
@@ -378,7 +389,7 @@ void pace_rx(sd *d, const uint8_t *p, size_t n) {
   sd_pace *pc = d->pace;
   uint64_t key;
   int creds;
-  if (!pc || !pc->oldest || classify(p, n, &key, &creds) != 2)
+  if (!pc || !pc->oldest || classify(p, n, 2, &key, &creds) != 2)
     return;
   size_t i = hfind(&pc->pend_by_key, key);
   if (i == SIZE_MAX)
