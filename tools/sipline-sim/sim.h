@@ -46,10 +46,10 @@ typedef struct sim_stats {
   uint64_t msgs_to_ua;
   uint64_t registers;
   uint64_t events;
-  /* Timed calls into the UA: each adds one CLOCK_PROCESS_CPUTIME_ID read
-   * (a system call) to ua_cpu_s, which bench_reg subtracts. */
+  /* Timed calls into the UA: each adds one CLOCK_MONOTONIC read (vDSO) to
+   * ua_time_s, which bench_reg subtracts. */
   uint64_t ua_calls;
-  double ua_cpu_s; /* CPU time spent inside sipline_ua_* calls */
+  double ua_time_s; /* time spent inside sipline_ua_* calls (monotonic) */
 } sim_stats;
 
 /*
