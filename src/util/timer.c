@@ -1,6 +1,11 @@
 /*
  * src/util/timer.c: a binary min-heap of deadlines. Timers are intrusive, so
- * a transaction or registration owns its timer and the heap never copies.
+ * a transaction or registration owns its timer and the heap never copies it.
+ *
+ * Each slot holds the deadline beside the timer's pointer: sifting compares
+ * slots of the heap's array only, and touches a timer just to tell it where
+ * it now sits. The sift order (and so which of two equal deadlines fires
+ * first) is exactly the textbook one; the simulator's goldens depend on it.
  */
 #include <string.h>
 
@@ -13,7 +18,7 @@ void sipline__theap_init(sipline__theap *h, const sipline_mem *mem) {
 
 void sipline__theap_free(sipline__theap *h) {
   for (size_t i = 0; i < h->n; i++)
-    h->v[i]->idx = 0;
+    h->v[i].t->idx = 0;
   sipline_mem_free(h->mem, h->v);
   h->v = NULL;
   h->n = h->cap = 0;
@@ -26,49 +31,53 @@ void sipline__timer_init(sipline__timer *t, sipline__timer_cb cb, void *arg) {
   t->arg = arg;
 }
 
-static void place(sipline__theap *h, size_t i, sipline__timer *t) {
-  h->v[i] = t;
-  t->idx = i + 1;
+static void place(sipline__theap *h, size_t i, sipline__hent e) {
+  h->v[i] = e;
+  e.t->idx = i + 1;
 }
 
-static void sift_up(sipline__theap *h, size_t i) {
-  sipline__timer *t = h->v[i];
+/* Both return where e ended up. */
+static size_t sift_up(sipline__theap *h, size_t i, sipline__hent e) {
   while (i > 0) {
     size_t parent = (i - 1) / 2;
-    if (h->v[parent]->when <= t->when)
+    if (h->v[parent].when <= e.when)
       break;
     place(h, i, h->v[parent]);
     i = parent;
   }
-  place(h, i, t);
+  place(h, i, e);
+  return i;
 }
 
-static void sift_down(sipline__theap *h, size_t i) {
-  sipline__timer *t = h->v[i];
+static size_t sift_down(sipline__theap *h, size_t i, sipline__hent e) {
+  size_t n = h->n;
   for (;;) {
     size_t c = 2 * i + 1;
-    if (c >= h->n)
+    if (c >= n)
       break;
-    if (c + 1 < h->n && h->v[c + 1]->when < h->v[c]->when)
+    if (c + 1 < n && h->v[c + 1].when < h->v[c].when)
       c++;
-    if (t->when <= h->v[c]->when)
+    if (e.when <= h->v[c].when)
       break;
     place(h, i, h->v[c]);
     i = c;
   }
-  place(h, i, t);
+  place(h, i, e);
+  return i;
+}
+
+/* Puts e at slot i, then lets it sink or rise to its place. */
+static void settle(sipline__theap *h, size_t i, sipline__hent e) {
+  i = sift_down(h, i, e);
+  sift_up(h, i, e);
 }
 
 static void remove_at(sipline__theap *h, size_t i) {
-  sipline__timer *t = h->v[i];
-  t->idx = 0;
+  h->v[i].t->idx = 0;
   h->n--;
   if (i == h->n)
     return;
-  h->v[i] = h->v[h->n];
-  h->v[i]->idx = i + 1;
-  sift_down(h, i);
-  sift_up(h, h->v[i]->idx - 1);
+  settle(h, i, h->v[h->n]);
 }
 
 void sipline__timer_cancel(sipline__theap *h, sipline__timer *t) {
@@ -79,37 +88,33 @@ void sipline__timer_cancel(sipline__theap *h, sipline__timer *t) {
 
 int sipline__timer_arm(sipline__theap *h, sipline__timer *t,
                        sipline_tstamp when) {
+  sipline__hent e = {when, t};
   if (t->idx) {
-    size_t i = t->idx - 1;
     t->when = when;
-    sift_down(h, i);
-    sift_up(h, t->idx - 1);
+    settle(h, t->idx - 1, e);
     return 0;
   }
   if (h->n == h->cap) {
     size_t cap = h->cap ? h->cap * 2 : 16;
-    sipline__timer **v =
-        sipline_mem_realloc(h->mem, h->v, cap * sizeof(*v));
+    sipline__hent *v = sipline_mem_realloc(h->mem, h->v, cap * sizeof(*v));
     if (!v)
       return SIPLINE_ERR_NOMEM;
     h->v = v;
     h->cap = cap;
   }
   t->when = when;
-  h->v[h->n] = t;
-  t->idx = ++h->n;
-  sift_up(h, h->n - 1);
+  sift_up(h, h->n++, e);
   return 0;
 }
 
 sipline_tstamp sipline__theap_next(const sipline__theap *h) {
-  return h->n ? h->v[0]->when : SIPLINE_TSTAMP_NONE;
+  return h->n ? h->v[0].when : SIPLINE_TSTAMP_NONE;
 }
 
 size_t sipline__theap_run(sipline__theap *h, sipline_tstamp now) {
   size_t fired = 0;
-  while (h->n && h->v[0]->when <= now) {
-    sipline__timer *t = h->v[0];
+  while (h->n && h->v[0].when <= now) {
+    sipline__timer *t = h->v[0].t;
     remove_at(h, 0);
     fired++;
     if (t->cb)
