@@ -160,6 +160,10 @@ sipline__qitem *sipline__tp_pop(sipline__tp *tp) {
   return sipline__queue_pop(&tp->txq);
 }
 
+void sipline__tp_recycle(sipline__tp *tp, sipline__qitem *it) {
+  sipline__queue_recycle(&tp->txq, it);
+}
+
 /* Reject with whatever was decoded; m may be half filled. */
 static void reject(sipline__tp *tp, const sipline_path *path, const char *p,
                    size_t n, const sipline_msg_error *e, sipline_tstamp now) {

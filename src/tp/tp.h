@@ -105,6 +105,8 @@ int sipline__tp_send(sipline__tp *tp, const sipline_path *path, const void *p,
 
 /* Pops the next queued item (free with sipline_mem_free(tp->mem)). */
 sipline__qitem *sipline__tp_pop(sipline__tp *tp);
+/* Gives back what sipline__tp_pop returned, once its bytes are sent. */
+void sipline__tp_recycle(sipline__tp *tp, sipline__qitem *it);
 static inline const sipline_path *sipline__tp_item_path(sipline__qitem *it) {
   return (const sipline_path *)sipline__qitem_hdr(it);
 }

@@ -42,14 +42,9 @@ struct sipline__txn {
   sipline__timer t_retx; /* A, E, G */
   sipline__timer t_end;  /* B, F, D, K, H, I, J, L, M */
   uint32_t ivl;          /* the current retransmission interval */
-  /* matching keys, views into keys.p */
-  sipline__buf keys;
   sipline_pl branch; /* RFC 3261 branch (with cookie), or empty for 2543 */
-  sipline_pl sent_by_host;
-  uint16_t sent_by_port;
-  /* RFC 2543 keys (stx without the magic cookie) */
-  sipline_pl ruri, from_tag, to_tag, call_id, top_via;
-  /* what to resend: the ctx's request or the stx's last response */
+  /* What to resend: the stx's last response, or the ctx's request (then a
+   * view of the bytes kept after the ctx, never grown nor freed alone). */
   sipline__buf out;
   /* where what we send goes: path with this remote (a server
    * transaction answers where §18.2.2 says, not always the source) */
@@ -67,8 +62,13 @@ struct sipline__ctx {
   int tperr;
   sipline__buf ack;    /* ACK for a non-2xx, built once */
   sipline__buf ack2xx; /* the TU's ACK for a 2xx (sipline__ctx_ack_2xx) */
-  sipline_path ack2xx_path;
+  sipline_path *ack2xx_path; /* made with the first; owned */
   sipline__buf ack2xx_tag;
+  /* The request, in the same block: a REGISTER costs one allocation, and
+   * its transaction and bytes sit together (issue 10 item 5). room is what
+   * the block holds (with the NUL), so that a spare is reused when it fits. */
+  size_t room;
+  char req[];
 };
 
 struct sipline__stx {
@@ -83,6 +83,13 @@ struct sipline__stx {
   sipline__buf rr;   /* Record-Route lines for dialog-creating responses */
   int to_has_tag;
   int dialog_creating;
+  /* matching keys, views into keys.p (only a server transaction is matched
+   * by them; a client one by its branch alone) */
+  sipline__buf keys;
+  sipline_pl sent_by_host;
+  uint16_t sent_by_port;
+  /* RFC 2543 keys (without the magic cookie) */
+  sipline_pl ruri, from_tag, to_tag, call_id, top_via;
 };
 
 /* ------------------------------------------------------------------ */
@@ -161,20 +168,56 @@ void sipline__txl_set_timers(sipline__txl *txl, const sipline_profile *p) {
 static void txn_free(sipline__txl *txl, sipline__txn *t) {
   sipline__timer_cancel(txl->timers, &t->t_retx);
   sipline__timer_cancel(txl->timers, &t->t_end);
-  sipline__buf_free(&t->keys);
-  sipline__buf_free(&t->out);
   if (t->kind == K_ICT || t->kind == K_NICT) {
     sipline__ctx *c = (sipline__ctx *)t;
     sipline__buf_free(&c->ack);
     sipline__buf_free(&c->ack2xx);
     sipline__buf_free(&c->ack2xx_tag);
+    sipline_mem_free(txl->mem, c->ack2xx_path);
+    c->ack2xx_path = NULL;
+    /* Kept for the next request unless it held a large one (an INVITE
+     * with a big SDP): the spares stay a few KiB at most. */
+    if (txl->n_spare < SIPLINE__TXL_SPARE && c->room <= 2048) {
+      t->next = txl->spare;
+      txl->spare = t;
+      txl->n_spare++;
+      return;
+    }
   } else {
     sipline__stx *s = (sipline__stx *)t;
+    sipline__buf_free(&s->keys);
     sipline__buf_free(&s->skel);
     sipline__buf_free(&s->to);
     sipline__buf_free(&s->rr);
+    sipline__buf_free(&t->out);
   }
   sipline_mem_free(txl->mem, t);
+}
+
+/*
+ * A zeroed client transaction with room for a request of len bytes: the
+ * newest spare when it fits, else a new block (rounded up, so that the next
+ * request, a few bytes longer, fits it as a spare). NULL when out of
+ * memory or when len cannot be held.
+ */
+static sipline__ctx *ctx_alloc(sipline__txl *txl, size_t len) {
+  if (len > SIZE_MAX - sizeof(sipline__ctx) - 256)
+    return NULL;
+  size_t room = len + 1;
+  sipline__ctx *c = (sipline__ctx *)txl->spare;
+  if (c && c->room >= room) {
+    txl->spare = c->t.next;
+    txl->n_spare--;
+    room = c->room;
+  } else {
+    room = (room + 255) & ~(size_t)255;
+    c = sipline_mem_malloc(txl->mem, sizeof(*c) + room);
+    if (!c)
+      return NULL;
+  }
+  memset(c, 0, sizeof(*c));
+  c->room = room;
+  return c;
 }
 
 void sipline__txl_free(sipline__txl *txl) {
@@ -186,6 +229,12 @@ void sipline__txl_free(sipline__txl *txl) {
   }
   txl->all = NULL;
   txl->dead = NULL;
+  while (txl->spare) {
+    sipline__txn *next = txl->spare->next;
+    sipline_mem_free(txl->mem, txl->spare);
+    txl->spare = next;
+  }
+  txl->n_spare = 0;
   sipline_mem_free(txl->mem, txl->hash);
   txl->hash = NULL;
   txl->n_live = txl->n_dead = txl->n_stx = 0;
@@ -456,24 +505,20 @@ int sipline__ctx_new(sipline__txl *txl, const sipline__ctx_params *p,
     *out = NULL;
   if (!txl || !p || !p->path || !p->req || !p->len)
     return SIPLINE_ERR_INVAL;
-  sipline__ctx *c = sipline_mem_calloc(txl->mem, 1, sizeof(*c));
+  sipline__ctx *c = ctx_alloc(txl, p->len);
   if (!c)
     return SIPLINE_ERR_NOMEM;
   sipline__txn *t = &c->t;
   t->txl = txl;
-  sipline__buf_init(&t->keys, txl->mem);
-  sipline__buf_init(&t->out, txl->mem);
+  t->kind = K_NICT; /* a client one, for txn_free, until the method is known */
   sipline__buf_init(&c->ack, txl->mem);
   sipline__buf_init(&c->ack2xx, txl->mem);
   sipline__buf_init(&c->ack2xx_tag, txl->mem);
   sipline__timer_init(&t->t_retx, ctx_on_retx, c);
   sipline__timer_init(&t->t_end, ctx_on_end, c);
-  sipline__buf_reserve(&t->out, p->len);
-  sipline__buf_append(&t->out, p->req, p->len);
-  if (t->out.err) {
-    txn_free(txl, t);
-    return SIPLINE_ERR_NOMEM;
-  }
+  memcpy(c->req, p->req, p->len);
+  c->req[p->len] = '\0';
+  t->out = (sipline__buf){.p = c->req, .len = p->len, .cap = c->room};
   if (p->branch_len) {
     /* The builder said where things are: no second parse of what it has
      * just written (the views point into our own copy, so are stable). */
@@ -566,7 +611,12 @@ int sipline__ctx_ack_2xx(sipline__ctx *ctx, const sipline_path *path,
   sipline__buf_append(&ctx->ack2xx, ack, len);
   if (ctx->ack2xx.err)
     return 0; /* the ACK went out; retransmissions go to the TU then */
-  ctx->ack2xx_path = *path;
+  if (!ctx->ack2xx_path) {
+    ctx->ack2xx_path = sipline_mem_malloc(ctx->t.txl->mem, sizeof(*path));
+    if (!ctx->ack2xx_path)
+      return 0; /* as above */
+  }
+  *ctx->ack2xx_path = *path;
   if (sipline_msg_parse(&m, ctx->ack2xx.p, ctx->ack2xx.len,
                         SIPLINE_PARSE_DATAGRAM, NULL) > 0) {
     sipline__buf_reset(&ctx->ack2xx_tag);
@@ -631,10 +681,10 @@ static void ict_response(sipline__ctx *c, const sipline_msg *rsp,
     break;
   case S_ACCEPTED:
     if (st >= 200 && st < 300) {
-      if (c->ack2xx.len && !c->ack2xx.err &&
+      if (c->ack2xx.len && !c->ack2xx.err && c->ack2xx_path &&
           sipline_pl_eq(rsp->to.tag,
                         (sipline_pl){c->ack2xx_tag.p, c->ack2xx_tag.len})) {
-        sipline__tp_send(t->txl->tp, &c->ack2xx_path, c->ack2xx.p,
+        sipline__tp_send(t->txl->tp, c->ack2xx_path, c->ack2xx.p,
                          c->ack2xx.len, now);
       } else {
         ctx_report(c, rsp, 0, now);
@@ -759,33 +809,33 @@ static sipline_pl keep(sipline__buf *b, sipline_pl v) {
   return b->err ? SIPLINE_PL_NULL : (sipline_pl){b->p + off, v.len};
 }
 
-static int stx_matches(const sipline__txn *t, const sipline_msg *req,
+static int stx_matches(const sipline__stx *s, const sipline_msg *req,
                        sipline_method want, int is_ack) {
+  const sipline__txn *t = &s->t;
   if (has_cookie(req->via.branch)) {
     /* §17.2.3: branch, sent-by, and method (ACK matches INVITE). */
     if (!t->branch.len || !sipline_pl_caseeq(t->branch, req->via.branch))
       return 0;
-    if (!sipline_pl_caseeq(t->sent_by_host, req->via.host) ||
-        t->sent_by_port != req->via.port)
+    if (!sipline_pl_caseeq(s->sent_by_host, req->via.host) ||
+        s->sent_by_port != req->via.port)
       return 0;
     return t->method == want;
   }
   /* RFC 2543 (§17.2.3 last paragraphs). */
   if (t->branch.len || t->method != want)
     return 0;
-  if (!sipline_pl_eq(t->ruri, req->ruri_raw) ||
-      !sipline_pl_eq(t->from_tag, req->from.tag) ||
-      !sipline_pl_eq(t->call_id, req->call_id) || t->cseq != req->cseq ||
-      !sipline_pl_eq(t->top_via, top_via_value(req)))
+  if (!sipline_pl_eq(s->ruri, req->ruri_raw) ||
+      !sipline_pl_eq(s->from_tag, req->from.tag) ||
+      !sipline_pl_eq(s->call_id, req->call_id) || t->cseq != req->cseq ||
+      !sipline_pl_eq(s->top_via, top_via_value(req)))
     return 0;
   if (is_ack) {
     /* The ACK's To tag is the one we put in our response. */
-    const sipline__stx *s = (const sipline__stx *)t;
-    if (t->to_tag.len)
-      return sipline_pl_eq(t->to_tag, req->to.tag);
+    if (s->to_tag.len)
+      return sipline_pl_eq(s->to_tag, req->to.tag);
     return sipline_pl_eq(sipline_pl_str(s->local_tag), req->to.tag);
   }
-  return sipline_pl_eq(t->to_tag, req->to.tag);
+  return sipline_pl_eq(s->to_tag, req->to.tag);
 }
 
 static sipline__stx *stx_find(sipline__txl *txl, const sipline_msg *req,
@@ -797,7 +847,7 @@ static sipline__stx *stx_find(sipline__txl *txl, const sipline_msg *req,
     /* the full hash first: most of a chain differs there */
     if (t->hval != hv || (t->kind != K_IST && t->kind != K_NIST))
       continue;
-    if (stx_matches(t, req, want, is_ack))
+    if (stx_matches((const sipline__stx *)t, req, want, is_ack))
       return (sipline__stx *)t;
   }
   return NULL;
@@ -888,7 +938,7 @@ static sipline__stx *stx_new(sipline__txl *txl, const sipline_msg *req,
   }
   sipline__txn *t = &s->t;
   t->txl = txl;
-  sipline__buf_init(&t->keys, txl->mem);
+  sipline__buf_init(&s->keys, txl->mem);
   sipline__buf_init(&t->out, txl->mem);
   sipline__buf_init(&s->skel, txl->mem);
   sipline__buf_init(&s->to, txl->mem);
@@ -908,26 +958,26 @@ static sipline__stx *stx_new(sipline__txl *txl, const sipline_msg *req,
   sipline_rng_token(txl->rng, s->local_tag, 16);
   s->local_tag[16] = 0;
 
-  sipline__buf *k = &t->keys;
+  sipline__buf *k = &s->keys;
   sipline_pl key;
   if (has_cookie(req->via.branch)) {
     if (!keys_alloc(k, req->via.branch.len + req->via.host.len)) {
       t->branch = keep(k, req->via.branch);
-      t->sent_by_host = keep(k, req->via.host);
+      s->sent_by_host = keep(k, req->via.host);
     }
-    t->sent_by_port = req->via.port;
+    s->sent_by_port = req->via.port;
     key = t->branch;
   } else {
     sipline_pl tv = top_via_value(req);
     if (!keys_alloc(k, req->ruri_raw.len + req->from.tag.len + req->to.tag.len +
                            req->call_id.len + tv.len)) {
-      t->ruri = keep(k, req->ruri_raw);
-      t->from_tag = keep(k, req->from.tag);
-      t->to_tag = keep(k, req->to.tag);
-      t->call_id = keep(k, req->call_id);
-      t->top_via = keep(k, tv);
+      s->ruri = keep(k, req->ruri_raw);
+      s->from_tag = keep(k, req->from.tag);
+      s->to_tag = keep(k, req->to.tag);
+      s->call_id = keep(k, req->call_id);
+      s->top_via = keep(k, tv);
     }
-    key = t->call_id;
+    key = s->call_id;
   }
   int e = k->err ? SIPLINE_ERR_NOMEM : stx_build_skel(s, req, path);
   if (e) {

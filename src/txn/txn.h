@@ -32,6 +32,9 @@ typedef struct sipline__ctx sipline__ctx;
 typedef struct sipline__stx sipline__stx;
 typedef struct sipline__txn sipline__txn;
 
+/* Client transactions kept for reuse (see sipline__txl.spare). */
+#define SIPLINE__TXL_SPARE 8u
+
 /* Default cap on live server transactions (about 450 MiB at most). */
 #define SIPLINE__TXL_MAX_STX 262144u
 
@@ -63,6 +66,12 @@ typedef struct sipline__txl {
    * 0 = no cap. */
   size_t n_stx;
   size_t max_stx; /* SIPLINE__TXL_MAX_STX */
+  /* Finished client transactions kept for the next request, newest first
+   * (at most SIPLINE__TXL_SPARE, each with its request buffer): a line's
+   * refresh then reuses a warm object instead of a calloc, a buffer malloc
+   * and two frees (issue 10 item 5). */
+  sipline__txn *spare;
+  size_t n_spare;
   /* counters for tests and status */
   uint64_t n_retrans_rx; /* request retransmissions absorbed */
   uint64_t n_stray_rsp;  /* responses matching no client transaction */

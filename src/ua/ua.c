@@ -906,7 +906,7 @@ ptrdiff_t sipline_ua_pull_tx(sipline_ua *ua, sipline_path *path,
   if (!ua || !path || !p)
     return SIPLINE_ERR_INVAL;
   set_now(ua, now);
-  sipline_mem_free(ua->mem, ua->tx_cur);
+  sipline__tp_recycle(&ua->tp, ua->tx_cur);
   ua->tx_cur = sipline__tp_pop(&ua->tp);
   if (!ua->tx_cur)
     return SIPLINE_ERR_AGAIN;

@@ -19,16 +19,28 @@ void sipline__queue_free(sipline__queue *q) {
   }
   q->head = q->tail = NULL;
   q->count = 0;
+  sipline_mem_free(q->mem, q->spare);
+  q->spare = NULL;
 }
 
 int sipline__queue_push(sipline__queue *q, const void *hdr, const void *data,
                         size_t len) {
   if (len > SIZE_MAX - sizeof(sipline__qitem) - q->hdr_size)
     return SIPLINE_ERR_NOMEM;
-  sipline__qitem *it =
-      sipline_mem_malloc(q->mem, sizeof(*it) + q->hdr_size + len);
-  if (!it)
-    return SIPLINE_ERR_NOMEM;
+  size_t need = q->hdr_size + len;
+  sipline__qitem *it = q->spare;
+  if (it && it->cap >= need) {
+    q->spare = NULL;
+  } else {
+    /* Rounded up so that the next message, a few bytes longer (a CSeq or
+     * a nonce count with one more digit), still fits the spare. */
+    size_t cap = need <= SIPLINE__QUEUE_SPARE_MAX ? (need + 255) & ~(size_t)255
+                                                  : need;
+    it = sipline_mem_malloc(q->mem, sizeof(*it) + cap);
+    if (!it)
+      return SIPLINE_ERR_NOMEM;
+    it->cap = cap;
+  }
   it->next = NULL;
   it->len = len;
   if (q->hdr_size)
@@ -54,4 +66,15 @@ sipline__qitem *sipline__queue_pop(sipline__queue *q) {
   q->count--;
   it->next = NULL;
   return it;
+}
+
+void sipline__queue_recycle(sipline__queue *q, sipline__qitem *it) {
+  if (!it)
+    return;
+  if (!q->spare && it->cap <= SIPLINE__QUEUE_SPARE_MAX) {
+    it->next = NULL;
+    q->spare = it;
+    return;
+  }
+  sipline_mem_free(q->mem, it);
 }

@@ -134,6 +134,7 @@ size_t sipline__theap_run(sipline__theap *h, sipline_tstamp now);
 typedef struct sipline__qitem {
   struct sipline__qitem *next;
   size_t len;
+  size_t cap; /* bytes of data[] allocated (header + body) */
   /* hdr_size bytes of header, then len bytes of data */
   _Alignas(max_align_t) unsigned char data[];
 } sipline__qitem;
@@ -144,6 +145,11 @@ typedef struct sipline__queue {
   size_t count;
   size_t hdr_size;
   const sipline_mem *mem;
+  /* One item given back by the consumer (sipline__queue_recycle), reused by
+   * the next push that fits: a UA that sends one request at a time then
+   * copies into the same warm block instead of a malloc and a free per
+   * message (issue 10 item 5). */
+  sipline__qitem *spare;
 } sipline__queue;
 
 void sipline__queue_init(sipline__queue *q, const sipline_mem *mem,
@@ -152,8 +158,13 @@ void sipline__queue_free(sipline__queue *q);
 /* Copies hdr (hdr_size bytes) and data in. 0 or SIPLINE_ERR_NOMEM. */
 int sipline__queue_push(sipline__queue *q, const void *hdr, const void *data,
                         size_t len);
-/* Unlinks the head; the caller frees it with sipline_mem_free(q->mem). */
+/* Unlinks the head; the caller gives it back with sipline__queue_recycle
+ * (or frees it with sipline_mem_free(q->mem)). */
 sipline__qitem *sipline__queue_pop(sipline__queue *q);
+/* Takes back a popped item (NULL is fine): kept as the spare when it is
+ * small (SIPLINE__QUEUE_SPARE_MAX) and there is none, else freed. */
+void sipline__queue_recycle(sipline__queue *q, sipline__qitem *it);
+#define SIPLINE__QUEUE_SPARE_MAX 4096u
 static inline void *sipline__qitem_hdr(sipline__qitem *it) {
   return it->data;
 }
