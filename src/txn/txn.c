@@ -94,15 +94,44 @@ struct sipline__stx {
 
 /* ------------------------------------------------------------------ */
 
-static uint32_t hash_pl(sipline_pl s) {
-  uint32_t h = 2166136261u; /* FNV-1a over lower-cased bytes */
-  for (size_t i = 0; i < s.len; i++) {
-    unsigned char c = (unsigned char)s.p[i];
-    if (c >= 'A' && c <= 'Z')
-      c = (unsigned char)(c + 32);
-    h = (h ^ c) * 16777619u;
+/* Eight bytes with their ASCII capitals lower-cased (other bytes as they
+ * are), all at once: a byte is a capital when its low seven bits are at
+ * least 'A' and at most 'Z' and its top bit is clear. */
+static uint64_t fold8(uint64_t w) {
+  const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+  uint64_t low7 = w & ~high;
+  uint64_t ge_a = low7 + ones * (0x80 - 'A');
+  uint64_t gt_z = low7 + ones * (0x7f - 'Z');
+  return w | ((ge_a & ~gt_z & ~w & high) >> 2);
+}
+
+static uint64_t mix64(uint64_t h) {
+  h *= 0xff51afd7ed558ccdu;
+  return h ^ (h >> 33);
+}
+
+/*
+ * The bucket hash of a key (a branch, or a Call-ID): case-insensitive, as
+ * matching is, taken eight bytes at a time (a byte-wise FNV-1a was ~270
+ * instructions per branch, twice per REGISTER), and seeded per UA so that
+ * the branches a peer picks for its requests cannot be chosen to fall into
+ * one bucket without knowing the seed.
+ */
+static uint32_t hash_pl(uint64_t seed, sipline_pl s) {
+  uint64_t h = seed ^ (s.len * 0x9e3779b97f4a7c15u);
+  size_t i = 0;
+  for (; i + 8 <= s.len; i += 8) {
+    uint64_t w;
+    memcpy(&w, s.p + i, 8);
+    h = mix64(h ^ fold8(w));
   }
-  return h;
+  if (i < s.len) {
+    uint64_t w = 0;
+    memcpy(&w, s.p + i, s.len - i);
+    h = mix64(h ^ fold8(w));
+  }
+  h = mix64(h);
+  return (uint32_t)(h ^ (h >> 32));
 }
 
 static int has_cookie(sipline_pl branch) {
@@ -136,6 +165,9 @@ int sipline__txl_init(sipline__txl *txl, const sipline_mem *mem,
   txl->timers = timers;
   txl->rng = rng;
   txl->tp = tp;
+  /* The hash seed is read from the random state, not drawn from it: the
+   * draws (tags, branches, random delays) stay the ones the seed gave. */
+  txl->hseed = rng ? mix64(rng->s[0] ^ rng->s[3]) : 0;
   defaults(&txl->tv);
   txl->max_stx = SIPLINE__TXL_MAX_STX;
   txl->n_buckets = 256;
@@ -274,7 +306,7 @@ static void maybe_grow(sipline__txl *txl) {
 }
 
 static void link_txn(sipline__txl *txl, sipline__txn *t, sipline_pl key) {
-  t->hval = hash_pl(key);
+  t->hval = hash_pl(txl->hseed, key);
   t->bucket = t->hval & (txl->n_buckets - 1);
   t->hnext = txl->hash[t->bucket];
   txl->hash[t->bucket] = t;
@@ -732,7 +764,7 @@ int sipline__txl_on_response(sipline__txl *txl, const sipline_msg *rsp,
     txl->n_stray_rsp++;
     return 0;
   }
-  uint32_t hv = hash_pl(br);
+  uint32_t hv = hash_pl(txl->hseed, br);
   size_t bk = hv & (txl->n_buckets - 1);
   for (sipline__txn *t = txl->hash[bk]; t; t = t->hnext) {
     if (t->hval != hv || (t->kind != K_ICT && t->kind != K_NICT))
@@ -841,7 +873,7 @@ static int stx_matches(const sipline__stx *s, const sipline_msg *req,
 static sipline__stx *stx_find(sipline__txl *txl, const sipline_msg *req,
                               sipline_method want, int is_ack) {
   sipline_pl key = has_cookie(req->via.branch) ? req->via.branch : req->call_id;
-  uint32_t hv = hash_pl(key);
+  uint32_t hv = hash_pl(txl->hseed, key);
   size_t bk = hv & (txl->n_buckets - 1);
   for (sipline__txn *t = txl->hash[bk]; t; t = t->hnext) {
     /* the full hash first: most of a chain differs there */

@@ -57,6 +57,7 @@ typedef struct sipline__txl {
   sipline__txn *all;   /* every transaction, newest first */
   sipline__txn *dead;  /* the terminated ones, waiting for reap */
   sipline__txn **hash; /* buckets by branch (or Call-ID for RFC 2543) */
+  uint64_t hseed;       /* the bucket hash's seed (see txn.c, hash_pl) */
   size_t n_buckets;
   size_t n_live;
   size_t n_dead;      /* terminated, waiting for sipline__txl_reap */

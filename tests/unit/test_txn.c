@@ -789,6 +789,66 @@ static void test_stx_transport_error(void **state) {
 
 /* Thousands of transactions: the hash grows, every response still finds
  * its transaction, and all time out together. */
+/*
+ * Branches match without regard to case (the bucket hash folds eight bytes
+ * at a time, then the tail): every length from one character after the
+ * cookie to past three words, with the case of every letter flipped, finds
+ * its transaction, and a branch one character off finds none.
+ */
+static void test_branch_case(void **state) {
+  (void)state;
+  const char *tail = "AbCdEfGhIjKlMnOpQrStUvWxYz";
+  char br[64], lc[64];
+  int want = 0;
+  for (size_t n = 1; n <= strlen(tail); n++) {
+    snprintf(br, sizeof(br), "z9hG4bK%.*s", (int)n, tail);
+    snprintf(lc, sizeof(lc), "%s", br);
+    for (size_t i = 7; lc[i]; i++)
+      if (lc[i] >= 'A' && lc[i] <= 'Z')
+        lc[i] = (char)(lc[i] + 32);
+      else if (lc[i] >= 'a' && lc[i] <= 'z')
+        lc[i] = (char)(lc[i] - 32);
+    start("OPTIONS", br, udp_path());
+    drain(NULL, 0);
+    {
+      char off[64];
+      snprintf(off, sizeof(off), "%s", lc);
+      off[strlen(off) - 1] = '7';
+      inject_rsp(200, off, "OPTIONS", 1, "x");
+      assert_int_equal(E.n_cb, want);
+    }
+    inject_rsp(200, lc, "OPTIONS", 1, "x");
+    assert_int_equal(E.n_cb, ++want);
+  }
+}
+
+/*
+ * Finished client transactions are reused for later requests: requests of
+ * growing and shrinking sizes (across the 256-byte steps a block is sized
+ * by, so that a spare is sometimes too small) go out byte for byte, and
+ * every one is matched by its own response.
+ */
+static void test_ctx_reuse(void **state) {
+  (void)state;
+  char br[96], out[4096], sent[4096];
+  int want = 0;
+  for (int i = 0; i < 60; i++) {
+    int n = (i * 37) % 70;
+    snprintf(br, sizeof(br), "z9hG4bK-reuse-%02d-%.*s", i, n,
+             "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghij"
+             "klmnopqrstuvwxyz");
+    start("REGISTER", br, udp_path());
+    snprintf(sent, sizeof(sent), "%s", REQ);
+    assert_int_equal(drain(out, sizeof(out)), 1);
+    assert_string_equal(out, sent);
+    inject_rsp(200, br, "REGISTER", 1, "t");
+    assert_int_equal(E.n_cb, ++want);
+    run_to(E.now + 5000); /* Timer K: the transaction ends, becomes a spare */
+    assert_int_equal(sipline__txl_count(&E.txl), 0);
+  }
+  assert_true(E.txl.n_spare >= 1 && E.txl.n_spare <= SIPLINE__TXL_SPARE);
+}
+
 static void test_many(void **state) {
   (void)state;
   char br[64];
@@ -844,6 +904,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_stx_transport_error, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_branch_case, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_ctx_reuse, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
