@@ -922,6 +922,12 @@ void sipline__pol_result(sipline__pol *pol, uint32_t token,
   char reason[32];
   if (!pol || !token || !r)
     return;
+  /* What the line had due at or before now happens first (a binding that
+   * expires at the very moment its refresh times out is reported expired,
+   * then the timeout counts), whichever of the two timers the engine fired
+   * first: the order of equal deadlines is the policy's, not the heap's. */
+  if (sipline__pol_next(pol) <= now)
+    sipline__pol_tick(pol, now);
   for (unsigned k = 0; k < MAX_UNREG; k++)
     if (pol->unreg_tok[k] == token) {
       sipline_event ev;
