@@ -161,6 +161,7 @@ static inline bool sipline__uint(sipline_pl in, uint64_t max, uint64_t *out) {
  * Returns the pointer past the closing quote, or NULL if unterminated.
  */
 const char *sipline__quoted_end(const char *p, const char *e);
+#include "msg/param.h"
 
 /*
  * Parses one Via value at the start of in and stops at the first ',' outside

@@ -369,11 +369,10 @@ int sipline__gen_params_check(sipline_pl params) {
   return 0;
 }
 
-int sipline_param_get(sipline_pl params, const char *name, sipline_pl *val) {
-  const size_t nl = strlen(name);
-  if (params.p == NULL)
-    return SIPLINE_ERR_NOTFOUND;
-  const char *p = params.p, *e = params.p + params.len;
+int sipline__param_next(sipline_pl *rest, sipline_pl *name, sipline_pl *val) {
+  if (rest->p == NULL)
+    return 0;
+  const char *p = rest->p, *e = rest->p + rest->len;
   while (p < e) {
     p = sipline__skip_lws(p, e);
     if (p < e && *p == ';')
@@ -395,14 +394,32 @@ int sipline_param_get(sipline_pl params, const char *name, sipline_pl *val) {
         p++;
       v = sipline__pl(vs, sipline__rskip_lws(vs, p));
     }
-    if ((size_t)(ne - ns) == nl && nl > 0 && sipline__casen(ns, name, nl)) {
+    const char *next = p < e && *p != ';' ? p + 1 : p; /* junk: walk on */
+    rest->p = next;
+    rest->len = (size_t)(e - next);
+    if (ne > ns) {
+      *name = sipline__pl(ns, ne);
+      *val = v;
+      return 1;
+    }
+    p = next;
+  }
+  rest->p = e;
+  rest->len = 0;
+  return 0;
+}
+
+int sipline_param_get(sipline_pl params, const char *name, sipline_pl *val) {
+  const size_t nl = strlen(name);
+  sipline_pl n, v;
+  if (params.p == NULL || nl == 0)
+    return SIPLINE_ERR_NOTFOUND;
+  while (sipline__param_next(&params, &n, &v) == 1)
+    if (n.len == nl && sipline__casen(n.p, name, nl)) {
       if (val)
         *val = v;
       return 0;
     }
-    if (p < e && *p != ';')
-      p++; /* junk: keep walking */
-  }
   return SIPLINE_ERR_NOTFOUND;
 }
 

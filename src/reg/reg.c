@@ -28,8 +28,8 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "msg/param.h"
 #include "reg/policy.h"
-#include "ua/ua.h"
 #include "sipline/auth.h"
 #include "ua/ua.h"
 
@@ -345,17 +345,32 @@ static uint32_t granted_expires(reg_line *ln, const sipline_msg *m) {
     const sipline_hdr *h = sipline_msg_hdr(m, SIPLINE_HDR_CONTACT, k);
     if (!h)
       break;
-    sipline_pl rest = h->value, item, v;
+    sipline_pl rest = h->value, item;
     while (sipline_list_next(&rest, &item) == 1) {
       sipline_nameaddr na;
       if (sipline_nameaddr_parse(item, &na) != 0 || na.star)
         continue;
+      /* One walk over the parameters for both that matter. */
+      sipline_pl prest = na.params, pn, pv, inst = SIPLINE_PL_NULL;
+      sipline_pl exp = SIPLINE_PL_NULL;
+      int has_inst = 0, has_exp = 0;
+      while (sipline__param_next(&prest, &pn, &pv) == 1) {
+        if (!has_inst && sipline_pl_casecmp_str(pn, "+sip.instance")) {
+          inst = pv;
+          has_inst = 1;
+        } else if (!has_exp && sipline_pl_casecmp_str(pn, "expires")) {
+          exp = pv;
+          has_exp = 1;
+        }
+      }
+      if (!has_exp)
+        continue; /* ours or not, it says nothing of the expiry */
       int ours = 0;
-      if (sipline_param_get(na.params, "+sip.instance", &v) == 0) {
+      if (has_inst) {
         const char *id = ua->instance_id;
         size_t il = strlen(id);
-        for (size_t i = 0; i + il <= v.len && !ours; i++)
-          ours = memcmp(v.p + i, id, il) == 0;
+        for (size_t i = 0; i + il <= inst.len && !ours; i++)
+          ours = inst.p[i] == id[0] && memcmp(inst.p + i, id, il) == 0;
       } else {
         const char *user = ln->lc->user_id ? ln->lc->user_id : "";
         ours = sipline_pl_casecmp_str(na.uri.user, user) &&
@@ -363,8 +378,7 @@ static uint32_t granted_expires(reg_line *ln, const sipline_msg *m) {
                na.uri.port == sipline__ua_local_port(ua, ln->line);
       }
       uint64_t e;
-      if (ours && sipline_param_get(na.params, "expires", &v) == 0 &&
-          sipline_pl_u64(v, UINT32_MAX, &e) == 0)
+      if (ours && sipline_pl_u64(exp, UINT32_MAX, &e) == 0)
         return e ? (uint32_t)e : 0;
     }
   }
