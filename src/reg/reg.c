@@ -355,10 +355,10 @@ static uint32_t granted_expires(reg_line *ln, const sipline_msg *m) {
       sipline_pl exp = SIPLINE_PL_NULL;
       int has_inst = 0, has_exp = 0;
       while (sipline__param_next(&prest, &pn, &pv) == 1) {
-        if (!has_inst && sipline_pl_casecmp_str(pn, "+sip.instance")) {
+        if (!has_inst && sipline_pl_caseeq(pn, SIPLINE_PL("+sip.instance"))) {
           inst = pv;
           has_inst = 1;
-        } else if (!has_exp && sipline_pl_casecmp_str(pn, "expires")) {
+        } else if (!has_exp && sipline_pl_caseeq(pn, SIPLINE_PL("expires"))) {
           exp = pv;
           has_exp = 1;
         }

@@ -1,22 +1,22 @@
 /*
- * src/util/timer.c: a 4-ary min-heap of deadlines. Timers are intrusive, so
+ * src/util/timer.c: a binary min-heap of deadlines. Timers are intrusive, so
  * a transaction or registration owns its timer and the heap never copies it.
  *
- * Each slot holds the deadline and the arming order beside the timer's
- * pointer: sifting compares slots of the heap's own array, and touches a
- * timer only to tell it where it now sits. Four children per node halve the
- * depth of a binary heap, and so the cold slots a sift visits when a fleet
- * of lines keeps a few hundred thousand timers (issue 10 item 5).
+ * Each slot holds the deadline beside the timer's pointer: sifting compares
+ * slots of the heap's array only, and touches a timer just to tell it where
+ * it now sits. The sift order (and so which of two equal deadlines fires
+ * first) is exactly the textbook one, and the simulator's goldens record
+ * it; the registration policy does not depend on it (it runs what it has
+ * due before taking a result at the same instant).
  *
- * Equal deadlines fire in the order they were armed (the seq tie-break):
- * the order is a property of the contract, not of the heap's shape, so the
- * simulator's timelines do not depend on how the heap is built.
+ * Measured against a 4-ary heap with a FIFO tie-break (24-byte slots):
+ * callgrind with a 1 MiB last level, 20,000 lines, counted 1.8 % more
+ * instructions and 3-8 % more data misses per REGISTER for the 4-ary one,
+ * so the binary heap stays.
  */
 #include <string.h>
 
 #include "util.h"
-
-#define ARITY 4
 
 void sipline__theap_init(sipline__theap *h, const sipline_mem *mem) {
   memset(h, 0, sizeof(*h));
@@ -38,49 +38,43 @@ void sipline__timer_init(sipline__timer *t, sipline__timer_cb cb, void *arg) {
   t->arg = arg;
 }
 
-static inline int before(const sipline__hent *a, const sipline__hent *b) {
-  return a->when < b->when || (a->when == b->when && a->seq < b->seq);
-}
-
-static inline void place(sipline__theap *h, size_t i, const sipline__hent *e) {
-  h->v[i] = *e;
-  e->t->idx = i + 1;
+static void place(sipline__theap *h, size_t i, sipline__hent e) {
+  h->v[i] = e;
+  e.t->idx = i + 1;
 }
 
 /* Both return where e ended up. */
-static size_t sift_up(sipline__theap *h, size_t i, const sipline__hent *e) {
+static size_t sift_up(sipline__theap *h, size_t i, sipline__hent e) {
   while (i > 0) {
-    size_t parent = (i - 1) / ARITY;
-    if (!before(e, &h->v[parent]))
+    size_t parent = (i - 1) / 2;
+    if (h->v[parent].when <= e.when)
       break;
-    place(h, i, &h->v[parent]);
+    place(h, i, h->v[parent]);
     i = parent;
   }
   place(h, i, e);
   return i;
 }
 
-static size_t sift_down(sipline__theap *h, size_t i, const sipline__hent *e) {
+static size_t sift_down(sipline__theap *h, size_t i, sipline__hent e) {
   size_t n = h->n;
   for (;;) {
-    size_t c = ARITY * i + 1;
+    size_t c = 2 * i + 1;
     if (c >= n)
       break;
-    size_t end = c + ARITY < n ? c + ARITY : n, m = c;
-    for (size_t k = c + 1; k < end; k++)
-      if (before(&h->v[k], &h->v[m]))
-        m = k;
-    if (!before(&h->v[m], e))
+    if (c + 1 < n && h->v[c + 1].when < h->v[c].when)
+      c++;
+    if (e.when <= h->v[c].when)
       break;
-    place(h, i, &h->v[m]);
-    i = m;
+    place(h, i, h->v[c]);
+    i = c;
   }
   place(h, i, e);
   return i;
 }
 
 /* Puts e at slot i, then lets it sink or rise to its place. */
-static void settle(sipline__theap *h, size_t i, const sipline__hent *e) {
+static void settle(sipline__theap *h, size_t i, sipline__hent e) {
   i = sift_down(h, i, e);
   sift_up(h, i, e);
 }
@@ -103,10 +97,8 @@ static void maybe_shrink(sipline__theap *h) {
 static void remove_at(sipline__theap *h, size_t i) {
   h->v[i].t->idx = 0;
   h->n--;
-  if (i != h->n) {
-    sipline__hent last = h->v[h->n];
-    settle(h, i, &last);
-  }
+  if (i != h->n)
+    settle(h, i, h->v[h->n]);
   maybe_shrink(h);
 }
 
@@ -118,11 +110,10 @@ void sipline__timer_cancel(sipline__theap *h, sipline__timer *t) {
 
 int sipline__timer_arm(sipline__theap *h, sipline__timer *t,
                        sipline_tstamp when) {
-  sipline__hent e = {when, h->seq, t};
+  sipline__hent e = {when, t};
   if (t->idx) {
-    h->seq++;
     t->when = when;
-    settle(h, t->idx - 1, &e);
+    settle(h, t->idx - 1, e);
     return 0;
   }
   if (h->n == h->cap) {
@@ -133,9 +124,8 @@ int sipline__timer_arm(sipline__theap *h, sipline__timer *t,
     h->v = v;
     h->cap = cap;
   }
-  h->seq++;
   t->when = when;
-  sift_up(h, h->n++, &e);
+  sift_up(h, h->n++, e);
   return 0;
 }
 

@@ -95,13 +95,12 @@ struct sipline__timer {
   void *arg;
 };
 
-/* A heap slot: the deadline and the arming order are kept beside the
- * pointer, so that ordering the heap reads only the heap's own array and
- * never a timer that is not moving (at 100,000 lines the timers are cold,
- * and a heap of bare pointers missed the cache twice per level). */
+/* A heap slot: the deadline is kept beside the pointer, so that ordering the
+ * heap reads only the heap's own array and never a timer that is not moving
+ * (at 100,000 lines the timers are cold, and the old heap of pointers missed
+ * the cache twice per level). */
 typedef struct sipline__hent {
   sipline_tstamp when;
-  uint64_t seq; /* sipline__theap.seq when armed: equal deadlines fire FIFO */
   sipline__timer *t;
 } sipline__hent;
 
@@ -109,7 +108,6 @@ typedef struct sipline__theap {
   sipline__hent *v;
   size_t n;
   size_t cap;
-  uint64_t seq;
   const sipline_mem *mem;
 } sipline__theap;
 
