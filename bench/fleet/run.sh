@@ -216,12 +216,18 @@ rss_reg3=$(rss_kb "$pid")
 # took longer than ~5 s with the default grant, as on a loaded machine):
 # REGISTERs that reached the primary between the readings say so.
 sent_rest=$(($(kam_sent primary) - sent_at_reg))
-reg_last=$(jq -r --arg s "$P" 'select(.event == "registered" and .server == $s) | .t' "$ev" | sort -n | tail -n 1)
+# Each line's first registration (events come in seq order): by now the
+# first lines may have refreshed, and their later "registered" events must
+# not count as the end of the start-up.
+first_regs() {
+  jq -r --arg s "$P" 'select(.event == "registered" and .server == $s)
+    | "\(.line) \(.t)"' "$ev" | awk '!($1 in seen) { seen[$1] = 1; print $2 }'
+}
+reg_last=$(first_regs | sort -n | tail -n 1)
 echo "== siplined: $N lines over $TRANSPORT, Kamailio primary $P (grant $GRANT s), backup $B"
 spread "$P" 0 "registration at the primary"
 reg_rate=$(awk -v n="$N" -v t="$reg_last" 'BEGIN { printf "%.0f", n / t }')
-reg_first=$(jq -r --arg s "$P" 'select(.event == "registered" and .server == $s) | .t' "$ev" |
-  awk 'NR == 1 || $1 < m { m = $1 } END { print m }')
+reg_first=$(first_regs | awk 'NR == 1 || $1 < m { m = $1 } END { print m }')
 reg_rate2=$(awk -v n="$N" -v a="$reg_first" -v b="$reg_last" 'BEGIN { printf "%.0f", n / (b - a) }')
 
 # --- failover: the primary killed -------------------------------------------
