@@ -111,6 +111,7 @@ int main(int argc, char **argv) {
   struct timeval tv;
   gettimeofday(&tv, NULL);
   d->ck.wall0_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+  d->slab = sd_slab_open();
   d->ring = sj_ring_new(d->o.history);
   if (!d->ring) {
     fprintf(stderr, "siplined: no memory for --event-history %u\n",
@@ -191,6 +192,8 @@ int main(int argc, char **argv) {
   sj_ring_del(d->ring);
   sipline_profile_del(d->loaded);
   sipline_profile_del(d->next);
+  sd_slab_del(d->slab); /* after the UA: it held the core's blocks */
+  d->slab = NULL;
   SSL_CTX_free(d->tls);
   if (d->o.pid_file)
     unlink(d->o.pid_file);

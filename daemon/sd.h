@@ -17,6 +17,7 @@
 #include "sipline/profile.h"
 #include "sipline/sdp.h"
 #include "sipline/ua.h"
+#include "slab.h"
 #include "trace.h"
 
 typedef struct sd_udp sd_udp;
@@ -51,6 +52,10 @@ typedef struct sd {
   uv_timer_t trim_timer;
   uint64_t heap_trims; /* malloc_trim calls that ran */
   size_t heap_low;     /* malloc's lowest free bytes since the last trim */
+  /* The core's allocator (slab.c; NULL: malloc): the UA's small blocks in
+   * spans of one size, so that a burst's transactions leave no holes
+   * pinned by the lines' blocks. Created at start, kept across reloads. */
+  sd_slab *slab;
   uv_signal_t sig[3];
   int stopping;                  /* SIGTERM/SIGINT seen */
   int reloading;                 /* old UA shutting down before the new one */
@@ -123,9 +128,17 @@ int sd_call_cmd(sd *d, const char *cmd, unsigned id, int arg);
 /* The C library's heap: bytes in use and free (held by malloc); 0 and 0
  * where the C library cannot tell (not glibc, or a sanitizer's allocator). */
 void sd_heap_usage(size_t *in_use, size_t *free_held);
-/* Gives free heap back to the system when malloc holds much of it unused;
- * main.c calls it every SD_TRIM_EVERY_MS. */
+/* Gives free heap back to the system when malloc holds much of it unused,
+ * and the core's empty spans (slab.c); main.c calls it every
+ * SD_TRIM_EVERY_MS. */
 #define SD_TRIM_EVERY_MS 2000
+/* Empty spans of the core's allocator kept resident across a trim: the
+ * most recently emptied, which steady traffic reuses at once (512 KiB). */
+#define SD_SLAB_KEEP 32
+/* The core's allocator for this process: NULL under AddressSanitizer
+ * (which then sees the core's blocks) or when no address space could be
+ * reserved (the core then uses malloc). */
+sd_slab *sd_slab_open(void);
 void sd_heap_trim(sd *d);
 
 /* Milliseconds since the daemon started (the UA's clock). */

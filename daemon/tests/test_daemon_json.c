@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "ctljson.h"
+#include "slab.h"
 
 static const sj_clock ck = {1700000000000LL}; /* 2023-11-14T22:13:20Z */
 
@@ -399,6 +400,18 @@ static void test_protocol(void **state) {
   assert_true(cJSON_IsArray(lines));
   assert_int_equal(cJSON_GetArraySize(lines), 1);
   assert_true(gn(cJSON_GetArrayItem(lines, 0), "line") == 1);
+  /* the core's blocks are in the daemon's slab (slab.c), not malloc's,
+   * except under AddressSanitizer, which must see them */
+  const cJSON *core =
+      cJSON_GetObjectItem(cJSON_GetObjectItem(o, "heap"), "core");
+#ifdef SD_SLAB_ASAN
+  assert_null(core);
+#else
+  assert_non_null(core);
+  assert_true(gn(core, "in_use") > 0);
+  assert_true(gn(core, "spans") > 0);
+  assert_true(gn(core, "fallback") == 0);
+#endif
   cJSON_Delete(o);
 
   /* several requests on one connection; errors are replies, not hangups */
