@@ -42,16 +42,31 @@ typedef struct realm_entry {
   uint64_t seq;  /* when cached, to evict the oldest */
   /* One allocation: realm NUL nonce NUL opaque NUL, all unescaped, then
    * room for the HA1 in hex and its NUL, the MD5 state (mid_room) and the
-   * kept HA2 with its key (a2_room). */
+   * kept HA2 with its key (a2_room). The values are found from their
+   * lengths (at most SIPLINE_AUTH_MAX_VALUE) rather than kept as three
+   * views: 42 bytes less per entry (issue 10: memory per line). */
   char *mem;
-  sipline_pl realm, nonce, opaque;
+  uint16_t realm_len, nonce_len, opaque_len;
 } realm_entry;
+
+static sipline_pl e_realm(const realm_entry *e) {
+  return (sipline_pl){e->mem, e->realm_len};
+}
+
+static sipline_pl e_nonce(const realm_entry *e) {
+  return (sipline_pl){e->mem + e->realm_len + 1, e->nonce_len};
+}
+
+static sipline_pl e_opaque(const realm_entry *e) {
+  return (sipline_pl){e->mem + e->realm_len + 1 + e->nonce_len + 1,
+                      e->opaque_len};
+}
 
 /* Bytes of the MD5 state kept after the HA1. */
 #define MID_LEN 16
 
 static char *entry_ha1(const realm_entry *e) {
-  return (char *)e->opaque.p + e->opaque.len + 1;
+  return e->mem + e->realm_len + 1 + e->nonce_len + 1 + e->opaque_len + 1;
 }
 
 static unsigned char *entry_mid(const realm_entry *e) {
@@ -270,7 +285,7 @@ static int read_challenge(const sipline_auth_client *c, sipline_pl value,
 static realm_entry *find_entry(sipline_auth_client *c, sipline_auth_kind kind,
                                sipline_pl realm, size_t *idx) {
   for (size_t i = 0; i < c->n; i++)
-    if (c->e[i].kind == kind && sipline_pl_eq(c->e[i].realm, realm)) {
+    if (c->e[i].kind == kind && sipline_pl_eq(e_realm(&c->e[i]), realm)) {
       if (idx)
         *idx = i;
       return &c->e[i];
@@ -394,7 +409,7 @@ int sipline_auth_client_challenge(sipline_auth_client *c,
     size_t idx;
     realm_entry *e = find_entry(c, kind, k->urealm, &idx);
     if (e && !k->stale && e->uses > 0 &&
-        (e->uses == 1 || sipline_pl_eq(e->nonce, views[j][1]))) {
+        (e->uses == 1 || sipline_pl_eq(e_nonce(e), views[j][1]))) {
       /* We answered this realm's fresh nonce (or this very nonce) and the
        * server challenges again without stale=true: the password is
        * wrong. Forget the realm so the next request does not reuse it. */
@@ -424,13 +439,15 @@ int sipline_auth_client_challenge(sipline_auth_client *c,
     e->uses = 0;
     e->seq = ++c->seq;
     e->mem = blocks[j];
-    e->realm = views[j][0];
-    e->nonce = views[j][1];
-    e->opaque = views[j][2];
+    /* pack laid them out in this order; each fits SIPLINE_AUTH_MAX_VALUE */
+    e->realm_len = (uint16_t)views[j][0].len;
+    e->nonce_len = (uint16_t)views[j][1].len;
+    e->opaque_len = (uint16_t)views[j][2].len;
     e->has_ha1 = 0;
-    e->plain = (uint8_t)((sipline__qesc_needed(e->realm) ? 0 : PLAIN_REALM) |
-                         (sipline__qesc_needed(e->nonce) ? 0 : PLAIN_NONCE) |
-                         (sipline__qesc_needed(e->opaque) ? 0 : PLAIN_OPAQUE));
+    e->plain =
+        (uint8_t)((sipline__qesc_needed(e_realm(e)) ? 0 : PLAIN_REALM) |
+                  (sipline__qesc_needed(e_nonce(e)) ? 0 : PLAIN_NONCE) |
+                  (sipline__qesc_needed(e_opaque(e)) ? 0 : PLAIN_OPAQUE));
     e->mid_room = (uint8_t)wants_mid(k);
     e->has_mid = 0;
     e->has_ha2 = 0;
@@ -492,10 +509,6 @@ static int a2_reserve(sipline_auth_client *c, realm_entry *e, size_t need) {
   memcpy(m, e->mem, base);
   block_free(c, e);
   e->mem = m;
-  /* The views follow the block: realm, nonce and opaque in that order. */
-  e->realm.p = m;
-  e->nonce.p = m + e->realm.len + 1;
-  e->opaque.p = e->nonce.p + e->nonce.len + 1;
   e->a2_room = (uint16_t)need;
   e->has_ha2 = 0;
   return 0;
@@ -521,7 +534,7 @@ static ptrdiff_t format_entry(sipline_auth_client *c, realm_entry *e,
   char cnonce[17] = "";
   sipline_pl username = sipline_pl_str(c->username);
   if (!e->has_ha1) {
-    int err = sipline_digest_ha1(alg, username, e->realm,
+    int err = sipline_digest_ha1(alg, username, e_realm(e),
                                  (sipline_pl){c->password, c->password_len},
                                  entry_ha1(e));
     if (err)
@@ -554,11 +567,11 @@ static ptrdiff_t format_entry(sipline_auth_client *c, realm_entry *e,
       .alg = alg,
       .qop = (sipline_digest_qop)e->qop,
       .username = username,
-      .realm = e->realm,
+      .realm = e_realm(e),
       .ha1 = {entry_ha1(e), hl},
       .method = req->method,
       .uri = req->uri,
-      .nonce = e->nonce,
+      .nonce = e_nonce(e),
       .nc = e->nc + 1,
       .body = req->body,
   };
@@ -586,7 +599,7 @@ static ptrdiff_t format_entry(sipline_auth_client *c, realm_entry *e,
   int user_plain = c->user_plain;
   char uh[SIPLINE_DIGEST_HEX_MAX + 1];
   if (e->userhash) {
-    err = sipline_digest_userhash(alg, p.username, e->realm, uh);
+    err = sipline_digest_userhash(alg, p.username, e_realm(e), uh);
     if (err)
       return err;
     user = (sipline_pl){uh, hl};
@@ -595,9 +608,9 @@ static ptrdiff_t format_entry(sipline_auth_client *c, realm_entry *e,
   SIPLINE__WR_LIT(w, "Digest username=\"");
   wr_val(w, user, user_plain);
   SIPLINE__WR_LIT(w, "\", realm=\"");
-  wr_val(w, e->realm, e->plain & PLAIN_REALM);
+  wr_val(w, e_realm(e), e->plain & PLAIN_REALM);
   SIPLINE__WR_LIT(w, "\", nonce=\"");
-  wr_val(w, e->nonce, e->plain & PLAIN_NONCE);
+  wr_val(w, e_nonce(e), e->plain & PLAIN_NONCE);
   SIPLINE__WR_LIT(w, "\", uri=\"");
   wr_val(w, req->uri, uri_plain);
   SIPLINE__WR_LIT(w, "\", response=\"");
@@ -619,7 +632,7 @@ static ptrdiff_t format_entry(sipline_auth_client *c, realm_entry *e,
   }
   if (e->has_opaque) {
     SIPLINE__WR_LIT(w, ", opaque=\"");
-    wr_val(w, e->opaque, e->plain & PLAIN_OPAQUE);
+    wr_val(w, e_opaque(e), e->plain & PLAIN_OPAQUE);
     SIPLINE__WR_LIT(w, "\"");
   }
   if (e->userhash)
@@ -684,8 +697,8 @@ size_t sipline__auth_client_need(const sipline_auth_client *c, size_t uri_len) {
   /* Each header is at most a few hundred bytes over the stored values. */
   size_t need = 1;
   for (size_t i = 0; c && i < c->n; i++)
-    need += 2 * (strlen(c->username) + c->e[i].realm.len + c->e[i].nonce.len +
-                 c->e[i].opaque.len + uri_len) +
+    need += 2 * (strlen(c->username) + c->e[i].realm_len + c->e[i].nonce_len +
+                 c->e[i].opaque_len + uri_len) +
             400;
   return need;
 }
