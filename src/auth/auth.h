@@ -14,6 +14,8 @@
 
 /* The hash behind an algorithm, ignoring -sess: MD5, SHA256 or SHA512_256. */
 sipline_digest_alg sipline__digest_base(sipline_digest_alg a);
+/* The algorithm's name (sipline_digest_alg_name) with its length. */
+sipline_pl sipline__digest_alg_pl(sipline_digest_alg a);
 /* 1 for the -sess variants. */
 int sipline__digest_is_sess(sipline_digest_alg a);
 

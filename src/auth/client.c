@@ -616,7 +616,7 @@ static ptrdiff_t format_entry(sipline_auth_client *c, realm_entry *e,
   SIPLINE__WR_LIT(w, "\", response=\"");
   sipline__wr_raw(w, resp, hl);
   SIPLINE__WR_LIT(w, "\", algorithm=");
-  sipline__wr_str(w, sipline_digest_alg_name(alg));
+  sipline__wr_pl(w, sipline__digest_alg_pl(alg));
   if (e->qop != SIPLINE_QOP_NONE) {
     char nc[8];
     static const char hx[] = "0123456789abcdef";
@@ -675,12 +675,15 @@ ptrdiff_t sipline_auth_client_headers(sipline_auth_client *c,
   sipline__wr w;
   sipline__wr_init(&w, out, cap);
   for (size_t i = 0; i < c->n; i++) {
-    sipline__wr_str(&w, sipline_auth_credentials_hdr(c->e[i].kind));
-    sipline__wr_str(&w, ": ");
+    /* Literals of known length: no strlen per append. */
+    if (c->e[i].kind == SIPLINE_AUTH_PROXY)
+      SIPLINE__WR_LIT(&w, "Proxy-Authorization: ");
+    else
+      SIPLINE__WR_LIT(&w, "Authorization: ");
     ptrdiff_t r = format_entry(c, &c->e[i], req, &w);
     if (r)
       return r;
-    sipline__wr_str(&w, "\r\n");
+    SIPLINE__WR_LIT(&w, "\r\n");
   }
   ptrdiff_t r = sipline__wr_end(&w);
   if (r >= 0)

@@ -37,6 +37,18 @@ const char *sipline_digest_alg_name(sipline_digest_alg a) {
   return alg_names[a];
 }
 
+sipline_pl sipline__digest_alg_pl(sipline_digest_alg a) {
+  /* Kept with alg_names: each header writes its algorithm's name. */
+  static const uint8_t lens[SIPLINE_DIGEST__MAX] = {
+      [SIPLINE_DIGEST_MD5] = 3,         [SIPLINE_DIGEST_MD5_SESS] = 8,
+      [SIPLINE_DIGEST_SHA256] = 7,      [SIPLINE_DIGEST_SHA256_SESS] = 12,
+      [SIPLINE_DIGEST_SHA512_256] = 11, [SIPLINE_DIGEST_SHA512_256_SESS] = 16,
+  };
+  if ((unsigned)a >= SIPLINE_DIGEST__MAX || !alg_names[a])
+    return SIPLINE_PL_NULL;
+  return (sipline_pl){alg_names[a], lens[a]};
+}
+
 sipline_digest_alg sipline_digest_alg_from(sipline_pl name) {
   if (name.len == 0)
     return SIPLINE_DIGEST_MD5;

@@ -341,7 +341,13 @@ static void test_alg_names(void **state) {
     const char *n = sipline_digest_alg_name((sipline_digest_alg)a);
     assert_non_null(n);
     assert_int_equal(sipline_digest_alg_from(pl(n)), a);
+    /* The length kept beside each name. */
+    sipline_pl np = sipline__digest_alg_pl((sipline_digest_alg)a);
+    assert_ptr_equal(np.p, n);
+    assert_int_equal(np.len, strlen(n));
   }
+  assert_null(sipline__digest_alg_pl(SIPLINE_DIGEST_NONE).p);
+  assert_null(sipline__digest_alg_pl(SIPLINE_DIGEST__MAX).p);
   assert_int_equal(sipline_digest_alg_from(pl("sha-256")),
                    SIPLINE_DIGEST_SHA256);
   assert_int_equal(sipline_digest_alg_from(pl("")), SIPLINE_DIGEST_MD5);
