@@ -243,6 +243,8 @@ static void md5_colon(md5_run *m) {
   }
 }
 
+static void md5_hex(const MD5_CTX *c, char *hex);
+
 /* Pads, compresses the last block(s) and writes the digest in hex. */
 static void md5_end_hex(md5_run *m, char *hex) {
   uint64_t bits = m->len * 8;
@@ -257,16 +259,60 @@ static void md5_end_hex(md5_run *m, char *hex) {
   for (int i = 0; i < 8; i++)
     m->blk[56 + i] = (unsigned char)(bits >> (8 * i));
   MD5_Transform(&m->c, m->blk);
-  /* The digest is A..D, each little-endian (RFC 1321 §3.5). */
-  const MD5_LONG *w[4] = {&m->c.A, &m->c.B, &m->c.C, &m->c.D};
+  md5_hex(&m->c, hex);
+}
+
+/* The digest, A..D each little-endian (RFC 1321 §3.5), in hex. */
+static void md5_hex(const MD5_CTX *c, char *hex) {
+  const MD5_LONG w[4] = {c->A, c->B, c->C, c->D};
   for (int i = 0; i < 4; i++)
     for (int b = 0; b < 4; b++)
-      memcpy(hex + 8 * i + 2 * b, hex_pairs[(*w[i] >> (8 * b)) & 255], 2);
+      memcpy(hex + 8 * i + 2 * b, hex_pairs[(w[i] >> (8 * b)) & 255], 2);
   hex[32] = '\0';
 }
 
 static int hash_md5(const sipline_pl *parts, size_t n, char *hex,
                     int secret) {
+  size_t total = n ? n - 1 : 0;
+  for (size_t i = 0; i < n; i++)
+    total += parts[i].len;
+  /* Up to three blocks (every hash of a refresh): the input is joined
+   * and padded in place on the stack, then compressed block by block. */
+  unsigned char buf[192];
+  if (total + 9 <= sizeof buf) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (i)
+        buf[k++] = ':';
+      if (parts[i].len)
+        memcpy(buf + k, parts[i].p, parts[i].len);
+      k += parts[i].len;
+    }
+    size_t padded = (total + 9 + 63) & ~(size_t)63;
+    buf[k++] = 0x80;
+    memset(buf + k, 0, padded - 8 - k);
+    uint64_t bits = (uint64_t)total * 8;
+    for (int i = 0; i < 8; i++)
+      buf[padded - 8 + i] = (unsigned char)(bits >> (8 * i));
+    MD5_CTX c;
+    c.A = 0x67452301;
+    c.B = 0xefcdab89;
+    c.C = 0x98badcfe;
+    c.D = 0x10325476;
+    for (size_t off = 0; off < padded; off += 64)
+      MD5_Transform(&c, buf + off);
+    md5_hex(&c, hex);
+    if (secret == SECRET_ALL) {
+      /* The password or HA1 went in, HA1 or a -sess key came out. */
+      OPENSSL_cleanse(buf, padded);
+      OPENSSL_cleanse(&c, sizeof c);
+    } else if (secret == SECRET_HEAD) {
+      /* HA1 heads a response's input; the rest of it (nonce, nc, cnonce,
+       * qop, HA2) and the response itself are public. */
+      OPENSSL_cleanse(buf, parts[0].len);
+    }
+    return 0;
+  }
   md5_run m;
   md5_start(&m);
   for (size_t i = 0; i < n; i++) {
@@ -281,14 +327,11 @@ static int hash_md5(const sipline_pl *parts, size_t n, char *hex,
   size_t last = (size_t)m.len & ~(size_t)63;
   md5_end_hex(&m, hex);
   if (secret == SECRET_ALL) {
-    /* The password or HA1 is in the input and the digest (A..D) is HA1 or
-     * a -sess key. */
     OPENSSL_cleanse(m.blk, sizeof m.blk);
     OPENSSL_cleanse(&m.c, sizeof m.c);
   } else if (secret == SECRET_HEAD && parts[0].len > last) {
-    /* HA1 heads a response's input (the digest is the public response):
-     * wiped only when some of it is still in the last block, i.e. for an
-     * input shorter than a block plus the HA1; a response is longer. */
+    /* HA1 heads the input: wiped if some of it is still in the last
+     * block (an input shorter than a block plus the HA1). */
     OPENSSL_cleanse(m.blk, sizeof m.blk);
   }
   return 0;
