@@ -132,9 +132,12 @@ const char *sipline_auth_challenge_hdr(sipline_auth_kind k);
 /*
  * A credential cache, one per line (SIP account). It holds the password and,
  * per (kind, realm), the last challenge answered: nonce, opaque, algorithm,
- * qop, userhash and the nonce count. A REGISTER refresh (or any later
- * request to the same server) can pre-authenticate from the cache with the
- * next nc, so a server that accepts it answers without a new 401.
+ * qop, userhash and the nonce count, and what it hashed from them: HA1,
+ * the HA2 of the last method and Request-URI, and for MD5 with a long nonce
+ * the hash state after "HA1:nonce:" (HA1 and that state are wiped when
+ * dropped). A REGISTER refresh (or any later request to the same server)
+ * can pre-authenticate from the cache with the next nc, so a server that
+ * accepts it answers without a new 401.
  *
  * Flow: send a request; on 401/407 call sipline_auth_client_challenge()
  * (or _on_response()); if it returns 0, resend the request with the headers

@@ -14,6 +14,8 @@
 
 /* The hash behind an algorithm, ignoring -sess: MD5, SHA256 or SHA512_256. */
 sipline_digest_alg sipline__digest_base(sipline_digest_alg a);
+/* The algorithm's name (sipline_digest_alg_name) with its length. */
+sipline_pl sipline__digest_alg_pl(sipline_digest_alg a);
 /* 1 for the -sess variants. */
 int sipline__digest_is_sess(sipline_digest_alg a);
 
@@ -23,6 +25,31 @@ int sipline__digest_is_sess(sipline_digest_alg a);
  */
 int sipline__digest_hex(sipline_digest_alg alg, const sipline_pl *parts,
                         size_t n, char *hex);
+
+/*
+ * What a client keeps between requests to the same realm so that a
+ * pre-authenticated request hashes less; every pointer may be NULL.
+ *  - ha2: H(method:uri) in hex for this request's method, Request-URI and
+ *    hash, kept from an earlier request; used unless the qop is auth-int.
+ *  - ha2_out: when ha2 is NULL and the qop is not auth-int, where the HA2
+ *    hashed now is written (hexlen + 1 bytes), to be kept.
+ *  - mid, mid_ok: MD5 (not -sess) with "HA1:nonce:" of 64 bytes or more:
+ *    16 bytes for the MD5 state after its whole blocks, and 1 when they
+ *    hold it for this HA1 and nonce (else they are filled and *mid_ok set).
+ *    As secret as HA1 for this nonce: wipe it with HA1.
+ */
+typedef struct sipline__digest_keep {
+  const char *ha2;
+  char *ha2_out;
+  unsigned char *mid;
+  uint8_t *mid_ok;
+} sipline__digest_keep;
+
+/* sipline_digest_response() for a caller whose p->ha1 is lowercase hex it
+ * computed itself (p->password is ignored), with what it kept in k. */
+int sipline__digest_response_kept(const sipline_digest_params *p,
+                                  const sipline__digest_keep *k,
+                                  char out[SIPLINE_DIGEST_HEX_MAX + 1]);
 
 /* Writes n bytes as lowercase hex (2n chars, NUL-terminated). */
 void sipline__hex(const uint8_t *in, size_t n, char *out);
@@ -62,6 +89,8 @@ void sipline__wr_str(sipline__wr *w, const char *s);
 /* Appends s as a quoted-string body (without the quotes): '"' and '\'
  * escaped, CR/LF/NUL replaced by a space so no header can be injected. */
 void sipline__wr_qesc(sipline__wr *w, sipline_pl s);
+/* 1 when sipline__wr_qesc would write s otherwise than as it is. */
+int sipline__qesc_needed(sipline_pl s);
 /* NUL-terminates; returns the length or err. */
 ptrdiff_t sipline__wr_end(sipline__wr *w);
 

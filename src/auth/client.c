@@ -9,10 +9,15 @@
 
 #include "auth/auth.h"
 
+/* Values of an entry that hold nothing sipline__wr_qesc would change, so
+ * they are copied as they are (realm, nonce and opaque are checked once
+ * per challenge, the kept Request-URI once per change). */
+enum { PLAIN_REALM = 1, PLAIN_NONCE = 2, PLAIN_OPAQUE = 4, PLAIN_URI = 8 };
+
 typedef struct realm_entry {
-  sipline_auth_kind kind;
-  sipline_digest_alg alg;
-  sipline_digest_qop qop;
+  uint8_t kind; /* sipline_auth_kind */
+  uint8_t alg;  /* sipline_digest_alg */
+  uint8_t qop;  /* sipline_digest_qop */
   uint8_t userhash;
   uint8_t has_opaque;
   /* HA1 = H(username:realm:password) does not change while the realm,
@@ -20,17 +25,57 @@ typedef struct realm_entry {
    * after opaque (entry_ha1), so a pre-authenticated refresh costs two
    * hashes instead of three. */
   uint8_t has_ha1;
+  uint8_t plain; /* PLAIN_* */
+  /* The MD5 state after the whole blocks of "HA1:nonce:" (see
+   * sipline__digest_keep): room for it after the HA1 when the nonce is
+   * long enough for it to save a block, and whether it is computed. */
+  uint8_t mid_room, has_mid;
+  /* HA2 = H(method:uri) kept for the last method and Request-URI answered
+   * (not for auth-int, whose HA2 covers the body): the HA2 in hex, then
+   * the method and the URI it was hashed from, after the HA1 (entry_a2).
+   * a2_room is the room there (0 until the first answer grows the block
+   * for it); has_ha2 says the HA2 and key are valid. */
+  uint8_t has_ha2;
+  uint16_t a2_mlen, a2_ulen, a2_room;
   uint32_t nc;   /* the last nonce count sent with this nonce */
   uint32_t uses; /* headers sent with this nonce (also without qop) */
   uint64_t seq;  /* when cached, to evict the oldest */
   /* One allocation: realm NUL nonce NUL opaque NUL, all unescaped, then
-   * room for the HA1 in hex and its NUL. */
+   * room for the HA1 in hex and its NUL, the MD5 state (mid_room) and the
+   * kept HA2 with its key (a2_room). The values are found from their
+   * lengths (at most SIPLINE_AUTH_MAX_VALUE) rather than kept as three
+   * views: 42 bytes less per entry (issue 10: memory per line). */
   char *mem;
-  sipline_pl realm, nonce, opaque;
+  uint16_t realm_len, nonce_len, opaque_len;
 } realm_entry;
 
+static sipline_pl e_realm(const realm_entry *e) {
+  return (sipline_pl){e->mem, e->realm_len};
+}
+
+static sipline_pl e_nonce(const realm_entry *e) {
+  return (sipline_pl){e->mem + e->realm_len + 1, e->nonce_len};
+}
+
+static sipline_pl e_opaque(const realm_entry *e) {
+  return (sipline_pl){e->mem + e->realm_len + 1 + e->nonce_len + 1,
+                      e->opaque_len};
+}
+
+/* Bytes of the MD5 state kept after the HA1. */
+#define MID_LEN 16
+
 static char *entry_ha1(const realm_entry *e) {
-  return (char *)e->opaque.p + e->opaque.len + 1;
+  return e->mem + e->realm_len + 1 + e->nonce_len + 1 + e->opaque_len + 1;
+}
+
+static unsigned char *entry_mid(const realm_entry *e) {
+  return (unsigned char *)entry_ha1(e) +
+         sipline_digest_alg_hexlen((sipline_digest_alg)e->alg) + 1;
+}
+
+static char *entry_a2(const realm_entry *e) {
+  return (char *)entry_mid(e) + (e->mid_room ? MID_LEN : 0);
 }
 
 struct sipline_auth_client {
@@ -39,6 +84,7 @@ struct sipline_auth_client {
   char *password;
   size_t password_len;
   unsigned flags;
+  uint8_t user_plain; /* the username needs no escaping */
   uint64_t seq;
   size_t n;   /* entries in use: e[0..n) */
   size_t cap; /* entries allocated (at most MAX_REALMS) */
@@ -70,15 +116,24 @@ int sipline_auth_client_new(sipline_auth_client **pc,
     return SIPLINE_ERR_NOMEM;
   }
   c->password_len = strlen(c->password);
+  c->user_plain = !sipline__qesc_needed(sipline_pl_str(c->username));
   *pc = c;
   return 0;
 }
 
-/* Frees e's block, wiping the HA1 first: it is as good as the password
- * for this realm. */
-static void block_free(sipline_auth_client *c, realm_entry *e) {
+/* Wipes what of e's block is secret: the HA1 (as good as the password for
+ * this realm) and the MD5 state derived from it (as good as the password
+ * for this nonce). The kept HA2 is a hash of public values. */
+static void block_wipe(realm_entry *e) {
   if (e->mem && e->has_ha1)
-    OPENSSL_cleanse(entry_ha1(e), sipline_digest_alg_hexlen(e->alg));
+    OPENSSL_cleanse(entry_ha1(e),
+                    sipline_digest_alg_hexlen((sipline_digest_alg)e->alg));
+  if (e->mem && e->has_mid)
+    OPENSSL_cleanse(entry_mid(e), MID_LEN);
+}
+
+static void block_free(sipline_auth_client *c, realm_entry *e) {
+  block_wipe(e);
   sipline_mem_free(c->mem, e->mem);
 }
 
@@ -120,7 +175,7 @@ size_t sipline_auth_client_count(const sipline_auth_client *c) {
 
 sipline_auth_kind sipline_auth_client_kind(const sipline_auth_client *c,
                                            size_t i) {
-  return (c && i < c->n) ? c->e[i].kind : SIPLINE_AUTH_WWW;
+  return (c && i < c->n) ? (sipline_auth_kind)c->e[i].kind : SIPLINE_AUTH_WWW;
 }
 
 /* --- choosing a challenge ---------------------------------------------- */
@@ -230,7 +285,7 @@ static int read_challenge(const sipline_auth_client *c, sipline_pl value,
 static realm_entry *find_entry(sipline_auth_client *c, sipline_auth_kind kind,
                                sipline_pl realm, size_t *idx) {
   for (size_t i = 0; i < c->n; i++)
-    if (c->e[i].kind == kind && sipline_pl_eq(c->e[i].realm, realm)) {
+    if (c->e[i].kind == kind && sipline_pl_eq(e_realm(&c->e[i]), realm)) {
       if (idx)
         *idx = i;
       return &c->e[i];
@@ -238,11 +293,20 @@ static realm_entry *find_entry(sipline_auth_client *c, sipline_auth_kind kind,
   return NULL;
 }
 
+/* 1 when an MD5 state after "HA1:nonce:" is worth keeping for k: MD5
+ * (not -sess, whose key changes with every cnonce) with a nonce long enough
+ * for that prefix to fill a block (the escaped length bounds the nonce:
+ * sipline__digest_response_kept checks the real one). */
+static int wants_mid(const cand *k) {
+  return sipline__digest_base(k->alg) == SIPLINE_DIGEST_MD5 &&
+         !sipline__digest_is_sess(k->alg) && 32 + 1 + k->nonce.len + 1 >= 64;
+}
+
 /* The block of an entry: realm, nonce, opaque (escaped lengths bound the
- * unescaped ones) and the HA1, each with a NUL. */
+ * unescaped ones) and the HA1, each with a NUL, and the MD5 state. */
 static size_t pack_len(const cand *k) {
   return k->urealm.len + k->nonce.len + k->opaque.len + 3 +
-         sipline_digest_alg_hexlen(k->alg) + 1;
+         sipline_digest_alg_hexlen(k->alg) + 1 + (wants_mid(k) ? MID_LEN : 0);
 }
 
 /* Copies the unescaped realm, nonce and opaque into one allocation. */
@@ -345,7 +409,7 @@ int sipline_auth_client_challenge(sipline_auth_client *c,
     size_t idx;
     realm_entry *e = find_entry(c, kind, k->urealm, &idx);
     if (e && !k->stale && e->uses > 0 &&
-        (e->uses == 1 || sipline_pl_eq(e->nonce, views[j][1]))) {
+        (e->uses == 1 || sipline_pl_eq(e_nonce(e), views[j][1]))) {
       /* We answered this realm's fresh nonce (or this very nonce) and the
        * server challenges again without stale=true: the password is
        * wrong. Forget the realm so the next request does not reuse it. */
@@ -366,19 +430,28 @@ int sipline_auth_client_challenge(sipline_auth_client *c,
     } else {
       block_free(c, e);
     }
-    e->kind = kind;
-    e->alg = k->alg;
-    e->qop = k->qop;
+    e->kind = (uint8_t)kind;
+    e->alg = (uint8_t)k->alg;
+    e->qop = (uint8_t)k->qop;
     e->userhash = k->userhash;
     e->has_opaque = k->has_opaque;
     e->nc = 0;
     e->uses = 0;
     e->seq = ++c->seq;
     e->mem = blocks[j];
-    e->realm = views[j][0];
-    e->nonce = views[j][1];
-    e->opaque = views[j][2];
+    /* pack laid them out in this order; each fits SIPLINE_AUTH_MAX_VALUE */
+    e->realm_len = (uint16_t)views[j][0].len;
+    e->nonce_len = (uint16_t)views[j][1].len;
+    e->opaque_len = (uint16_t)views[j][2].len;
     e->has_ha1 = 0;
+    e->plain =
+        (uint8_t)((sipline__qesc_needed(e_realm(e)) ? 0 : PLAIN_REALM) |
+                  (sipline__qesc_needed(e_nonce(e)) ? 0 : PLAIN_NONCE) |
+                  (sipline__qesc_needed(e_opaque(e)) ? 0 : PLAIN_OPAQUE));
+    e->mid_room = (uint8_t)wants_mid(k);
+    e->has_mid = 0;
+    e->has_ha2 = 0;
+    e->a2_mlen = e->a2_ulen = e->a2_room = 0;
   }
   return rejected ? SIPLINE_ERR_AUTH : 0;
 }
@@ -418,6 +491,36 @@ int sipline_auth_client_on_response(sipline_auth_client *c,
 
 /* --- answering ------------------------------------------------------------ */
 
+/*
+ * Makes room after e's HA1 (and MD5 state) for an HA2 and the method and
+ * URI it hashes; 0 or SIPLINE_ERR_NOMEM (the entry unchanged: the caller
+ * then hashes HA2 without keeping it). Not realloc: a moved block would
+ * leave the HA1 in freed memory unwiped.
+ */
+static int a2_reserve(sipline_auth_client *c, realm_entry *e, size_t need) {
+  if (need <= e->a2_room)
+    return 0;
+  if (need > UINT16_MAX)
+    return SIPLINE_ERR_TOOBIG;
+  size_t base = (size_t)(entry_a2(e) - e->mem);
+  char *m = sipline_mem_malloc(c->mem, base + need);
+  if (!m)
+    return SIPLINE_ERR_NOMEM;
+  memcpy(m, e->mem, base);
+  block_free(c, e);
+  e->mem = m;
+  e->a2_room = (uint16_t)need;
+  e->has_ha2 = 0;
+  return 0;
+}
+
+static void wr_val(sipline__wr *w, sipline_pl v, int plain) {
+  if (plain)
+    sipline__wr_pl(w, v);
+  else
+    sipline__wr_qesc(w, v);
+}
+
 static ptrdiff_t format_entry(sipline_auth_client *c, realm_entry *e,
                               const sipline_auth_req *req, sipline__wr *w) {
   if (!req || !req->method.len || !req->uri.len)
@@ -426,25 +529,49 @@ static ptrdiff_t format_entry(sipline_auth_client *c, realm_entry *e,
     return SIPLINE_ERR_INVAL;
   if (e->qop != SIPLINE_QOP_NONE && e->nc == UINT32_MAX)
     return SIPLINE_ERR_RANGE;
+  sipline_digest_alg alg = (sipline_digest_alg)e->alg;
+  size_t hl = sipline_digest_alg_hexlen(alg);
   char cnonce[17] = "";
   sipline_pl username = sipline_pl_str(c->username);
   if (!e->has_ha1) {
-    int err = sipline_digest_ha1(e->alg, username, e->realm,
+    int err = sipline_digest_ha1(alg, username, e_realm(e),
                                  (sipline_pl){c->password, c->password_len},
                                  entry_ha1(e));
     if (err)
       return err;
     e->has_ha1 = 1;
   }
+  /* The kept HA2 serves when method and Request-URI are the ones it was
+   * hashed from (compared whole: a refresh's are a few dozen bytes). */
+  sipline__digest_keep keep = {0};
+  int uri_plain = 0, store_a2 = 0;
+  if (e->qop != SIPLINE_QOP_AUTH_INT) {
+    char *a2 = entry_a2(e);
+    if (e->has_ha2 && e->a2_mlen == req->method.len &&
+        e->a2_ulen == req->uri.len &&
+        memcmp(a2 + hl, req->method.p, req->method.len) == 0 &&
+        memcmp(a2 + hl + req->method.len, req->uri.p, req->uri.len) == 0) {
+      keep.ha2 = a2;
+      uri_plain = (e->plain & PLAIN_URI) != 0;
+    } else if (a2_reserve(c, e, hl + req->method.len + req->uri.len) == 0) {
+      e->has_ha2 = 0;
+      keep.ha2_out = entry_a2(e);
+      store_a2 = 1;
+    }
+  }
+  if (e->mid_room) {
+    keep.mid = entry_mid(e);
+    keep.mid_ok = &e->has_mid;
+  }
   sipline_digest_params p = {
-      .alg = e->alg,
-      .qop = e->qop,
+      .alg = alg,
+      .qop = (sipline_digest_qop)e->qop,
       .username = username,
-      .realm = e->realm,
-      .ha1 = {entry_ha1(e), sipline_digest_alg_hexlen(e->alg)},
+      .realm = e_realm(e),
+      .ha1 = {entry_ha1(e), hl},
       .method = req->method,
       .uri = req->uri,
-      .nonce = e->nonce,
+      .nonce = e_nonce(e),
       .nc = e->nc + 1,
       .body = req->body,
   };
@@ -454,31 +581,42 @@ static ptrdiff_t format_entry(sipline_auth_client *c, realm_entry *e,
     p.cnonce = (sipline_pl){cnonce, 16};
   }
   char resp[SIPLINE_DIGEST_HEX_MAX + 1];
-  int err = sipline_digest_response(&p, resp);
+  int err = sipline__digest_response_kept(&p, &keep, resp);
   if (err)
     return err;
+  if (store_a2) {
+    /* keep.ha2_out holds the HA2: key it by what it hashed. */
+    char *a2 = entry_a2(e);
+    memcpy(a2 + hl, req->method.p, req->method.len);
+    memcpy(a2 + hl + req->method.len, req->uri.p, req->uri.len);
+    e->a2_mlen = (uint16_t)req->method.len;
+    e->a2_ulen = (uint16_t)req->uri.len;
+    uri_plain = !sipline__qesc_needed(req->uri);
+    e->plain = (uint8_t)((e->plain & ~PLAIN_URI) | (uri_plain ? PLAIN_URI : 0));
+    e->has_ha2 = 1;
+  }
   sipline_pl user = p.username;
+  int user_plain = c->user_plain;
   char uh[SIPLINE_DIGEST_HEX_MAX + 1];
   if (e->userhash) {
-    err = sipline_digest_userhash(e->alg, p.username, e->realm, uh);
+    err = sipline_digest_userhash(alg, p.username, e_realm(e), uh);
     if (err)
       return err;
-    user = sipline_pl_str(uh);
+    user = (sipline_pl){uh, hl};
+    user_plain = 1;
   }
-  size_t rl = sipline_digest_alg_hexlen(e->alg);
-  const char *an = sipline_digest_alg_name(e->alg);
   SIPLINE__WR_LIT(w, "Digest username=\"");
-  sipline__wr_qesc(w, user);
+  wr_val(w, user, user_plain);
   SIPLINE__WR_LIT(w, "\", realm=\"");
-  sipline__wr_qesc(w, e->realm);
+  wr_val(w, e_realm(e), e->plain & PLAIN_REALM);
   SIPLINE__WR_LIT(w, "\", nonce=\"");
-  sipline__wr_qesc(w, e->nonce);
+  wr_val(w, e_nonce(e), e->plain & PLAIN_NONCE);
   SIPLINE__WR_LIT(w, "\", uri=\"");
-  sipline__wr_qesc(w, req->uri);
+  wr_val(w, req->uri, uri_plain);
   SIPLINE__WR_LIT(w, "\", response=\"");
-  sipline__wr_raw(w, resp, rl);
+  sipline__wr_raw(w, resp, hl);
   SIPLINE__WR_LIT(w, "\", algorithm=");
-  sipline__wr_str(w, an);
+  sipline__wr_pl(w, sipline__digest_alg_pl(alg));
   if (e->qop != SIPLINE_QOP_NONE) {
     char nc[8];
     static const char hx[] = "0123456789abcdef";
@@ -494,7 +632,7 @@ static ptrdiff_t format_entry(sipline_auth_client *c, realm_entry *e,
   }
   if (e->has_opaque) {
     SIPLINE__WR_LIT(w, ", opaque=\"");
-    sipline__wr_qesc(w, e->opaque);
+    wr_val(w, e_opaque(e), e->plain & PLAIN_OPAQUE);
     SIPLINE__WR_LIT(w, "\"");
   }
   if (e->userhash)
@@ -537,12 +675,15 @@ ptrdiff_t sipline_auth_client_headers(sipline_auth_client *c,
   sipline__wr w;
   sipline__wr_init(&w, out, cap);
   for (size_t i = 0; i < c->n; i++) {
-    sipline__wr_str(&w, sipline_auth_credentials_hdr(c->e[i].kind));
-    sipline__wr_str(&w, ": ");
+    /* Literals of known length: no strlen per append. */
+    if (c->e[i].kind == SIPLINE_AUTH_PROXY)
+      SIPLINE__WR_LIT(&w, "Proxy-Authorization: ");
+    else
+      SIPLINE__WR_LIT(&w, "Authorization: ");
     ptrdiff_t r = format_entry(c, &c->e[i], req, &w);
     if (r)
       return r;
-    sipline__wr_str(&w, "\r\n");
+    SIPLINE__WR_LIT(&w, "\r\n");
   }
   ptrdiff_t r = sipline__wr_end(&w);
   if (r >= 0)
@@ -559,8 +700,8 @@ size_t sipline__auth_client_need(const sipline_auth_client *c, size_t uri_len) {
   /* Each header is at most a few hundred bytes over the stored values. */
   size_t need = 1;
   for (size_t i = 0; c && i < c->n; i++)
-    need += 2 * (strlen(c->username) + c->e[i].realm.len + c->e[i].nonce.len +
-                 c->e[i].opaque.len + uri_len) +
+    need += 2 * (strlen(c->username) + c->e[i].realm_len + c->e[i].nonce_len +
+                 c->e[i].opaque_len + uri_len) +
             400;
   return need;
 }

@@ -6,6 +6,12 @@
 #include <stdatomic.h>
 #include <string.h>
 
+/* What of a hash's input (and output) is secret, for the wipes after it:
+ * nothing (HA2, a body hash), the first part (HA1 heading a response, whose
+ * result is public), or everything (HA1 or a -sess key: the password or
+ * HA1 goes in, a key comes out). */
+enum { SECRET_NONE = 0, SECRET_HEAD = 1, SECRET_ALL = 2 };
+
 /* MD5's own functions (below, hash_md5) are deprecated in OpenSSL 3 in
  * favour of EVP but not removed; a build of OpenSSL without them
  * (OPENSSL_NO_DEPRECATED_3_0) takes the EVP path for MD5 too. */
@@ -29,6 +35,18 @@ const char *sipline_digest_alg_name(sipline_digest_alg a) {
   if ((unsigned)a >= SIPLINE_DIGEST__MAX)
     return NULL;
   return alg_names[a];
+}
+
+sipline_pl sipline__digest_alg_pl(sipline_digest_alg a) {
+  /* Kept with alg_names: each header writes its algorithm's name. */
+  static const uint8_t lens[SIPLINE_DIGEST__MAX] = {
+      [SIPLINE_DIGEST_MD5] = 3,         [SIPLINE_DIGEST_MD5_SESS] = 8,
+      [SIPLINE_DIGEST_SHA256] = 7,      [SIPLINE_DIGEST_SHA256_SESS] = 12,
+      [SIPLINE_DIGEST_SHA512_256] = 11, [SIPLINE_DIGEST_SHA512_256_SESS] = 16,
+  };
+  if ((unsigned)a >= SIPLINE_DIGEST__MAX || !alg_names[a])
+    return SIPLINE_PL_NULL;
+  return (sipline_pl){alg_names[a], lens[a]};
 }
 
 sipline_digest_alg sipline_digest_alg_from(sipline_pl name) {
@@ -134,9 +152,10 @@ void sipline__hex(const uint8_t *in, size_t n, char *out) {
 /*
  * One hash of parts joined by ':' into lowercase hex, on a context the
  * caller owns (EVP_DigestInit_ex resets it, so a response's hashes share one
- * context instead of allocating and freeing one each). secret says the
- * input holds the password or HA1 (as good as the password for the realm):
- * then what the hash keeps of it is wiped.
+ * context instead of allocating and freeing one each). secret (SECRET_*)
+ * says whether the input holds the password or HA1 (as good as the password
+ * for the realm) and whether the digest is a key: then the digest's copy
+ * here is wiped (EVP's context is wiped by EVP_MD_CTX_free).
  */
 static int hash_evp(EVP_MD_CTX *ctx, sipline_digest_alg alg,
                     const sipline_pl *parts, size_t n, char *hex,
@@ -158,54 +177,162 @@ static int hash_evp(EVP_MD_CTX *ctx, sipline_digest_alg alg,
   if (!ok || md_len * 2 != sipline_digest_alg_hexlen(alg))
     return SIPLINE_ERR_CRYPTO;
   sipline__hex(md_out, md_len, hex);
-  if (secret)
-    OPENSSL_cleanse(md_out, sizeof(md_out));
+  if (secret == SECRET_ALL)
+    OPENSSL_cleanse(md_out, sizeof(md_out)); /* HA1 or a -sess key */
   return 0;
 }
 
 #ifndef OPENSSL_NO_DEPRECATED_3_0
 /*
- * MD5, the algorithm nearly every registrar asks for, straight through
- * MD5_Init/Update/Final on a context on the stack (issue 10 item 5): EVP
- * costs an allocation, a provider dispatch per call and a wipe of the
- * freed context, three times what the two 64-byte blocks of a refresh's
- * hashes cost to compute. The digest itself is the same function.
+ * MD5, the algorithm nearly every registrar asks for, by whole blocks
+ * through MD5_Transform (issue 10 item 5): EVP costs an allocation, a
+ * provider dispatch per call and a wipe of the freed context; MD5_Update
+ * and MD5_Final copy the input into the context, clear it block by block
+ * and wipe it again at the end. Here the input is gathered into one
+ * 64-byte block on the stack, the padding (RFC 1321 §3.1-§3.2) is written
+ * in place and only that block is wiped when the input is secret. The
+ * compression function is OpenSSL's, so the digest is the same function
+ * (tests/unit/test_auth_vectors.c checks it against EVP at every length
+ * around the block and padding boundaries).
  */
+typedef struct md5_run {
+  MD5_CTX c;    /* only A..D: MD5_Transform uses nothing else */
+  uint64_t len; /* bytes taken so far, whole blocks included */
+  size_t n;     /* bytes waiting in blk */
+  unsigned char blk[64];
+} md5_run;
+
+static void md5_start(md5_run *m) {
+  m->c.A = 0x67452301;
+  m->c.B = 0xefcdab89;
+  m->c.C = 0x98badcfe;
+  m->c.D = 0x10325476;
+  m->len = 0;
+  m->n = 0;
+}
+
+static void md5_add(md5_run *m, const void *p, size_t len) {
+  const unsigned char *s = p;
+  m->len += len;
+  if (len < 64 - m->n) {
+    if (len)
+      memcpy(m->blk + m->n, s, len);
+    m->n += len;
+    return;
+  }
+  if (m->n) {
+    size_t k = 64 - m->n;
+    memcpy(m->blk + m->n, s, k);
+    MD5_Transform(&m->c, m->blk);
+    s += k;
+    len -= k;
+  }
+  for (; len >= 64; s += 64, len -= 64)
+    MD5_Transform(&m->c, s);
+  if (len)
+    memcpy(m->blk, s, len);
+  m->n = len;
+}
+
+static void md5_colon(md5_run *m) {
+  if (m->n < 63) {
+    m->blk[m->n++] = ':';
+    m->len++;
+  } else {
+    md5_add(m, ":", 1);
+  }
+}
+
+static void md5_hex(const MD5_CTX *c, char *hex);
+
+/* Pads, compresses the last block(s) and writes the digest in hex. */
+static void md5_end_hex(md5_run *m, char *hex) {
+  uint64_t bits = m->len * 8;
+  size_t n = m->n;
+  m->blk[n++] = 0x80;
+  if (n > 56) {
+    memset(m->blk + n, 0, 64 - n);
+    MD5_Transform(&m->c, m->blk);
+    n = 0;
+  }
+  memset(m->blk + n, 0, 56 - n);
+  for (int i = 0; i < 8; i++)
+    m->blk[56 + i] = (unsigned char)(bits >> (8 * i));
+  MD5_Transform(&m->c, m->blk);
+  md5_hex(&m->c, hex);
+}
+
+/* The digest, A..D each little-endian (RFC 1321 §3.5), in hex. */
+static void md5_hex(const MD5_CTX *c, char *hex) {
+  const MD5_LONG w[4] = {c->A, c->B, c->C, c->D};
+  for (int i = 0; i < 4; i++)
+    for (int b = 0; b < 4; b++)
+      memcpy(hex + 8 * i + 2 * b, hex_pairs[(w[i] >> (8 * b)) & 255], 2);
+  hex[32] = '\0';
+}
+
 static int hash_md5(const sipline_pl *parts, size_t n, char *hex,
                     int secret) {
-  MD5_CTX c;
-  unsigned char md_out[MD5_DIGEST_LENGTH];
-  /* The parts joined on the stack when they fit (a response is some 140
-   * bytes): one MD5_Update instead of two per part. */
-  unsigned char join[256];
   size_t total = n ? n - 1 : 0;
   for (size_t i = 0; i < n; i++)
     total += parts[i].len;
-  MD5_Init(&c);
-  if (total <= sizeof join) {
+  /* Up to three blocks (every hash of a refresh): the input is joined
+   * and padded in place on the stack, then compressed block by block. */
+  unsigned char buf[192];
+  if (total + 9 <= sizeof buf) {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
       if (i)
-        join[k++] = ':';
+        buf[k++] = ':';
       if (parts[i].len)
-        memcpy(join + k, parts[i].p, parts[i].len);
+        memcpy(buf + k, parts[i].p, parts[i].len);
       k += parts[i].len;
     }
-    MD5_Update(&c, join, total);
-  } else {
-    for (size_t i = 0; i < n; i++) {
-      if (i)
-        MD5_Update(&c, ":", 1);
-      if (parts[i].len)
-        MD5_Update(&c, parts[i].p, parts[i].len);
+    size_t padded = (total + 9 + 63) & ~(size_t)63;
+    buf[k++] = 0x80;
+    memset(buf + k, 0, padded - 8 - k);
+    uint64_t bits = (uint64_t)total * 8;
+    for (int i = 0; i < 8; i++)
+      buf[padded - 8 + i] = (unsigned char)(bits >> (8 * i));
+    MD5_CTX c;
+    c.A = 0x67452301;
+    c.B = 0xefcdab89;
+    c.C = 0x98badcfe;
+    c.D = 0x10325476;
+    for (size_t off = 0; off < padded; off += 64)
+      MD5_Transform(&c, buf + off);
+    md5_hex(&c, hex);
+    if (secret == SECRET_ALL) {
+      /* The password or HA1 went in, HA1 or a -sess key came out. */
+      OPENSSL_cleanse(buf, padded);
+      OPENSSL_cleanse(&c, sizeof c);
+    } else if (secret == SECRET_HEAD) {
+      /* HA1 heads a response's input; the rest of it (nonce, nc, cnonce,
+       * qop, HA2) and the response itself are public. */
+      OPENSSL_cleanse(buf, parts[0].len);
     }
+    return 0;
   }
-  MD5_Final(md_out, &c);
-  sipline__hex(md_out, sizeof md_out, hex);
-  if (secret) {
-    /* MD5_Final leaves the last block of the input in c. */
-    OPENSSL_cleanse(&c, sizeof c);
-    OPENSSL_cleanse(join, total <= sizeof join ? total : 0);
+  md5_run m;
+  md5_start(&m);
+  for (size_t i = 0; i < n; i++) {
+    if (i)
+      md5_colon(&m);
+    md5_add(&m, parts[i].p, parts[i].len);
+  }
+  /* blk ends up holding exactly the last block: the input from the last
+   * multiple of 64 on (none when the padding took a block of its own) and
+   * padding. Input before that was overwritten there, and whole blocks
+   * compressed from the caller's memory were never copied. */
+  size_t last = (size_t)m.len & ~(size_t)63;
+  md5_end_hex(&m, hex);
+  if (secret == SECRET_ALL) {
+    OPENSSL_cleanse(m.blk, sizeof m.blk);
+    OPENSSL_cleanse(&m.c, sizeof m.c);
+  } else if (secret == SECRET_HEAD && parts[0].len > last) {
+    /* HA1 heads the input: wiped if some of it is still in the last
+     * block (an input shorter than a block plus the HA1). */
+    OPENSSL_cleanse(m.blk, sizeof m.blk);
   }
   return 0;
 }
@@ -233,7 +360,7 @@ int sipline__digest_hex(sipline_digest_alg alg, const sipline_pl *parts,
     return SIPLINE_ERR_INVAL;
   EVP_MD_CTX *ctx = NULL;
   /* Callers hash the password (HA1) through here: treated as secret. */
-  int err = hash_hex(&ctx, alg, parts, n, hex, 1);
+  int err = hash_hex(&ctx, alg, parts, n, hex, SECRET_ALL);
   EVP_MD_CTX_free(ctx);
   return err;
 }
@@ -252,6 +379,126 @@ int sipline_digest_userhash(sipline_digest_alg alg, sipline_pl username,
   return sipline__digest_hex(alg, parts, 2, out);
 }
 
+/* The nonce count as 8 lowercase hex digits. */
+static void nc_hex(uint32_t nc, char out[8]) {
+  static const char hx[] = "0123456789abcdef";
+  for (int i = 0; i < 8; i++)
+    out[i] = hx[(nc >> (28 - 4 * i)) & 15];
+}
+
+/*
+ * The response once HA1 is known: h1 is lowercase hex of hl characters
+ * (the session key of -sess is derived here, into sess). k (may be NULL)
+ * supplies or takes a kept HA2 and the MD5 state after the whole blocks of
+ * "HA1:nonce:"; see sipline__digest_keep.
+ */
+static int response_from_ha1(EVP_MD_CTX **ctx, const sipline_digest_params *p,
+                             sipline_pl h1, size_t hl,
+                             const sipline__digest_keep *k, char *sess,
+                             char *out) {
+  char ha2[SIPLINE_DIGEST_HEX_MAX + 1], bh[SIPLINE_DIGEST_HEX_MAX + 1];
+  int err;
+  int is_sess = sipline__digest_is_sess(p->alg);
+  if (is_sess) {
+    /* RFC 7616 §3.4.2: the session key, HA1 = H(H(A1):nonce:cnonce). */
+    sipline_pl s[3] = {h1, p->nonce, p->cnonce};
+    err = hash_hex(ctx, p->alg, s, 3, sess, SECRET_ALL);
+    if (err)
+      return err;
+    h1.p = sess;
+  }
+  /* HA2 = H(method:uri) is the same on every request of a line with the
+   * same method and Request-URI: a caller may keep it (not for auth-int,
+   * whose HA2 hashes the body too). */
+  const char *a2 = NULL;
+  if (p->qop == SIPLINE_QOP_AUTH_INT) {
+    err = hash_hex(ctx, p->alg, &p->body, 1, bh, SECRET_NONE);
+    if (err)
+      return err;
+    sipline_pl a2p[3] = {p->method, p->uri, {bh, hl}};
+    err = hash_hex(ctx, p->alg, a2p, 3, ha2, SECRET_NONE);
+    a2 = ha2;
+  } else if (k && k->ha2) {
+    a2 = k->ha2;
+    err = 0;
+  } else {
+    char *dst = k && k->ha2_out ? k->ha2_out : ha2;
+    sipline_pl a2p[2] = {p->method, p->uri};
+    err = hash_hex(ctx, p->alg, a2p, 2, dst, SECRET_NONE);
+    a2 = dst;
+  }
+  if (err)
+    return err;
+  char nc[8];
+  sipline_pl qop = SIPLINE_PL_NULL;
+  if (p->qop != SIPLINE_QOP_NONE) {
+    nc_hex(p->nc, nc);
+    qop = p->qop == SIPLINE_QOP_AUTH ? SIPLINE_PL("auth")
+                                     : SIPLINE_PL("auth-int");
+  }
+#ifndef OPENSSL_NO_DEPRECATED_3_0
+  /* Kamailio, Asterisk and FreeSWITCH nonces are 32 to 44 characters, so
+   * "HA1:nonce:" fills a whole MD5 block that does not change while the
+   * nonce does not: a caller may keep the state after it and hash only
+   * the rest (a third of the blocks of a response). The state is derived
+   * from HA1 and is as secret as the HA1 for this nonce. */
+  size_t pre = hl + 1 + p->nonce.len + 1;
+  if (k && k->mid && !is_sess && hl == 32 && pre >= 64) {
+    md5_run m;
+    size_t whole = pre & ~(size_t)63;
+    if (!*k->mid_ok) {
+      md5_start(&m);
+      md5_add(&m, h1.p, hl);
+      md5_colon(&m);
+      md5_add(&m, p->nonce.p, p->nonce.len);
+      md5_colon(&m);
+      /* A..D now stand for the first `whole` bytes. blk held HA1 before
+       * the first block was compressed and is only partly overwritten. */
+      memcpy(k->mid, &m.c.A, 4);
+      memcpy(k->mid + 4, &m.c.B, 4);
+      memcpy(k->mid + 8, &m.c.C, 4);
+      memcpy(k->mid + 12, &m.c.D, 4);
+      *k->mid_ok = 1;
+      OPENSSL_cleanse(m.blk, sizeof m.blk);
+    } else {
+      memcpy(&m.c.A, k->mid, 4);
+      memcpy(&m.c.B, k->mid + 4, 4);
+      memcpy(&m.c.C, k->mid + 8, 4);
+      memcpy(&m.c.D, k->mid + 12, 4);
+    }
+    /* From here m.c is overwritten block by block and ends as the public
+     * response; blk gets only public bytes. */
+    m.len = whole;
+    m.n = 0;
+    /* The rest of the prefix, if any, is the nonce's tail and the ':'
+     * (HA1 is 32 bytes and whole is 64 or more): public, like everything
+     * after it. */
+    size_t rest = pre - whole;
+    if (rest) {
+      md5_add(&m, p->nonce.p + p->nonce.len - (rest - 1), rest - 1);
+      md5_colon(&m);
+    }
+    if (p->qop != SIPLINE_QOP_NONE) {
+      md5_add(&m, nc, 8);
+      md5_colon(&m);
+      md5_add(&m, p->cnonce.p, p->cnonce.len);
+      md5_colon(&m);
+      md5_add(&m, qop.p, qop.len);
+      md5_colon(&m);
+    }
+    md5_add(&m, a2, hl);
+    md5_end_hex(&m, out);
+    return 0;
+  }
+#endif
+  if (p->qop == SIPLINE_QOP_NONE) {
+    sipline_pl r[3] = {h1, p->nonce, {a2, hl}};
+    return hash_hex(ctx, p->alg, r, 3, out, SECRET_HEAD);
+  }
+  sipline_pl r[6] = {h1, p->nonce, {nc, 8}, p->cnonce, qop, {a2, hl}};
+  return hash_hex(ctx, p->alg, r, 6, out, SECRET_HEAD);
+}
+
 int sipline_digest_response(const sipline_digest_params *p,
                             char out[SIPLINE_DIGEST_HEX_MAX + 1]) {
   if (!p || !out)
@@ -259,8 +506,7 @@ int sipline_digest_response(const sipline_digest_params *p,
   size_t hl = sipline_digest_alg_hexlen(p->alg);
   if (!hl || p->qop > SIPLINE_QOP_AUTH_INT)
     return SIPLINE_ERR_INVAL;
-  char ha1[SIPLINE_DIGEST_HEX_MAX + 1], ha2[SIPLINE_DIGEST_HEX_MAX + 1];
-  char bh[SIPLINE_DIGEST_HEX_MAX + 1];
+  char ha1[SIPLINE_DIGEST_HEX_MAX + 1], sess[SIPLINE_DIGEST_HEX_MAX + 1];
   /* HA1 as hashed: a view of p->ha1 when that is lowercase already (the
    * client's kept HA1), else the copy in ha1[]. */
   sipline_pl h1 = {ha1, hl};
@@ -268,7 +514,7 @@ int sipline_digest_response(const sipline_digest_params *p,
   EVP_MD_CTX *ctx = NULL;
   if (p->password.p) {
     sipline_pl a1[3] = {p->username, p->realm, p->password};
-    err = hash_hex(&ctx, p->alg, a1, 3, ha1, 1);
+    err = hash_hex(&ctx, p->alg, a1, 3, ha1, SECRET_ALL);
     if (err)
       goto out;
   } else {
@@ -277,7 +523,7 @@ int sipline_digest_response(const sipline_digest_params *p,
       goto out;
     /* A stored HA1 may be upper-case; the hash input is lowercase hex. */
     /* One table look-up per digit: 1 lowercase hex, 2 uppercase, 0 not
-     * hex (this runs on every pre-authenticated request). */
+     * hex. */
     static const unsigned char kind[256] = {
         ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
         ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1,
@@ -302,45 +548,29 @@ int sipline_digest_response(const sipline_digest_params *p,
       h1.p = p->ha1.p;
     }
   }
-  if (sipline__digest_is_sess(p->alg)) {
-    /* RFC 7616 §3.4.2: the session key, HA1 = H(H(A1):nonce:cnonce). */
-    sipline_pl s[3] = {h1, p->nonce, p->cnonce};
-    err = hash_hex(&ctx, p->alg, s, 3, ha1, 1);
-    if (err)
-      goto out;
-    h1.p = ha1;
-  }
-  if (p->qop == SIPLINE_QOP_AUTH_INT) {
-    err = hash_hex(&ctx, p->alg, &p->body, 1, bh, 0);
-    if (err)
-      goto out;
-    sipline_pl a2[3] = {p->method, p->uri, {bh, hl}};
-    err = hash_hex(&ctx, p->alg, a2, 3, ha2, 0);
-  } else {
-    sipline_pl a2[2] = {p->method, p->uri};
-    err = hash_hex(&ctx, p->alg, a2, 2, ha2, 0);
-  }
-  if (err)
-    goto out;
-  if (p->qop == SIPLINE_QOP_NONE) {
-    sipline_pl r[3] = {h1, p->nonce, {ha2, hl}};
-    err = hash_hex(&ctx, p->alg, r, 3, out, 1);
-  } else {
-    char nc[9];
-    static const char hx[] = "0123456789abcdef";
-    for (int i = 0; i < 8; i++)
-      nc[i] = hx[(p->nc >> (28 - 4 * i)) & 15];
-    nc[8] = '\0';
-    sipline_pl qop = p->qop == SIPLINE_QOP_AUTH ? SIPLINE_PL("auth")
-                                                : SIPLINE_PL("auth-int");
-    sipline_pl r[6] = {h1, p->nonce, {nc, 8}, p->cnonce, qop, {ha2, hl}};
-    err = hash_hex(&ctx, p->alg, r, 6, out, 1);
-  }
+  err = response_from_ha1(&ctx, p, h1, hl, NULL, sess, out);
 out:
-  /* HA1 is as good as the password for this realm: do not leave it on the
-   * stack (when it was copied or derived here). */
+  /* HA1 and the -sess key are as good as the password for this realm (and
+   * nonce): do not leave them on the stack. */
   if (h1.p == ha1)
     OPENSSL_cleanse(ha1, hl + 1);
+  if (sipline__digest_is_sess(p->alg))
+    OPENSSL_cleanse(sess, sizeof sess);
+  EVP_MD_CTX_free(ctx);
+  return err;
+}
+
+int sipline__digest_response_kept(const sipline_digest_params *p,
+                                  const sipline__digest_keep *k,
+                                  char out[SIPLINE_DIGEST_HEX_MAX + 1]) {
+  size_t hl = sipline_digest_alg_hexlen(p->alg);
+  if (!hl || p->qop > SIPLINE_QOP_AUTH_INT || p->ha1.len != hl)
+    return SIPLINE_ERR_INVAL;
+  char sess[SIPLINE_DIGEST_HEX_MAX + 1];
+  EVP_MD_CTX *ctx = NULL;
+  int err = response_from_ha1(&ctx, p, p->ha1, hl, k, sess, out);
+  if (sipline__digest_is_sess(p->alg))
+    OPENSSL_cleanse(sess, sizeof sess);
   EVP_MD_CTX_free(ctx);
   return err;
 }
@@ -369,6 +599,13 @@ void sipline__wr_str(sipline__wr *w, const char *s) {
 /* The bytes sipline__wr_qesc does not copy as they are. */
 static const unsigned char qesc_special[256] = {
     ['"'] = 1, ['\\'] = 1, ['\r'] = 1, ['\n'] = 1, [0] = 1};
+
+int sipline__qesc_needed(sipline_pl s) {
+  for (size_t i = 0; i < s.len; i++)
+    if (qesc_special[(unsigned char)s.p[i]])
+      return 1;
+  return 0;
+}
 
 void sipline__wr_qesc(sipline__wr *w, sipline_pl s) {
   size_t start = 0;

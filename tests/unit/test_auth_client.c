@@ -51,14 +51,20 @@ static uint32_t check_header(const char *hdr, const char *user,
   assert_non_null(param(hdr, "uri", uri, sizeof(uri)));
   assert_non_null(param(hdr, "response", resp, sizeof(resp)));
   assert_non_null(param(hdr, "username", un, sizeof(un)));
+  /* The hash inputs are the values without their quoted-pair escapes. */
+  char ubuf[3][600];
+  sipline_pl ur, un_, uu;
+  assert_int_equal(sipline__unescape(pl(realm), ubuf[0], 600, &ur), 0);
+  assert_int_equal(sipline__unescape(pl(nonce), ubuf[1], 600, &un_), 0);
+  assert_int_equal(sipline__unescape(pl(uri), ubuf[2], 600, &uu), 0);
   sipline_digest_params p = {
       .alg = sipline_digest_alg_from(pl(alg)),
       .username = pl(user),
-      .realm = pl(realm),
+      .realm = ur,
       .password = pl(password),
       .method = pl(method),
-      .uri = pl(uri),
-      .nonce = pl(nonce),
+      .uri = uu,
+      .nonce = un_,
       .body = body,
   };
   if (param(hdr, "qop", qop, sizeof(qop))) {
@@ -361,6 +367,143 @@ static void test_ha1_kept_per_challenge(void **state) {
   sipline_auth_client_del(c);
 }
 
+/* One header of c for method/uri/body, checked from the password; returns
+ * its nc. */
+static uint32_t answer(sipline_auth_client *c, const char *method,
+                       const char *uri, const char *body) {
+  char out[2048];
+  sipline_auth_req rq = req_of(method, uri, body);
+  assert_true(sipline_auth_client_header(c, 0, &rq, out, sizeof(out)) > 0);
+  return check_header(out, "alice", "s3cr3t-pw", method, pl(body));
+}
+
+/* The client keeps HA2 = H(method:uri) per cached challenge, keyed by the
+ * method and Request-URI: a refresh must still be right after a change of
+ * method, of URI (longer, shorter, same length), of nonce, of realm and of
+ * algorithm, for every algorithm and without qop. */
+static void test_kept_ha2(void **state) {
+  (void)state;
+  sipline_rng_seed(&rng, 11);
+  static const char *const chs[] = {
+      "Digest realm=\"r\", nonce=\"N1\", qop=\"auth\"",
+      "Digest realm=\"r\", nonce=\"N1\", qop=\"auth\", algorithm=SHA-256",
+      "Digest realm=\"r\", nonce=\"N1\", qop=\"auth\", algorithm=SHA-512-256",
+      "Digest realm=\"r\", nonce=\"N1\", qop=\"auth\", algorithm=MD5-sess",
+      "Digest realm=\"r\", nonce=\"N1\"",
+      "Digest realm=\"r\", nonce=\"N1\", algorithm=SHA-256",
+  };
+  static const char *const seq[][2] = {
+      {"REGISTER", "sip:r"},
+      {"REGISTER", "sip:r"},
+      {"INVITE", "sip:bob@r"},
+      {"REGISTER", "sip:r"},
+      {"REGISTER", "sip:r;transport=tcp"},
+      {"REGISTER", "sip:s"},
+      {"PUBLISH", "sip:s"},
+      {"MESSAGE", "sip:s"},
+      {"MESSAGE", "sip:s"},
+      {"REGISTER", "sip:r"},
+      {"REGISTER", "sip:r"},
+  };
+  for (size_t k = 0; k < sizeof chs / sizeof chs[0]; k++) {
+    sipline_auth_client *c = mk(0);
+    sipline_pl ch[] = {pl(chs[k])};
+    assert_int_equal(sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, ch, 1),
+                     0);
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
+      answer(c, seq[i][0], seq[i][1], "");
+    /* A new nonce, then another algorithm, then another realm: each a new
+     * challenge, none answered with what was kept for the one before. */
+    sipline_pl ch2[] = {pl("Digest realm=\"r\", nonce=\"N2\", qop=\"auth\", "
+                           "stale=true")};
+    sipline_pl ch3[] = {pl("Digest realm=\"r\", nonce=\"N3\", qop=\"auth\", "
+                           "algorithm=SHA-256, stale=true")};
+    sipline_pl ch4[] = {pl("Digest realm=\"q\", nonce=\"N4\", qop=\"auth\"")};
+    sipline_pl *next[] = {ch2, ch3, ch4};
+    for (int j = 0; j < 3; j++) {
+      if (j == 2)
+        sipline_auth_client_reset(c);
+      assert_int_equal(
+          sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, next[j], 1), 0);
+      assert_int_equal(answer(c, "REGISTER", "sip:r", ""), 1);
+      assert_int_equal(answer(c, "REGISTER", "sip:r", ""), 2);
+    }
+    sipline_auth_client_del(c);
+  }
+}
+
+/* MD5 with a nonce long enough that "HA1:nonce:" fills a block: the client
+ * keeps the MD5 state after it. Every length around one and two blocks
+ * (HA1 is 32 bytes, so nonces of 30 and 94 end the prefix on a block), an
+ * escaped nonce (the state covers the unescaped one), without qop, and a
+ * new nonce of the same length (the state must not outlive its nonce). */
+static void test_kept_md5_state(void **state) {
+  (void)state;
+  sipline_rng_seed(&rng, 12);
+  static const size_t lens[] = {28, 29, 30, 31, 32, 40, 44,  62,
+                                63, 93, 94, 95, 96, 97, 160, 300};
+  for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+    for (int variant = 0; variant < 3; variant++) {
+      char nonce[400], hdr[600];
+      for (size_t i = 0; i < lens[li]; i++)
+        nonce[i] = (char)('A' + (i * 7 + (size_t)variant) % 26);
+      nonce[lens[li]] = '\0';
+      if (variant == 2 && lens[li] > 10)
+        memcpy(nonce + 5, "\\\"", 2); /* \" : one byte shorter unescaped */
+      snprintf(hdr, sizeof hdr, "Digest realm=\"r\", nonce=\"%s\"%s", nonce,
+               variant == 1 ? "" : ", qop=\"auth\"");
+      sipline_auth_client *c = mk(0);
+      sipline_pl ch[] = {pl(hdr)};
+      assert_int_equal(
+          sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, ch, 1), 0);
+      for (int i = 0; i < 3; i++)
+        answer(c, "REGISTER", "sip:r", "");
+      answer(c, "INVITE", "sip:bob@r", "");
+      /* Same length, other nonce. */
+      nonce[0] = nonce[0] == 'z' ? 'y' : 'z';
+      snprintf(hdr, sizeof hdr,
+               "Digest realm=\"r\", nonce=\"%s\", stale=true%s", nonce,
+               variant == 1 ? "" : ", qop=\"auth\"");
+      ch[0] = pl(hdr);
+      assert_int_equal(
+          sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, ch, 1), 0);
+      for (int i = 0; i < 2; i++)
+        answer(c, "REGISTER", "sip:r", "");
+      sipline_auth_client_del(c);
+    }
+  }
+}
+
+/* auth-int's HA2 covers the body: never the kept one. Same method and URI
+ * with different bodies must each verify with their own body only. */
+static void test_kept_auth_int(void **state) {
+  (void)state;
+  sipline_rng_seed(&rng, 13);
+  sipline_auth_client *c = mk(SIPLINE_AUTH_PREFER_AUTH_INT);
+  /* A long nonce too: no kept MD5 state mixes into auth-int. */
+  sipline_pl ch[] = {pl("Digest realm=\"r\", nonce=\"0123456789abcdef0123456"
+                        "789abcdef0123\", qop=\"auth,auth-int\"")};
+  assert_int_equal(sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, ch, 1),
+                   0);
+  static const char *const bodies[] = {"a", "b", "", "a", "v=0\r\n"};
+  char out[1024], r1[80], r2[80];
+  for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+    sipline_auth_req rq = req_of("REGISTER", "sip:r", bodies[i]);
+    assert_true(sipline_auth_client_header(c, 0, &rq, out, sizeof(out)) > 0);
+    assert_non_null(strstr(out, "qop=auth-int"));
+    check_header(out, "alice", "s3cr3t-pw", "REGISTER", pl(bodies[i]));
+    param(out, "response", i == 0 ? r1 : r2, sizeof r1);
+  }
+  /* The same request with qop=auth after a new challenge. */
+  sipline_pl ch2[] = {pl("Digest realm=\"r\", nonce=\"n2\", qop=\"auth\", "
+                         "stale=true")};
+  assert_int_equal(sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, ch2, 1),
+                   0);
+  answer(c, "REGISTER", "sip:r", "a");
+  answer(c, "REGISTER", "sip:r", "b");
+  sipline_auth_client_del(c);
+}
+
 /* stale=true means: same credentials, new nonce. Without it after one
  * answer, the credentials were refused. */
 static void test_stale_and_refused(void **state) {
@@ -654,6 +797,39 @@ static void test_alloc_sweep(void **state) {
   alloc_fail_at = -1;
 }
 
+/* The kept HA2 and its key live in the entry's block, grown at the first
+ * answer: a refresh with the same method and URI allocates nothing, a
+ * longer URI grows the block once, a shorter one fits; when growing fails
+ * the header is still right (HA2 is then hashed and not kept). */
+static void test_kept_ha2_allocs(void **state) {
+  (void)state;
+  for (long fail = -1; fail < 12; fail++) {
+    alloc_live = alloc_count = 0;
+    alloc_fail_at = -1;
+    sipline_rng_seed(&rng, 14);
+    sipline_auth_client *c = NULL;
+    sipline_auth_client_cfg cfg = {.username = "alice",
+                                   .password = "s3cr3t-pw"};
+    assert_int_equal(sipline_auth_client_new(&c, &cfg, &tmem), 0);
+    sipline_pl ch[] = {pl("Digest realm=\"r\", nonce=\"n\", qop=\"auth\"")};
+    assert_int_equal(sipline_auth_client_challenge(c, SIPLINE_AUTH_WWW, ch, 1),
+                     0);
+    long base = alloc_count;
+    alloc_fail_at = fail < 0 ? -1 : base + fail;
+    static const char *const uris[] = {"sip:r", "sip:r", "sip:r;x=1", "sip:r",
+                                       "sip:r;x=1"};
+    for (size_t i = 0; i < sizeof uris / sizeof uris[0]; i++) {
+      long before = alloc_count;
+      assert_int_equal(answer(c, "REGISTER", uris[i], ""), i + 1);
+      if (fail < 0)
+        assert_int_equal(alloc_count - before, i == 0 || i == 2 ? 1 : 0);
+    }
+    alloc_fail_at = -1;
+    sipline_auth_client_del(c);
+    assert_int_equal(alloc_live, 0);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_new_errors),
@@ -661,6 +837,10 @@ int main(void) {
       cmocka_unit_test(test_401_407),
       cmocka_unit_test(test_nc_counting),
       cmocka_unit_test(test_ha1_kept_per_challenge),
+      cmocka_unit_test(test_kept_ha2),
+      cmocka_unit_test(test_kept_md5_state),
+      cmocka_unit_test(test_kept_auth_int),
+      cmocka_unit_test(test_kept_ha2_allocs),
       cmocka_unit_test(test_stale_and_refused),
       cmocka_unit_test(test_auth_int),
       cmocka_unit_test(test_rfc2069),
