@@ -20,7 +20,9 @@ kp=$(it_free_port)
 lp=$(it_free_port)
 s1=$(it_free_port)
 s2=$(it_free_port)
-start_kamailio proxy "$kp" >/dev/null
+# One Kamailio worker, so that siplined's 180 and 200 (sent in the same
+# millisecond) reach SIPp in order (see test_call_update_sipp.sh).
+IT_KAM_CHILDREN=1 start_kamailio proxy "$kp" >/dev/null
 kam="127.0.0.1:$kp"
 it_profile "$IT_DIR/profile.xml" \
   "Proxy_1_=$kam" "User_ID_1_=1001" "Password_1_=secret1001" \
