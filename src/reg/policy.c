@@ -926,8 +926,7 @@ void sipline__pol_result(sipline__pol *pol, uint32_t token,
    * expires at the very moment its refresh times out is reported expired,
    * then the timeout counts), whichever of the two timers the engine fired
    * first: the order of equal deadlines is the policy's, not the heap's. */
-  if (sipline__pol_next(pol) <= now)
-    sipline__pol_tick(pol, now);
+  sipline__pol_tick(pol, now);
   for (unsigned k = 0; k < MAX_UNREG; k++)
     if (pol->unreg_tok[k] == token) {
       sipline_event ev;
